@@ -1,0 +1,44 @@
+"""Fixtures every layer's tests share: the golden vectors, the npm peers, a data dir."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+VECTORS = (ROOT.parent / "shared" / "vectors").resolve()
+NODE_BIN = ROOT / "node_modules" / ".bin"
+
+
+@pytest.fixture(scope="session")
+def vectors() -> Path:
+    """../shared/vectors: golden vectors from the specs (see its SOURCES.md)."""
+    if not VECTORS.is_dir():
+        pytest.fail(f"golden vectors not found at {VECTORS}")
+    return VECTORS
+
+
+@pytest.fixture(scope="session")
+def node_bin() -> Path:
+    """node_modules/.bin, installed by `make test` (ipfs-car, anvil)."""
+    if not (NODE_BIN / "ipfs-car").exists():
+        pytest.fail("npm peers missing: run `make test` (it runs `npm ci`)")
+    return NODE_BIN
+
+
+@pytest.fixture(scope="session")
+def node_exe() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.fail("node is not installed")
+    return exe
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A fresh, empty cairn data dir."""
+    d = tmp_path / "cairn-data"
+    d.mkdir()
+    return d
