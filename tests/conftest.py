@@ -8,13 +8,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-VECTORS = (ROOT.parent / "shared" / "vectors").resolve()
+# A copy of ../shared/vectors (byte-exact; provenance in tests/vectors/SOURCES.md),
+# so that a fresh clone carries its own golden vectors.
+VECTORS = ROOT / "tests" / "vectors"
 NODE_BIN = ROOT / "node_modules" / ".bin"
 
 
 @pytest.fixture(scope="session")
 def vectors() -> Path:
-    """../shared/vectors: golden vectors from the specs (see its SOURCES.md)."""
+    """Golden vectors from the specs (see tests/vectors/SOURCES.md)."""
     if not VECTORS.is_dir():
         pytest.fail(f"golden vectors not found at {VECTORS}")
     return VECTORS
