@@ -1,0 +1,84 @@
+"""Content addressing and storage: UnixFS DAGs byte-identical to Kubo, CAR, gateways.
+
+Public surface:
+
+- :class:`Cid`, :class:`Profile`, :data:`PROFILES` — identifiers and import profiles
+- :func:`add_path`, :func:`add_bytes`, :func:`add_stream` — import (UnixFS, IPIP-499)
+- :func:`read_bytes`, :func:`iter_file`, :func:`list_directory`, :func:`stat`,
+  :func:`write_to`, :func:`walk_blocks` — export
+- :func:`export_car`, :func:`import_car`, :func:`iter_car`, :func:`write_car` — CAR v1
+- :class:`Blockstore` (the port), :class:`MemoryBlockstore`, :class:`FilesystemBlockstore`,
+  :class:`GatewayBlockstore`, :func:`open_blockstore` — where blocks live
+- :func:`fetch` — copy a DAG from any trustless gateway, verified
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlparse
+
+from cairn.config import DataDir
+from cairn.content._exporter import (
+    Entry,
+    iter_file,
+    list_directory,
+    read_bytes,
+    stat,
+    walk_blocks,
+    write_to,
+)
+from cairn.content._filesystem import FilesystemBlockstore
+from cairn.content._gateway import GatewayBlockstore, fetch
+from cairn.content._importer import Node, add_bytes, add_path, add_stream
+from cairn.content._memory import MemoryBlockstore, NullBlockstore
+from cairn.content.base import Blockstore
+from cairn.content.car import CarHeader, export_car, import_car, iter_car, write_car
+from cairn.content.cid import Cid
+from cairn.content.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
+from cairn.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_PROFILE",
+    "PROFILES",
+    "Blockstore",
+    "CarHeader",
+    "Cid",
+    "Entry",
+    "FilesystemBlockstore",
+    "GatewayBlockstore",
+    "MemoryBlockstore",
+    "Node",
+    "NullBlockstore",
+    "Profile",
+    "add_bytes",
+    "add_path",
+    "add_stream",
+    "export_car",
+    "fetch",
+    "get_profile",
+    "import_car",
+    "iter_car",
+    "iter_file",
+    "list_directory",
+    "open_blockstore",
+    "read_bytes",
+    "stat",
+    "walk_blocks",
+    "write_car",
+    "write_to",
+]
+
+
+def open_blockstore(where: DataDir | str) -> Blockstore:
+    """The blockstore for a data dir, or for a URL: ``file:///path``, ``memory://``,
+    ``http(s)://gateway`` (read-only, trustless). The one place a backend is chosen."""
+    if isinstance(where, DataDir):
+        return FilesystemBlockstore(where.blocks)
+    url = urlparse(where)
+    if url.scheme == "file":
+        return FilesystemBlockstore(Path(url.path))
+    if url.scheme == "memory":
+        return MemoryBlockstore()
+    if url.scheme in ("http", "https"):
+        return GatewayBlockstore(where)
+    raise ConfigError(f"unknown blockstore URL {where!r}: use file://, memory:// or http(s)://")
