@@ -1,0 +1,36 @@
+"""Receipts: every answer signed (EIP-712), batched into keccak Merkle roots, anchored.
+
+Public surface: :class:`Receipt`, :class:`ReceiptDomain`, :class:`MerkleTree`,
+:func:`verify_proof`, :class:`Batcher`, :class:`SqliteReceiptStore`,
+:func:`verify_offline`, :func:`verify_online`, :class:`InclusionProof`,
+:func:`texts_hash`, :func:`tensors_hash`.
+"""
+
+from cairn.receipts._sqlite import SqliteReceiptStore
+from cairn.receipts.base import Anchorer, Batch, ReceiptStore, StoredReceipt
+from cairn.receipts.batcher import Batcher
+from cairn.receipts.hashing import tensors_hash, texts_hash
+from cairn.receipts.merkle import MerkleTree, leaf_hash, pair_hash, verify_proof
+from cairn.receipts.receipt import RECEIPT_TYPES, Receipt, ReceiptDomain
+from cairn.receipts.verify import InclusionProof, verify_offline, verify_online
+
+__all__ = [
+    "RECEIPT_TYPES",
+    "Anchorer",
+    "Batch",
+    "Batcher",
+    "InclusionProof",
+    "MerkleTree",
+    "Receipt",
+    "ReceiptDomain",
+    "ReceiptStore",
+    "SqliteReceiptStore",
+    "StoredReceipt",
+    "leaf_hash",
+    "pair_hash",
+    "tensors_hash",
+    "texts_hash",
+    "verify_offline",
+    "verify_online",
+    "verify_proof",
+]

@@ -1,0 +1,70 @@
+"""Ports of the receipts layer: where receipts are kept, and where roots are anchored.
+
+:class:`ReceiptStore` keeps each receipt with the input and output it covers
+(retained for the audit window, so validators can re-execute) and records
+which batch and leaf it landed in. :class:`Anchorer` posts a batch root; the
+chain's ReceiptAnchor is the real one, a list is the fake.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Protocol
+
+from cairn.receipts.receipt import Receipt
+
+__all__ = ["Anchorer", "Batch", "ReceiptStore", "StoredReceipt"]
+
+
+@dataclass(frozen=True)
+class StoredReceipt:
+    receipt: Receipt
+    input: bytes | None
+    output: bytes | None
+    batch_id: int | None
+    leaf_index: int | None
+
+
+@dataclass(frozen=True)
+class Batch:
+    batch_id: int
+    root: bytes
+    count: int
+    anchored: bool
+
+
+class Anchorer(Protocol):
+    def __call__(self, batch_id: int, root: bytes, count: int) -> None: ...
+
+
+class ReceiptStore(ABC):
+    @abstractmethod
+    def add(self, receipt: Receipt, input_blob: bytes, output_blob: bytes) -> None: ...
+
+    @abstractmethod
+    def get(self, request_id: bytes) -> StoredReceipt | None: ...
+
+    @abstractmethod
+    def unbatched(self, limit: int) -> list[Receipt]: ...
+
+    @abstractmethod
+    def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None: ...
+
+    @abstractmethod
+    def mark_anchored(self, batch_id: int) -> None: ...
+
+    @abstractmethod
+    def batch(self, batch_id: int) -> Batch | None: ...
+
+    @abstractmethod
+    def batch_members(self, batch_id: int) -> list[Receipt]: ...
+
+    @abstractmethod
+    def unanchored_batches(self) -> list[Batch]: ...
+
+    @abstractmethod
+    def next_batch_id(self) -> int: ...
+
+    @abstractmethod
+    def purge_before(self, issued_at: int) -> int: ...

@@ -1,0 +1,105 @@
+"""Per-node batching: seal receipts into Merkle batches, anchor the roots.
+
+A batch is sealed every ``max_receipts`` receipts or ``max_age_s`` seconds,
+whichever comes first, by a background thread — never on the request path.
+Sealing is recorded locally first (batch id, root, leaf order), then the root
+is anchored; a batch whose anchoring failed (chain down) is retried on the
+next tick, so no receipt is ever left out of a root.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+import time
+
+from cairn.errors import CairnError, ReceiptError
+from cairn.receipts.base import Anchorer, ReceiptStore
+from cairn.receipts.merkle import MerkleTree
+
+__all__ = ["Batcher"]
+
+log = logging.getLogger(__name__)
+
+
+class Batcher:
+    """Seals and anchors batches for one node."""
+
+    def __init__(
+        self,
+        store: ReceiptStore,
+        anchorer: Anchorer,
+        *,
+        max_receipts: int = 100,
+        max_age_s: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.anchorer = anchorer
+        self.max_receipts = max_receipts
+        self.max_age_s = max_age_s
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pending = 0
+        self.last_error: str | None = None
+
+    def notify(self) -> None:
+        """Called after each receipt is stored: wake the thread when a batch is full."""
+        self._pending += 1
+        if self._pending >= self.max_receipts:
+            self._wake.set()
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._loop, name="cairn-batcher", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Seal and anchor what is left, then stop."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait(self.max_age_s)
+            self._wake.clear()
+            self.flush()
+        self.flush()
+
+    def flush(self) -> int:
+        """Seal every pending receipt into batches and anchor them; return batches anchored."""
+        self._pending = 0
+        while receipts := self.store.unbatched(self.max_receipts):
+            tree = MerkleTree.build([r.digest() for r in receipts])
+            self.store.record_batch(
+                self.store.next_batch_id(), tree.root, [r.request_id for r in receipts]
+            )
+        anchored = 0
+        for batch in self.store.unanchored_batches():
+            try:
+                self.anchorer(batch.batch_id, batch.root, batch.count)
+            except CairnError as exc:
+                self.last_error = str(exc)
+                log.warning("anchoring batch %d failed, will retry: %s", batch.batch_id, exc)
+                break
+            self.store.mark_anchored(batch.batch_id)
+            anchored += 1
+        return anchored
+
+    @functools.lru_cache(maxsize=64)  # noqa: B019 - batches are immutable once sealed
+    def tree(self, batch_id: int) -> MerkleTree:
+        members = self.store.batch_members(batch_id)
+        if not members:
+            raise ReceiptError(f"batch {batch_id} does not exist")
+        return MerkleTree.build([r.digest() for r in members])
+
+    def wait_anchored(self, batch_id: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = self.store.batch(batch_id)
+            if batch is not None and batch.anchored:
+                return True
+            time.sleep(0.05)
+        return False

@@ -1,0 +1,197 @@
+"""The receipt: what a node signs for every answer, as EIP-712 typed data.
+
+Spec: EIP-712 ("Definition of hashStruct", "Definition of domainSeparator").
+The struct is::
+
+    Receipt(bytes model,bytes32 inputHash,bytes32 outputHash,address node,
+            bytes32 requestId,uint64 issuedAt,string runtime,uint256 price)
+
+``model`` is the binary CID of the model (so the receipt binds the exact
+bytes that ran), ``inputHash``/``outputHash`` are sha256 of the canonical
+encodings (:mod:`cairn.receipts.hashing`), ``runtime`` is the runtime
+fingerprint. The domain is ``{name: "Cairn", version: "1", chainId,
+verifyingContract: ReceiptAnchor}``, so a receipt cannot be replayed on
+another network.
+
+Signing is on the request path, so the struct hash is computed directly
+(precomputed type hash and domain separator, one keccak per dynamic field);
+tests check it against the generic encoder in :mod:`cairn.identity.eip712`.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from eth_utils.crypto import keccak
+
+from cairn.content import Cid
+from cairn.errors import CairnError, ReceiptInvalid
+from cairn.identity import Signature, Signer, checksum_address, hash_struct, recover_hash
+
+__all__ = ["RECEIPT_TYPES", "Receipt", "ReceiptDomain"]
+
+RECEIPT_TYPE = (
+    "Receipt(bytes model,bytes32 inputHash,bytes32 outputHash,address node,"
+    "bytes32 requestId,uint64 issuedAt,string runtime,uint256 price)"
+)
+_TYPE_HASH = keccak(RECEIPT_TYPE.encode())
+
+RECEIPT_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Receipt": [
+        {"name": "model", "type": "bytes"},
+        {"name": "inputHash", "type": "bytes32"},
+        {"name": "outputHash", "type": "bytes32"},
+        {"name": "node", "type": "address"},
+        {"name": "requestId", "type": "bytes32"},
+        {"name": "issuedAt", "type": "uint64"},
+        {"name": "runtime", "type": "string"},
+        {"name": "price", "type": "uint256"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class ReceiptDomain:
+    """The network a receipt belongs to: chain id and ReceiptAnchor address."""
+
+    chain_id: int
+    anchor: str
+    name: str = "Cairn"
+    version: str = "1"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "chainId": self.chain_id,
+                "verifyingContract": checksum_address(self.anchor)}
+
+    @functools.cached_property
+    def separator(self) -> bytes:
+        return hash_struct("EIP712Domain", self.to_json(), RECEIPT_TYPES)
+
+
+def _b32(value: object, field: str) -> bytes:
+    if isinstance(value, bytes) and len(value) == 32:
+        return value
+    if isinstance(value, str):
+        try:
+            raw = bytes.fromhex(value.removeprefix("0x"))
+        except ValueError:
+            raw = b""
+        if len(raw) == 32:
+            return raw
+    raise ReceiptInvalid(f"receipt field {field} must be 32 bytes of 0x-hex")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A signed statement: this node ran this model on this input and got this output."""
+
+    model: str
+    input_hash: bytes
+    output_hash: bytes
+    node: str
+    request_id: bytes
+    issued_at: int
+    runtime: str
+    price: int
+    domain: ReceiptDomain
+    signature: Signature | None = None
+
+    def struct_hash(self) -> bytes:
+        return keccak(
+            _TYPE_HASH
+            + keccak(bytes(Cid.parse(self.model)))
+            + self.input_hash
+            + self.output_hash
+            + bytes(12) + bytes.fromhex(self.node.removeprefix("0x"))
+            + self.request_id
+            + self.issued_at.to_bytes(32, "big")
+            + keccak(self.runtime.encode())
+            + self.price.to_bytes(32, "big")
+        )
+
+    def digest(self, separator: bytes | None = None) -> bytes:
+        """The EIP-712 digest that is signed (pass a cached domain separator to save a hash)."""
+        sep = self.domain.separator if separator is None else separator
+        return keccak(b"\x19\x01" + sep + self.struct_hash())
+
+    def sign(self, signer: Signer, separator: bytes | None = None) -> Receipt:
+        return replace(self, signature=signer.sign_hash(self.digest(separator)))
+
+    def signer(self) -> str:
+        """The address that signed this receipt (raises if unsigned or malformed)."""
+        if self.signature is None:
+            raise ReceiptInvalid("receipt is not signed")
+        return recover_hash(self.digest(), self.signature)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "model": self.model,
+            "inputHash": "0x" + self.input_hash.hex(),
+            "outputHash": "0x" + self.output_hash.hex(),
+            "node": self.node,
+            "requestId": "0x" + self.request_id.hex(),
+            "issuedAt": self.issued_at,
+            "runtime": self.runtime,
+            "price": str(self.price),
+            "domain": self.domain.to_json(),
+        }
+        if self.signature is not None:
+            out["signature"] = "0x" + self.signature.to_bytes().hex()
+        return out
+
+    def to_header(self) -> str:
+        """Compact form for the ``Cairn-Receipt`` HTTP header (base64url JSON)."""
+        raw = json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    @classmethod
+    def from_header(cls, value: str) -> Receipt:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+            return cls.from_json(json.loads(raw))
+        except (ValueError, json.JSONDecodeError) as exc:
+            raise ReceiptInvalid(f"malformed Cairn-Receipt header: {exc}") from None
+
+    @classmethod
+    def from_json(cls, obj: object) -> Receipt:
+        """Parse the JSON form strictly; anything malformed is a :class:`ReceiptInvalid`."""
+        if not isinstance(obj, dict):
+            raise ReceiptInvalid("a receipt must be a JSON object")
+        try:
+            dom = obj["domain"]
+            domain = ReceiptDomain(int(dom["chainId"]), checksum_address(dom["verifyingContract"]),
+                                   str(dom["name"]), str(dom["version"]))
+            sig = obj.get("signature")
+            receipt = cls(
+                model=str(Cid.parse(str(obj["model"]))),
+                input_hash=_b32(obj["inputHash"], "inputHash"),
+                output_hash=_b32(obj["outputHash"], "outputHash"),
+                node=checksum_address(str(obj["node"])),
+                request_id=_b32(obj["requestId"], "requestId"),
+                issued_at=int(obj["issuedAt"]),
+                runtime=str(obj["runtime"]),
+                price=int(obj["price"]),
+                domain=domain,
+                signature=Signature.from_hex(sig) if sig is not None else None,
+            )
+        except KeyError as exc:
+            raise ReceiptInvalid(f"receipt is missing field {exc}") from None
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, ReceiptInvalid):
+                raise
+            raise ReceiptInvalid(f"malformed receipt: {exc}") from None
+        except CairnError as exc:
+            raise ReceiptInvalid(f"malformed receipt: {exc}") from None
+        if not (0 <= receipt.issued_at < 1 << 64 and 0 <= receipt.price < 1 << 256):
+            raise ReceiptInvalid("receipt issuedAt or price out of range")
+        return receipt

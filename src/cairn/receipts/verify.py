@@ -1,0 +1,90 @@
+"""Checking a receipt, offline and online.
+
+Offline (no network): the signature recovers to the receipt's ``node``; the
+``inputHash`` and ``outputHash`` match the input and output the client holds;
+the domain is the network the client expects. Online: the inclusion proof
+links the receipt to the root the node anchored onchain for that batch, and
+the node was staked when it signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from cairn.errors import ReceiptInvalid
+from cairn.receipts.merkle import verify_proof
+from cairn.receipts.receipt import Receipt, ReceiptDomain
+
+__all__ = ["InclusionProof", "verify_offline", "verify_online"]
+
+
+@dataclass(frozen=True)
+class InclusionProof:
+    node: str
+    batch_id: int
+    leaf_index: int
+    root: bytes
+    siblings: tuple[bytes, ...]
+
+    def to_json(self) -> dict[str, object]:
+        return {"node": self.node, "batchId": self.batch_id, "leafIndex": self.leaf_index,
+                "root": "0x" + self.root.hex(), "proof": ["0x" + s.hex() for s in self.siblings]}
+
+    @classmethod
+    def from_json(cls, obj: object) -> InclusionProof:
+        if not isinstance(obj, dict):
+            raise ReceiptInvalid("an inclusion proof must be a JSON object")
+        try:
+            return cls(str(obj["node"]), int(obj["batchId"]), int(obj["leafIndex"]),
+                       bytes.fromhex(str(obj["root"]).removeprefix("0x")),
+                       tuple(bytes.fromhex(str(s).removeprefix("0x")) for s in obj["proof"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ReceiptInvalid(f"malformed inclusion proof: {exc}") from None
+
+
+def verify_offline(
+    receipt: Receipt,
+    *,
+    input_hash: bytes | None = None,
+    output_hash: bytes | None = None,
+    expected_node: str | None = None,
+    expected_domain: ReceiptDomain | None = None,
+) -> None:
+    """Raise :class:`ReceiptInvalid` naming the first check that fails."""
+    signer = receipt.signer()
+    if signer.lower() != receipt.node.lower():
+        raise ReceiptInvalid(f"receipt signed by {signer}, not by its node {receipt.node}")
+    if expected_node is not None and signer.lower() != expected_node.lower():
+        raise ReceiptInvalid(f"receipt signed by {signer}, expected {expected_node}")
+    if expected_domain is not None and (
+        receipt.domain.chain_id != expected_domain.chain_id
+        or receipt.domain.anchor.lower() != expected_domain.anchor.lower()
+    ):
+        raise ReceiptInvalid("receipt belongs to another network (chain id or anchor differs)")
+    if input_hash is not None and input_hash != receipt.input_hash:
+        raise ReceiptInvalid("input does not match the receipt's inputHash")
+    if output_hash is not None and output_hash != receipt.output_hash:
+        raise ReceiptInvalid("output does not match the receipt's outputHash")
+
+
+def verify_online(
+    receipt: Receipt,
+    proof: InclusionProof,
+    root_of: Callable[[str, int], bytes | None],
+    is_staked: Callable[[str], bool],
+) -> None:
+    """Check inclusion against the onchain root and the node's stake."""
+    if proof.node.lower() != receipt.node.lower():
+        raise ReceiptInvalid("proof is for another node's batch")
+    onchain = root_of(receipt.node, proof.batch_id)
+    if onchain is None:
+        raise ReceiptInvalid(f"batch {proof.batch_id} of {receipt.node} is not anchored")
+    if onchain != proof.root:
+        raise ReceiptInvalid("proof is for another root than the one anchored onchain")
+    if not verify_proof(receipt.digest(), proof.siblings, onchain):
+        raise ReceiptInvalid("inclusion proof does not link the receipt to the anchored root")
+    if not is_staked(receipt.node):
+        raise ReceiptInvalid(f"node {receipt.node} is not staked")
+
+
