@@ -1,8 +1,14 @@
-"""Fixtures every layer's tests share: the golden vectors, the npm peers, a data dir."""
+"""Fixtures every layer's tests share: the golden vectors, the npm peers, a data dir, Anvil."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +50,50 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "cairn-data"
     d.mkdir()
     return d
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _answers(url: str) -> bool:
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
+    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=1) as reply:
+            return "result" in json.loads(reply.read())
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[str]:
+    """A fresh Anvil (npm @foundry-rs/anvil) on a free port; yields its JSON-RPC URL.
+
+    Its default accounts are prefunded (mnemonic "test test ... junk"); chain id 31337.
+    """
+    exe = NODE_BIN / "anvil"
+    if not exe.exists():
+        pytest.fail("anvil missing: run `make test` (it runs `npm ci`)")
+    port = _free_port()
+    proc = subprocess.Popen(
+        [str(exe), "--port", str(port), "--host", "127.0.0.1", "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(url):
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                pytest.fail(f"anvil exited with {proc.returncode}: {err[-500:]}")
+            if time.monotonic() > deadline:
+                pytest.fail("anvil did not answer within 60 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)

@@ -28,7 +28,8 @@ The tree::
     │   ├── ChainUnreachable                 RPC endpoint down or wrong chain
     │   ├── ContractRevert                   a transaction reverted; carries the reason
     │   ├── InsufficientFunds
-    │   └── NotDeployed                      no contracts recorded for this chain
+    │   ├── NotDeployed                      no contracts recorded for this chain
+    │   └── VoucherInvalid (ValueError)      a payment voucher's signature or fields are bad
     ├── InferenceError                    cairn.inference
     │   ├── ModelNotFound (KeyError)
     │   └── TensorError (ValueError)         wrong dtype, shape or encoding
@@ -77,6 +78,7 @@ __all__ = [
     "TensorError",
     "VerificationError",
     "VerificationFailed",
+    "VoucherInvalid",
     "WalletExists",
     "WalletNotFound",
     "WrongPassphrase",
@@ -174,6 +176,10 @@ class InsufficientFunds(ChainError):
 
 class NotDeployed(ChainError):
     """The contracts are not deployed on this chain (run `cairn chain deploy`)."""
+
+
+class VoucherInvalid(ChainError, ValueError):
+    """A payment-channel voucher is malformed or not signed by the channel's payer."""
 
 
 class InferenceError(CairnError):

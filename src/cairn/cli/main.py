@@ -24,6 +24,9 @@ _MODULES = [
     "cairn.cli._content",
     "cairn.cli._identity",
     "cairn.cli._provenance",
+    "cairn.cli._audit",
+    "cairn.cli._chain",
+    "cairn.cli._node",
 ]
 
 app = typer.Typer(

@@ -1,0 +1,112 @@
+"""Gas of every cairn.chain operation, on the embedded EVM and on Anvil.
+
+Runs `cairn chain check`'s operation sequence (cairn.chain.check.run_check) on
+both backends, then anchors batches of 1, 100 and 10 000 receipts to get gas per
+anchored receipt. Targets (issue 3): anchoring <= 60 000 gas per root (so <= 6
+gas per receipt at 10 000 receipts), redeeming a voucher <= 90 000 gas (a USDC
+transferWithAuthorization costs about 81 000 on L1). Writes bench/results/gas.json.
+
+    .venv/bin/python bench/gas.py [--no-anvil]
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from cairn.chain import Chain, connect
+from cairn.chain.check import run_check
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "results" / "gas.json"
+ANVIL = ROOT / "node_modules" / ".bin" / "anvil"
+ANVIL_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+TARGETS = {"anchor": 60_000, "redeem": 90_000}
+BATCHES = (1, 100, 10_000)
+
+
+def measure(chain: Chain, key: Any) -> dict[str, Any]:
+    ops = run_check(chain, key)
+    chain.staking.stake(key, 2000)  # the check ends unbonded; anchoring needs a staked node
+    per_receipt = {}
+    for i, size in enumerate(BATCHES):
+        gas = chain.anchor.anchor(key, 1000 + i, (i + 1).to_bytes(32, "big"), size).gas_used
+        per_receipt[str(size)] = {"gas_per_root": gas, "gas_per_receipt": gas / size}
+    return {"chain_id": chain.chain_id, "operations": ops, "anchor_batches": per_receipt}
+
+
+def _start_anvil() -> tuple[subprocess.Popen[bytes], str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"])
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            connect(url)
+            return proc, url
+        except Exception:
+            time.sleep(0.1)
+    proc.kill()
+    raise SystemExit("anvil did not start")
+
+
+def main(argv: list[str]) -> int:
+    results: dict[str, Any] = {}
+    embedded = connect("embedded://")
+    key = Account.create()
+    embedded.fund(key.address, 10**20)
+    results["embedded"] = measure(embedded, key)
+    if "--no-anvil" not in argv and ANVIL.exists():
+        proc, url = _start_anvil()
+        try:
+            results["anvil"] = measure(connect(url), ANVIL_KEY)
+        finally:
+            proc.kill()
+            proc.wait()
+    report = _report(results)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(
+        json.dumps({"targets": TARGETS, "backends": results, "met": report}, indent=1) + "\n"
+    )
+    print(f"wrote {OUT.relative_to(ROOT)}")
+    return 0 if all(report.values()) else 1
+
+
+def _report(results: dict[str, Any]) -> dict[str, bool]:
+    names = sorted({op for r in results.values() for op in r["operations"]})
+    backends = list(results)
+    print(f"{'operation':24}" + "".join(f"{b:>12}" for b in backends))
+    for op in names:
+        print(f"{op:24}" + "".join(f"{results[b]['operations'].get(op, 0):>12,}" for b in backends))
+    print("\ngas per anchored receipt")
+    for size in BATCHES:
+        cells = "".join(
+            f"{results[b]['anchor_batches'][str(size)]['gas_per_receipt']:>12.2f}" for b in backends
+        )
+        print(f"  batch {size:>6,}          {cells}")
+    met: dict[str, bool] = {}
+    for b in backends:
+        for op, target in TARGETS.items():
+            gas = results[b]["operations"][op]
+            met[f"{b}.{op}"] = gas <= target
+            print(
+                f"target {op} <= {target:,} on {b}: {gas:,} {'met' if gas <= target else 'MISSED'}"
+            )
+        per = results[b]["anchor_batches"]["10000"]["gas_per_receipt"]
+        met[f"{b}.per_receipt_10000"] = per <= 6
+        print(
+            f"target <= 6 gas/receipt at 10 000 on {b}: {per:.2f} {'met' if per <= 6 else 'MISSED'}"
+        )
+    return met
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,64 @@
+"""The auditor: rate any decentralized-AI stack layer by layer, cairn's own first.
+
+Modelled on L2BEAT's risk rosette and stages framework
+(l2beat.com/scaling/risk): a stack manifest (YAML) or a running cairn network
+goes in; a rosette of six layers, the eight checklist questions answered, red
+flags, a stage and Nakamoto coefficients come out, as a table, JSON or HTML.
+
+    >>> from cairn.audit import audit, load_manifest, render
+    >>> report = audit(load_manifest("examples/stacks/cairn-embedded.yaml"))
+    >>> report.rosette["inference"].rating
+    'bad'
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from cairn.audit._yaml import parse_manifest
+from cairn.audit.base import NetworkSource, open_source, read_network
+from cairn.audit.explain import explain
+from cairn.audit.manifest import LAYERS, StackManifest
+from cairn.audit.network import NetworkDocument, manifest_from_network
+from cairn.audit.render import FORMATS, render
+from cairn.audit.report import Answer, Nakamoto, Petal, RedFlag, Report, Stage
+from cairn.audit.rules import audit
+from cairn.errors import StackManifestError
+
+__all__ = [
+    "FORMATS",
+    "LAYERS",
+    "Answer",
+    "Nakamoto",
+    "NetworkDocument",
+    "NetworkSource",
+    "Petal",
+    "RedFlag",
+    "Report",
+    "StackManifest",
+    "Stage",
+    "audit",
+    "audit_live",
+    "explain",
+    "load_manifest",
+    "manifest_from_network",
+    "open_source",
+    "parse_manifest",
+    "read_network",
+    "render",
+]
+
+
+def load_manifest(path: str | Path) -> StackManifest:
+    """Read and validate a stack manifest file; errors name ``FILE:LINE``."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise StackManifestError(f"{path}: cannot read: {exc.strerror}") from None
+    return parse_manifest(data, source=str(path))
+
+
+def audit_live(url: str, timeout_s: float = 10.0) -> Report:
+    """Audit a running cairn network from its gateway (``http(s)://``) or a saved document."""
+    return audit(manifest_from_network(read_network(open_source(url, timeout_s=timeout_s))))

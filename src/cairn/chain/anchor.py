@@ -1,0 +1,64 @@
+"""ReceiptAnchor: a staked node anchors the Merkle root of a batch of receipts.
+
+Only the root is stored (one slot per batch, written once); the receipt count is
+in the ``Anchored`` event, which :meth:`ReceiptAnchor.get` reads back. Batch ids
+are the node's own: any uint256 it has not used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import Web3
+
+from cairn.chain._tx import Signer, Tx, tx_of
+from cairn.chain._wrapper import ContractWrapper
+
+__all__ = ["Anchor", "ReceiptAnchor"]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    node: str
+    batch_id: int
+    root: bytes
+    receipt_count: int
+    block_number: int
+    tx_hash: str
+
+
+def _anchor(log: Any) -> Anchor:
+    a = log["args"]
+    return Anchor(
+        a["node"],
+        int(a["batchId"]),
+        bytes(a["root"]),
+        int(a["receiptCount"]),
+        int(log["blockNumber"]),
+        Web3.to_hex(log["transactionHash"]),
+    )
+
+
+class ReceiptAnchor(ContractWrapper):
+    """Typed calls of the ReceiptAnchor contract."""
+
+    name = "ReceiptAnchor"
+
+    def anchor(self, signer: Signer, batch_id: int, root: bytes, receipt_count: int) -> Tx[None]:
+        """Anchor ``root`` (32 bytes) as batch ``batch_id`` of the signing node."""
+        return tx_of(self._send(signer, "anchor", batch_id, root, receipt_count), None)
+
+    def root_of(self, node: str, batch_id: int) -> bytes | None:
+        """The anchored root, or None if that batch was never anchored."""
+        root = bytes(self._call("rootOf", Web3.to_checksum_address(node), batch_id))
+        return None if root == b"\0" * 32 else root
+
+    def get(self, node: str, batch_id: int) -> Anchor | None:
+        """The anchor with its count and block, from the contract's event."""
+        logs = self._logs("Anchored", node=Web3.to_checksum_address(node), batchId=batch_id)
+        return _anchor(logs[0]) if logs else None
+
+    def anchors(self, node: str) -> list[Anchor]:
+        """Every batch ``node`` anchored, in chain order."""
+        return [_anchor(log) for log in self._logs("Anchored", node=Web3.to_checksum_address(node))]

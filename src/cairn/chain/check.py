@@ -1,0 +1,66 @@
+"""Try a chain before trusting it: deploy a fresh set and run every operation once.
+
+``cairn chain check`` and ``bench/gas.py`` run this. The contracts are deployed
+unrecorded, with zero delays and tiny minimums, so every path — including
+withdrawing after an unbonding delay and after a close window — completes on a
+real chain where time cannot be moved. The check's key becomes the slasher of its
+throwaway Staking (the real one's slasher is the Disputes contract).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eth_account import Account
+
+from cairn.chain._tx import Signer, Tx, as_account
+from cairn.chain.client import Chain, DeployParams
+from cairn.chain.staking import Role
+
+__all__ = ["CHECK_PARAMS", "run_check"]
+
+CHECK_PARAMS = DeployParams(
+    min_node_stake=1000, min_validator_stake=1000, unbonding_delay=0, close_window=0
+)
+
+
+def run_check(
+    chain: Chain, signer: Signer, on_step: Callable[[str, int], None] | None = None
+) -> dict[str, int]:
+    """Deploy, run each operation once; return {operation: gas used}."""
+    me = as_account(signer)
+    payee = Account.create().address
+    gas: dict[str, int] = {}
+
+    chain.transfer(me, payee, 1)  # a payee is a live node: no new-account surcharge in "redeem"
+    chain.deploy(me, CHECK_PARAMS, record=False)
+    for name, used in chain.deploy_gas.items():
+        gas[f"deploy_{name}"] = used
+    reg, stk, anc, chn = chain.contracts
+    model = f"check-{payee[2:10].lower()}"
+    steps: list[tuple[str, Callable[[], Tx[Any]]]] = [
+        ("register", lambda: reg.register(me, model, 0)),
+        ("publish", lambda: reg.publish(me, model, "bafkreicheckcontent", "bafkreicheckmanifest")),
+        ("deprecate", lambda: reg.deprecate(me, model, 0)),
+        ("raise_delay", lambda: reg.raise_update_delay(me, model, 60)),
+        ("transfer", lambda: reg.transfer(me, model, payee)),
+        ("node_register", lambda: stk.register(me, Role.NODE, "https://node.example", [model])),
+        ("stake", lambda: stk.stake(me, 2000)),
+        ("anchor", lambda: anc.anchor(me, 1, b"\x5a" * 32, 10_000)),
+        ("open", lambda: chn.open(me, payee, 1000)),
+        ("topup", lambda: chn.top_up(me, 1, 500)),
+        ("redeem", lambda: chn.redeem(me, chn.sign(me, 1, 300))),
+        ("redeem_again", lambda: chn.redeem(me, chn.sign(me, 1, 700))),
+        ("close", lambda: chn.start_close(me, 1)),
+        ("channel_withdraw", lambda: chn.withdraw(me, 1)),
+        ("set_slasher", lambda: stk.set_slasher(me, me.address)),
+        ("slash", lambda: stk.slash(me, me.address, 500)),
+        ("unbond", lambda: stk.unbond(me, 1500)),
+        ("withdraw", lambda: stk.withdraw(me)),
+    ]
+    for name, step in steps:
+        gas[name] = step().gas_used
+        if on_step is not None:
+            on_step(name, gas[name])
+    return gas

@@ -1,0 +1,305 @@
+"""The chain client: connect to a chain by URL, deploy once, reach typed contracts.
+
+``connect(url, data_dir)`` is the one place a backend is chosen: ``embedded://``
+runs py-evm in this process (state in ``DataDir.chain``), ``http(s)://`` talks
+JSON-RPC to any EVM node. Contracts are deployed once per chain; their addresses
+are recorded per chain id (EIP-155) in ``<data dir>/chain/deployments.json``,
+written atomically, and checked to hold code before use, so a reset dev chain is
+reported instead of called.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, cast
+
+from web3 import Web3
+from web3.types import RPCEndpoint, TxParams
+
+from cairn._atomic import atomic_write_bytes
+from cairn.chain import _tx
+from cairn.chain._artifacts import load_artifact
+from cairn.chain.anchor import ReceiptAnchor
+from cairn.chain.base import Backend
+from cairn.chain.channels import PaymentChannels
+from cairn.chain.registry import ModelRegistry
+from cairn.chain.staking import Staking
+from cairn.config import DataDir
+from cairn.errors import ChainError, ChainUnreachable, ConfigError, NotDeployed, did_you_mean
+
+__all__ = ["EMBEDDED", "Chain", "DeployParams", "Deployment", "connect"]
+
+EMBEDDED = "embedded://"
+ETHER = 10**18
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    """Constructor settings of one deployment.
+
+    >>> DeployParams(unbonding_delay=0, close_window=0).min_node_stake
+    10000000000000000
+    """
+
+    min_node_stake: int = ETHER // 100
+    min_validator_stake: int = ETHER // 10
+    unbonding_delay: int = 7 * 24 * 3600
+    close_window: int = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """Where the contracts live on one chain."""
+
+    chain_id: int
+    registry: str
+    staking: str
+    anchor: str
+    channels: str
+    deployer: str
+    block_number: int
+    params: DeployParams = field(default_factory=DeployParams)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deployment:
+        return cls(**{**data, "params": DeployParams(**data.get("params", {}))})
+
+
+class Chain:
+    """One chain, its deployment and typed contracts. Build with :func:`connect`."""
+
+    def __init__(self, backend: Backend, data_dir: DataDir | None) -> None:
+        self.backend = backend
+        self.url = backend.url
+        self.w3 = Web3(backend.provider())
+        self._book = None if data_dir is None else data_dir.chain / "deployments.json"
+        self._deployment: Deployment | None = None
+        self.deploy_gas: dict[str, int] = {}  # gas of each contract creation in the last deploy
+        self.chain_id = self._read("chain id", lambda: int(self.w3.eth.chain_id))
+
+    def _read(self, what: str, fn: Any) -> Any:
+        try:
+            return fn()
+        except Exception as exc:
+            raise _tx.translate(exc, f"chain ({what})", self.url) from exc
+
+    # -- deployment ---------------------------------------------------------
+
+    def _recorded(self) -> dict[str, Any]:
+        if self._book is None or not self._book.exists():
+            return {}
+        try:
+            book: dict[str, Any] = json.loads(self._book.read_text())
+        except (OSError, ValueError) as exc:
+            raise ChainError(f"cannot read {self._book}: {exc}") from exc
+        return book
+
+    @property
+    def deployment(self) -> Deployment:
+        """The recorded deployment on this chain; NotDeployed if none is usable."""
+        if self._deployment is None:
+            entry = self._recorded().get(str(self.chain_id))
+            if entry is None:
+                raise NotDeployed(
+                    f"no contracts recorded for chain {self.chain_id} ({self.url}); "
+                    "run `cairn chain deploy`"
+                )
+            found = Deployment.from_json(entry)
+            if not self._has_code(found.registry):
+                raise NotDeployed(
+                    f"contracts recorded for chain {self.chain_id} have no code "
+                    f"(was the chain reset?); run `cairn chain deploy`"
+                )
+            self._deployment = found
+        return self._deployment
+
+    def is_deployed(self) -> bool:
+        try:
+            _ = self.deployment
+        except NotDeployed:
+            return False
+        return True
+
+    def _has_code(self, address: str) -> bool:
+        code = self._read("code", lambda: self.w3.eth.get_code(Web3.to_checksum_address(address)))
+        return len(code) > 0
+
+    def deploy(
+        self, signer: _tx.Signer, params: DeployParams | None = None, *, record: bool = True
+    ) -> Deployment:
+        """Deploy the four contracts (once: an existing usable deployment is returned).
+
+        ``record=False`` deploys a fresh, unrecorded set (``cairn chain check``).
+        """
+        if record and self.is_deployed():
+            return self.deployment
+        params = params or DeployParams()
+        account = _tx.as_account(signer)
+        registry = self._create(account, "ModelRegistry")
+        staking = self._create(
+            account,
+            "Staking",
+            params.min_node_stake,
+            params.min_validator_stake,
+            params.unbonding_delay,
+        )
+        anchor = self._create(account, "ReceiptAnchor", staking[0])
+        channels = self._create(account, "PaymentChannels", params.close_window)
+        found = Deployment(
+            self.chain_id,
+            registry[0],
+            staking[0],
+            anchor[0],
+            channels[0],
+            account.address,
+            channels[1],
+            params,
+        )
+        if record:
+            self._record(found)
+        self._deployment = found
+        self.__dict__.pop("contracts", None)
+        return found
+
+    def _create(self, account: Any, name: str, *args: Any) -> tuple[str, int]:
+        art = load_artifact(name)
+        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        receipt = _tx.send(self.w3, self.backend, name, factory.constructor(*args), account)
+        self.deploy_gas[name] = int(receipt["gasUsed"])
+        return str(receipt["contractAddress"]), int(receipt["blockNumber"])
+
+    def _record(self, found: Deployment) -> None:
+        if self._book is None:
+            return
+        book = self._recorded()
+        book[str(found.chain_id)] = asdict(found)
+        atomic_write_bytes(self._book, (json.dumps(book, indent=1, sort_keys=True) + "\n").encode())
+
+    # -- contracts ----------------------------------------------------------
+
+    @cached_property
+    def contracts(self) -> tuple[ModelRegistry, Staking, ReceiptAnchor, PaymentChannels]:
+        d = self.deployment
+        w3, b = self.w3, self.backend
+        return (
+            ModelRegistry(w3, b, d.registry),
+            Staking(w3, b, d.staking),
+            ReceiptAnchor(w3, b, d.anchor),
+            PaymentChannels(w3, b, d.channels),
+        )
+
+    @property
+    def registry(self) -> ModelRegistry:
+        return self.contracts[0]
+
+    @property
+    def staking(self) -> Staking:
+        return self.contracts[1]
+
+    @property
+    def anchor(self) -> ReceiptAnchor:
+        return self.contracts[2]
+
+    @property
+    def channels(self) -> PaymentChannels:
+        return self.contracts[3]
+
+    # -- accounts and the clock ---------------------------------------------
+
+    def balance(self, address: str) -> int:
+        return int(
+            self._read(
+                "balance", lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))
+            )
+        )
+
+    def now(self) -> int:
+        """The latest block's timestamp (the contracts' clock)."""
+        return int(self._read("block", lambda: self.w3.eth.get_block("latest")["timestamp"]))
+
+    def transfer(self, signer: _tx.Signer, to: str, wei: int) -> _tx.Tx[None]:
+        account = _tx.as_account(signer)
+        tx = {"to": Web3.to_checksum_address(to), "value": wei, "data": b""}
+        receipt = _tx.send(self.w3, self.backend, "transfer", _Plain(self.w3, tx), account, wei)
+        return _tx.tx_of(receipt, None)
+
+    def dev_keys(self) -> list[str]:
+        """Prefunded keys of a development chain (embedded, Anvil); empty elsewhere."""
+        return self.backend.dev_keys()
+
+    def fund(self, address: str, wei: int) -> _tx.Tx[None]:
+        """Send ``wei`` to ``address`` from the dev chain's first prefunded account."""
+        keys = self.dev_keys()
+        if not keys:
+            raise ChainError(f"{self.url} has no prefunded dev accounts; fund {address} yourself")
+        return self.transfer(keys[0], address, wei)
+
+    def increase_time(self, seconds: int) -> None:
+        """Move a development chain's clock forward (tests, demos)."""
+        self._read("time", lambda: self.backend.increase_time(seconds))
+
+    def snapshot(self) -> Any:
+        return self._read(
+            "snapshot",
+            lambda: self.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"],
+        )
+
+    def revert(self, snapshot: Any) -> None:
+        self._read(
+            "revert", lambda: self.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+        )
+        self.__dict__.pop("contracts", None)
+
+    def close(self) -> None:
+        self.backend.close()
+
+
+class _Plain:
+    """A plain value transfer shaped like a contract call for :func:`_tx.send`."""
+
+    def __init__(self, w3: Web3, tx: dict[str, Any]) -> None:
+        self.w3, self.tx = w3, tx
+
+    def build_transaction(self, extra: dict[str, Any]) -> dict[str, Any]:
+        tx: dict[str, Any] = {**extra, **self.tx}
+        tx.pop("from", None)
+        tx["gas"] = self.w3.eth.estimate_gas(cast(TxParams, {**tx, "from": extra["from"]}))
+        base = int(self.w3.eth.get_block("latest").get("baseFeePerGas", 0))
+        tx["maxPriorityFeePerGas"] = self.w3.eth.max_priority_fee
+        tx["maxFeePerGas"] = 2 * base + tx["maxPriorityFeePerGas"]  # web3.py's own rule
+        return tx
+
+
+def connect(
+    url: str = EMBEDDED,
+    data_dir: DataDir | Path | None = None,
+    *,
+    expect_chain_id: int | None = None,
+) -> Chain:
+    """Open the chain at ``url``: ``embedded://`` or ``http(s)://host:port``.
+
+    With ``data_dir``, the embedded chain's state and every chain's deployment are
+    kept there; without it the embedded chain lives in memory only.
+    """
+    dd = DataDir(data_dir) if isinstance(data_dir, Path) else data_dir
+    if url.startswith("embedded:"):
+        from cairn.chain._embedded import EmbeddedBackend
+
+        backend: Backend = EmbeddedBackend(None if dd is None else dd.chain)
+    elif url.startswith(("http://", "https://")):
+        from cairn.chain._rpc import RpcBackend
+
+        backend = RpcBackend(url)
+    else:
+        scheme = url.split(":", 1)[0]
+        raise ConfigError(
+            f"unknown chain URL {url!r}: use embedded:// or http(s)://host:port"
+            + did_you_mean(scheme, ["embedded", "http", "https"])
+        )
+    chain = Chain(backend, dd)
+    if expect_chain_id is not None and chain.chain_id != expect_chain_id:
+        raise ChainUnreachable(f"{url} is chain {chain.chain_id}, expected {expect_chain_id}")
+    return chain

@@ -1,0 +1,156 @@
+# pragma version ~=0.4.1
+"""
+@title ModelRegistry
+@notice Names of models, who owns them, and their versions (content CID, manifest CID).
+@dev A name belongs to the wallet that registers it. Its owner publishes versions;
+     if the name has an update delay, a new version is announced at once but becomes
+     current only after the delay, so users see updates coming. The delay can be
+     raised at any time but never lowered: lowering it would let an owner skip the
+     notice users rely on. Versions are never edited, only deprecated.
+"""
+
+MAX_NAME: constant(uint256) = 64
+MAX_CID: constant(uint256) = 128
+MAX_VERSIONS: constant(uint256) = 65536
+
+
+struct Model:
+    owner: address
+    updateDelay: uint64
+    versionCount: uint256
+    name: String[MAX_NAME]
+
+
+struct Version:
+    contentCid: String[MAX_CID]
+    manifestCid: String[MAX_CID]
+    publishedAt: uint64
+    effectiveAt: uint64
+    deprecated: bool
+
+
+event ModelRegistered:
+    modelId: indexed(bytes32)
+    owner: indexed(address)
+    name: String[MAX_NAME]
+    updateDelay: uint64
+
+
+event VersionPublished:
+    modelId: indexed(bytes32)
+    version: indexed(uint256)
+    contentCid: String[MAX_CID]
+    manifestCid: String[MAX_CID]
+    effectiveAt: uint64
+
+
+event VersionDeprecated:
+    modelId: indexed(bytes32)
+    version: indexed(uint256)
+
+
+event OwnershipTransferred:
+    modelId: indexed(bytes32)
+    previousOwner: indexed(address)
+    newOwner: indexed(address)
+
+
+event UpdateDelayRaised:
+    modelId: indexed(bytes32)
+    updateDelay: uint64
+
+
+models: public(HashMap[bytes32, Model])
+versions: HashMap[bytes32, HashMap[uint256, Version]]
+
+
+@pure
+@external
+def modelId(name: String[MAX_NAME]) -> bytes32:
+    return keccak256(name)
+
+
+@internal
+@view
+def _owned(name: String[MAX_NAME]) -> bytes32:
+    mid: bytes32 = keccak256(name)
+    owner: address = self.models[mid].owner
+    assert owner != empty(address), "unknown model"
+    assert owner == msg.sender, "not the owner"
+    return mid
+
+
+@external
+def register(name: String[MAX_NAME], updateDelay: uint64):
+    assert len(name) > 0, "empty name"
+    mid: bytes32 = keccak256(name)
+    assert self.models[mid].owner == empty(address), "name taken"
+    self.models[mid] = Model(owner=msg.sender, updateDelay=updateDelay, versionCount=0, name=name)
+    log ModelRegistered(modelId=mid, owner=msg.sender, name=name, updateDelay=updateDelay)
+
+
+@external
+def publish(name: String[MAX_NAME], contentCid: String[MAX_CID], manifestCid: String[MAX_CID]) -> uint256:
+    mid: bytes32 = self._owned(name)
+    assert len(contentCid) > 0, "empty content CID"
+    n: uint256 = self.models[mid].versionCount
+    assert n < MAX_VERSIONS, "too many versions"
+    now: uint64 = convert(block.timestamp, uint64)
+    effective: uint64 = now + self.models[mid].updateDelay
+    self.versions[mid][n] = Version(
+        contentCid=contentCid, manifestCid=manifestCid, publishedAt=now,
+        effectiveAt=effective, deprecated=False
+    )
+    self.models[mid].versionCount = n + 1
+    log VersionPublished(modelId=mid, version=n, contentCid=contentCid, manifestCid=manifestCid, effectiveAt=effective)
+    return n
+
+
+@external
+def deprecate(name: String[MAX_NAME], version: uint256):
+    mid: bytes32 = self._owned(name)
+    assert version < self.models[mid].versionCount, "no such version"
+    assert not self.versions[mid][version].deprecated, "already deprecated"
+    self.versions[mid][version].deprecated = True
+    log VersionDeprecated(modelId=mid, version=version)
+
+
+@external
+def transferOwnership(name: String[MAX_NAME], newOwner: address):
+    mid: bytes32 = self._owned(name)
+    assert newOwner != empty(address), "zero owner"
+    self.models[mid].owner = newOwner
+    log OwnershipTransferred(modelId=mid, previousOwner=msg.sender, newOwner=newOwner)
+
+
+@external
+def raiseUpdateDelay(name: String[MAX_NAME], updateDelay: uint64):
+    mid: bytes32 = self._owned(name)
+    assert updateDelay > self.models[mid].updateDelay, "delay can only grow"
+    self.models[mid].updateDelay = updateDelay
+    log UpdateDelayRaised(modelId=mid, updateDelay=updateDelay)
+
+
+@view
+@external
+def version(name: String[MAX_NAME], index: uint256) -> Version:
+    mid: bytes32 = keccak256(name)
+    assert index < self.models[mid].versionCount, "no such version"
+    return self.versions[mid][index]
+
+
+@view
+@external
+def current(name: String[MAX_NAME]) -> (uint256, Version):
+    """
+    @notice The newest version in effect that is not deprecated.
+    """
+    mid: bytes32 = keccak256(name)
+    n: uint256 = self.models[mid].versionCount
+    assert n > 0, "no version"
+    for i: uint256 in range(n, bound=MAX_VERSIONS):
+        index: uint256 = n - 1 - i
+        v: Version = self.versions[mid][index]
+        if not v.deprecated and v.effectiveAt <= convert(block.timestamp, uint64):
+            return index, v
+    raise "no current version"

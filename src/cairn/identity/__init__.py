@@ -1,0 +1,51 @@
+"""Identity and access: secp256k1 wallets, keystores, EIP-191 and EIP-712 signatures.
+
+The port is :class:`Signer` (an address and ``sign_hash``); :class:`LocalSigner`
+holds a key in memory, :class:`WalletStore` keeps named keys in encrypted
+keystore files. Everything cairn signs goes through these functions.
+"""
+
+from __future__ import annotations
+
+from cairn.identity.base import Signature, Signer
+from cairn.identity.eip191 import (
+    personal_message_hash,
+    recover_message,
+    sign_message,
+    verify_message,
+)
+from cairn.identity.eip712 import (
+    domain_separator,
+    eip712_digest,
+    hash_struct,
+    recover_typed_data,
+    sign_typed_data,
+    type_hash,
+    typed_data_digest,
+    verify_typed_data,
+)
+from cairn.identity.keys import LocalSigner, checksum_address, recover_hash, verify_hash
+from cairn.identity.wallets import WalletInfo, WalletStore
+
+__all__ = [
+    "LocalSigner",
+    "Signature",
+    "Signer",
+    "WalletInfo",
+    "WalletStore",
+    "checksum_address",
+    "domain_separator",
+    "eip712_digest",
+    "hash_struct",
+    "personal_message_hash",
+    "recover_hash",
+    "recover_message",
+    "recover_typed_data",
+    "sign_message",
+    "sign_typed_data",
+    "type_hash",
+    "typed_data_digest",
+    "verify_hash",
+    "verify_message",
+    "verify_typed_data",
+]

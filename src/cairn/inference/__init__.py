@@ -1,0 +1,99 @@
+"""Inference execution: the one layer that is centralized by design.
+
+Models run where compute is cheap (ONNX Runtime on a CPU, deterministic
+settings); what makes an answer checkable is defined here and used by the
+layers after it: canonical tensors and their hashes (for receipts), comparison
+policies (for validators), and a runtime fingerprint (for both).
+
+Public surface:
+
+- :class:`Tensor`, :func:`encode_tensors`, :func:`decode_tensors`, :func:`hash_tensors`,
+  :func:`tensors_from_json`, :func:`tensors_to_json` — canonical tensors
+- :class:`Policy` and :func:`parse_policy` (:class:`Exact`, :class:`Tolerance`, :class:`Ulp`,
+  :class:`TopK`, :class:`Cosine`), :class:`Verdict` — "the same answer"
+- :class:`Runtime` (the port), :class:`TensorSpec`, :class:`OnnxRuntime`,
+  :class:`FakeRuntime`, :func:`cpu_features` — running a model
+- :class:`ModelSpec`, :class:`Model`, :func:`load_model` (by CID), :func:`load_model_folder`,
+  :func:`load_model_files`, :func:`write_model_folder` — the model folder
+- :func:`build_minilm`, :class:`Embedder` — all-MiniLM-L6-v2 from the bundled weights
+- :func:`build_digits_classifier`, :func:`digits_split` — a tiny classifier
+"""
+
+from __future__ import annotations
+
+from cairn.inference._fake import FakeRuntime
+from cairn.inference._onnxruntime import OnnxRuntime
+from cairn.inference.base import Runtime, TensorSpec, cpu_features
+from cairn.inference.digits import DIGITS_NAME, build_digits_classifier, digits_split
+from cairn.inference.folder import (
+    MODEL_FILE,
+    SPEC_FILE,
+    TOKENIZER_FILE,
+    Model,
+    ModelSpec,
+    load_model,
+    load_model_files,
+    load_model_folder,
+    write_model_folder,
+)
+from cairn.inference.minilm import MINILM_NAME, Embedder, build_minilm, minilm_source_dir
+from cairn.inference.policies import (
+    Cosine,
+    Exact,
+    Policy,
+    PolicyError,
+    Tolerance,
+    TopK,
+    Ulp,
+    Verdict,
+    parse_policy,
+)
+from cairn.inference.tensors import (
+    DTYPES,
+    Tensor,
+    decode_tensors,
+    encode_tensors,
+    hash_tensors,
+    tensors_from_json,
+    tensors_to_json,
+)
+
+__all__ = [
+    "DIGITS_NAME",
+    "DTYPES",
+    "MINILM_NAME",
+    "MODEL_FILE",
+    "SPEC_FILE",
+    "TOKENIZER_FILE",
+    "Cosine",
+    "Embedder",
+    "Exact",
+    "FakeRuntime",
+    "Model",
+    "ModelSpec",
+    "OnnxRuntime",
+    "Policy",
+    "PolicyError",
+    "Runtime",
+    "Tensor",
+    "TensorSpec",
+    "Tolerance",
+    "TopK",
+    "Ulp",
+    "Verdict",
+    "build_digits_classifier",
+    "build_minilm",
+    "cpu_features",
+    "decode_tensors",
+    "digits_split",
+    "encode_tensors",
+    "hash_tensors",
+    "load_model",
+    "load_model_files",
+    "load_model_folder",
+    "minilm_source_dir",
+    "parse_policy",
+    "tensors_from_json",
+    "tensors_to_json",
+    "write_model_folder",
+]

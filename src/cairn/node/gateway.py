@@ -1,0 +1,304 @@
+"""The HTTP gateway: inference with a receipt on every answer, and a trustless IPFS gateway.
+
+Routes (OpenAPI at ``/openapi.json``): ``GET /v1/models``, ``POST /v1/infer/{model}``,
+OpenAI-compatible ``POST /v1/embeddings``, ``GET /v1/receipts/{id}`` and its
+``/proof``, ``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
+and ``application/vnd.ipld.car``), ``GET /v1/network`` (what ``cairn audit --live``
+reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
+
+Nothing on the request path waits for the chain: a receipt is signed (tens of
+microseconds), stored with its input and output, and handed to the batcher.
+Every error is a 4xx with a one-line ``detail``; a handler that fails
+unexpectedly answers 500 without ever returning a wrong receipt.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+
+from cairn import content
+from cairn.errors import CairnError, ContentValueError, TensorError
+from cairn.inference import Tensor, tensors_from_json, tensors_to_json
+from cairn.node.network import NodeContext, ServedModel
+from cairn.node.status import network_document
+from cairn.receipts import InclusionProof, Receipt, tensors_hash, texts_hash
+
+__all__ = ["create_app"]
+
+
+class EmbeddingsRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    model: str = Field(description="Model name, e.g. all-MiniLM-L6-v2")
+    input: str | list[str] = Field(description="A text or a list of texts")
+    encoding_format: str = Field(default="float", pattern="^float$")
+
+
+class InferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    inputs: dict[str, dict[str, Any]] = Field(
+        description='Named tensors: {"name": {"dtype": "float32", "shape": [1, 64], "data": [...]}}'
+    )
+
+
+_READ_ONLY_RPC = {
+    "eth_chainId", "net_version", "eth_blockNumber", "eth_call", "eth_getCode",
+    "eth_getBalance", "eth_getBlockByNumber", "eth_getLogs", "web3_clientVersion",
+}
+
+
+def _rpc_json(value: Any) -> Any:
+    """Python values from the in-process EVM, as JSON-RPC hex quantities and data."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        return hex(value)
+    if isinstance(value, bytes | bytearray):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict):
+        return {k: _rpc_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_rpc_json(v) for v in value]
+    return str(value)
+
+
+class RpcCall(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    jsonrpc: str = "2.0"
+    id: int | str | None = None
+    method: str = Field(max_length=64)
+    params: list[Any] = []
+
+
+class _Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("cairn_requests_total", "Requests by route and status",
+                                ["route", "status"], registry=self.registry)
+        self.receipts = Counter("cairn_receipts_signed_total", "Receipts signed",
+                                registry=self.registry)
+        self.latency = Histogram("cairn_inference_seconds", "Inference latency",
+                                 ["model"], registry=self.registry)
+
+
+def _find(ctx: NodeContext, name: str) -> ServedModel:
+    for served in ctx.models.values():
+        if name.lower() in (served.name.lower(), served.cid.lower()):
+            return served
+    raise HTTPException(404, f"unknown model {name!r}; serving: {', '.join(ctx.models)}")
+
+
+def _issue(ctx: NodeContext, served: ServedModel, input_hash: bytes, outputs: dict[str, Tensor],
+           input_blob: bytes, metrics: _Metrics) -> Receipt:
+    output_blob = json.dumps(tensors_to_json(outputs, b64=True)).encode()
+    receipt = Receipt(
+        model=served.cid, input_hash=input_hash, output_hash=tensors_hash(outputs),
+        node=ctx.signer.address, request_id=os.urandom(32), issued_at=int(time.time()),
+        runtime=served.model.runtime.fingerprint, price=ctx.settings.price_wei, domain=ctx.domain,
+    ).sign(ctx.signer, ctx.domain.separator)
+    ctx.receipts.add(receipt, input_blob, output_blob)
+    ctx.batcher.notify()
+    metrics.receipts.inc()
+    return receipt
+
+
+def _answer(body: dict[str, Any], receipt: Receipt) -> JSONResponse:
+    body["receipt"] = receipt.to_json()
+    return JSONResponse(body, headers={"Cairn-Receipt": receipt.to_header()})
+
+
+def create_app(ctx: NodeContext) -> FastAPI:
+    metrics = _Metrics()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        ctx.batcher.start()
+        yield
+        ctx.batcher.stop()
+
+    app = FastAPI(title="cairn gateway", version="1", lifespan=lifespan,
+                  description="Verifiable inference: every answer carries a signed receipt.")
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Response:
+        size = request.headers.get("content-length")
+        if size is not None and (not size.isdigit() or int(size) > ctx.settings.max_body_bytes):
+            return JSONResponse({"detail": f"body over {ctx.settings.max_body_bytes} bytes"}, 413)
+        response: Response = await call_next(request)
+        metrics.requests.labels(request.url.path.split("/")[2] if request.url.path.count("/") > 1
+                                else request.url.path, str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(CairnError)
+    async def cairn_error(_request: Request, exc: CairnError) -> JSONResponse:
+        status = 404 if isinstance(exc, KeyError) else 400
+        return JSONResponse({"detail": str(exc)}, status)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        return {"status": "ok", "node": ctx.signer.address, "chain_id": ctx.domain.chain_id,
+                "models": list(ctx.models), "anchor_error": ctx.batcher.last_error}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/models")
+    def list_models() -> dict[str, Any]:
+        data = []
+        for m in ctx.models.values():
+            manifest = json.loads(content.read_bytes(content.Cid.parse(m.manifest_cid), ctx.store))
+            data.append({
+                "id": m.name, "object": "model", "owned_by": ctx.signer.address, "cid": m.cid,
+                "manifest_cid": m.manifest_cid, "manifest": manifest, "registry_version": m.version,
+                "kind": m.model.spec.kind, "policy": m.policy,
+                "inputs": [s.to_json() for s in m.model.spec.inputs],
+                "outputs": [s.to_json() for s in m.model.spec.outputs],
+                "runtime": m.model.runtime.fingerprint,
+            })
+        return {"object": "list", "data": data}
+
+    @app.post("/v1/embeddings")
+    def embeddings(req: EmbeddingsRequest) -> JSONResponse:
+        served = _find(ctx, req.model)
+        if served.embedder is None:
+            raise HTTPException(400, f"{served.name} is not an embedding model")
+        texts = [req.input] if isinstance(req.input, str) else req.input
+        if not texts or len(texts) > ctx.settings.max_texts:
+            raise HTTPException(400, f"input must hold 1 to {ctx.settings.max_texts} texts")
+        with metrics.latency.labels(served.name).time():
+            inputs, outputs = served.embedder.run(texts)
+        vectors = np.asarray(outputs[served.embedder.output].to_numpy(), dtype=np.float32)
+        out = {served.embedder.output: Tensor.from_numpy(vectors)}
+        receipt = _issue(ctx, served, texts_hash(texts), out, json.dumps(texts).encode(), metrics)
+        tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
+        return _answer({
+            "object": "list", "model": served.name,
+            "data": [{"object": "embedding", "index": i, "embedding": v.tolist()}
+                     for i, v in enumerate(vectors)],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }, receipt)
+
+    @app.post("/v1/infer/{model}")
+    def infer(req: InferRequest, model: Annotated[str, Path(max_length=200)]) -> JSONResponse:
+        served = _find(ctx, model)
+        if served.embedder is not None:
+            raise HTTPException(400, f"{served.name} takes text: use POST /v1/embeddings")
+        inputs = tensors_from_json(req.inputs)
+        with metrics.latency.labels(served.name).time():
+            outputs = served.model.runtime.run(inputs)
+        blob = json.dumps(tensors_to_json(inputs, b64=True)).encode()
+        receipt = _issue(ctx, served, tensors_hash(inputs), outputs, blob, metrics)
+        return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, receipt)
+
+    def _stored(request_id: str) -> Any:
+        try:
+            raw = bytes.fromhex(request_id.removeprefix("0x"))
+        except ValueError:
+            raw = b""
+        stored = ctx.receipts.get(raw) if len(raw) == 32 else None
+        if stored is None:
+            raise HTTPException(404, f"no receipt {request_id}")
+        return stored
+
+    @app.get("/v1/receipts/{request_id}")
+    def get_receipt(request_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
+        stored = _stored(request_id)
+        return {"receipt": stored.receipt.to_json(), "batch_id": stored.batch_id,
+                "leaf_index": stored.leaf_index}
+
+    @app.get("/v1/receipts/{request_id}/proof")
+    def get_proof(request_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
+        stored = _stored(request_id)
+        if stored.batch_id is None or stored.leaf_index is None:
+            raise HTTPException(404, "receipt not batched yet; retry after the next anchor")
+        batch = ctx.receipts.batch(stored.batch_id)
+        tree = ctx.batcher.tree(stored.batch_id)
+        proof = InclusionProof(ctx.signer.address, stored.batch_id, stored.leaf_index, tree.root,
+                               tuple(tree.proof(stored.leaf_index)))
+        return {**proof.to_json(), "anchored": bool(batch and batch.anchored)}
+
+    @app.get("/v1/receipts/{request_id}/input")
+    def get_input(request_id: Annotated[str, Path(max_length=80)]) -> Response:
+        """The retained input of a receipt, for validators re-executing it (audit window)."""
+        stored = _stored(request_id)
+        if stored.input is None:
+            raise HTTPException(410, "input no longer retained (audit window passed)")
+        return Response(stored.input, media_type="application/json")
+
+    @app.post("/v1/chain/rpc")
+    def chain_rpc(call: RpcCall) -> dict[str, Any]:
+        """Read-only JSON-RPC to this node's chain (what clients use on embedded://).
+
+        On the embedded defaults the chain runs inside this process, so this is
+        the only way to read it; a client that can should read an independent
+        RPC endpoint instead of trusting the node's own.
+        """
+        if call.method not in _READ_ONLY_RPC:
+            return {"jsonrpc": "2.0", "id": call.id,
+                    "error": {"code": -32601, "message": f"{call.method} is not allowed here"}}
+        params = list(call.params)
+        if call.method == "eth_call" and params and isinstance(params[0], dict):
+            params[0] = {"from": ctx.signer.address, **params[0]}
+        try:
+            with ctx.chain_lock:
+                reply = ctx.chain.w3.provider.make_request(call.method, params)
+        except Exception as exc:  # a bad call from a client must not be a 500
+            return {"jsonrpc": "2.0", "id": call.id,
+                    "error": {"code": -32602, "message": str(exc)[:200]}}
+        if "error" in reply:
+            return {"jsonrpc": "2.0", "id": call.id, "error": reply["error"]}
+        return {"jsonrpc": "2.0", "id": call.id, "result": _rpc_json(reply["result"])}
+
+    @app.get("/v1/network")
+    def network() -> dict[str, Any]:
+        return network_document(ctx)
+
+    @app.get("/ipfs/{cid}")
+    def ipfs(
+        cid: Annotated[str, Path(max_length=200)],
+        accept: Annotated[str | None, Header()] = None,
+        format: Annotated[str | None, Query(pattern="^(raw|car)$")] = None,  # noqa: A002
+    ) -> Response:
+        try:
+            root = content.Cid.parse(cid)
+        except ContentValueError as exc:
+            raise HTTPException(400, str(exc)) from None
+        want = format or ("car" if "vnd.ipld.car" in (accept or "") else
+                          "raw" if "vnd.ipld.raw" in (accept or "") else None)
+        if not ctx.store.has(root):
+            raise HTTPException(404, f"{cid} is not on this node")
+        headers = {"X-Ipfs-Roots": str(root), "Cache-Control": "public, max-age=29030400, immutable",
+                   "Etag": f'"{root}.{want or "file"}"'}
+        if want == "raw":
+            return Response(ctx.store.get(root), media_type="application/vnd.ipld.raw",
+                            headers=headers)
+        if want == "car":
+            buf = io.BytesIO()
+            content.write_car([root], content.walk_blocks(root, ctx.store), buf)
+            return Response(buf.getvalue(), media_type="application/vnd.ipld.car; version=1",
+                            headers=headers)
+        entry = content.stat(root, ctx.store)
+        if entry.kind == "directory":
+            names = [{"name": n, "cid": str(c)} for n, c in content.list_directory(root, ctx.store)]
+            return JSONResponse({"cid": str(root), "entries": names}, headers=headers)
+        return Response(content.read_bytes(root, ctx.store), media_type="application/octet-stream",
+                        headers=headers)
+
+    @app.exception_handler(TensorError)
+    async def tensor_error(_request: Request, exc: TensorError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, 400)
+
+    return app

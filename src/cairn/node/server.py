@@ -1,0 +1,43 @@
+"""Run the gateway with uvicorn until Ctrl-C or SIGTERM, then shut down cleanly.
+
+Clean means: the batcher seals and anchors what is pending, the receipt
+store closes, and the embedded chain writes its state, so a restart resumes.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from cairn.node.gateway import create_app
+from cairn.node.network import NodeContext
+
+__all__ = ["free_port", "serve"]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def serve(ctx: NodeContext, on_ready: Callable[[str], None] | None = None) -> None:
+    """Serve until a signal; uvicorn handles SIGINT/SIGTERM, the lifespan flushes."""
+    s = ctx.settings
+    config = uvicorn.Config(create_app(ctx), host=s.host, port=s.port, log_level="warning",
+                            access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    if on_ready is not None:
+        original = server.startup
+
+        async def startup(sockets: list[socket.socket] | None = None) -> None:
+            await original(sockets)
+            on_ready(f"http://{s.host}:{s.port}")
+
+        server.startup = startup  # type: ignore[method-assign]
+    try:
+        server.run()
+    finally:
+        ctx.close()

@@ -1,0 +1,59 @@
+"""``GET /v1/network``: what this network is, read from the chain, for the auditor.
+
+The body is :class:`cairn.audit.network.NetworkDocument` (documented in
+docs/audit.md). Everything in it is read from the chain or from this node's
+own settings — the node does not describe itself more kindly than the
+contracts do. On the embedded defaults that means: one local chain process,
+one inference operator, no validators yet.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cairn.audit.network import (
+    ChainInfo,
+    InferenceInfo,
+    NetworkDocument,
+    Participant,
+    RegistryInfo,
+    StorageInfo,
+    VerificationInfo,
+)
+from cairn.chain import Role
+from cairn.node.network import NodeContext
+
+__all__ = ["network_document"]
+
+
+def network_document(ctx: NodeContext) -> dict[str, Any]:
+    s = ctx.settings
+    with ctx.chain_lock:
+        dep = ctx.chain.deployment
+        me = ctx.chain.staking.participant(ctx.signer.address)
+        infos = [ctx.chain.registry.model(name) for name in ctx.models]
+        min_validator = ctx.chain.staking.min_stake(Role.VALIDATOR)
+    owners = sorted({i.owner for i in infos if i is not None}) or [dep.deployer]
+    delays = [i.update_delay for i in infos if i is not None]
+    embedded = s.chain.startswith("embedded:")
+    endpoint = f"http://{s.host}:{s.port}"
+    doc = NetworkDocument(
+        name="cairn network (embedded defaults)" if embedded else "cairn network",
+        chain=ChainInfo(
+            url=s.chain, chain_id=dep.chain_id, kind="embedded" if embedded else "rpc",
+            contracts={"ModelRegistry": dep.registry, "Staking": dep.staking,
+                       "ReceiptAnchor": dep.anchor, "PaymentChannels": dep.channels},
+            operators=1 if embedded else None,
+        ),
+        operators={"gateway": [ctx.signer.address], "inference": [ctx.signer.address],
+                   "anchoring": [ctx.signer.address], "deployer": [dep.deployer]},
+        nodes=[Participant(address=me.address, stake=me.stake, endpoint=me.endpoint)]
+        if me.role is not None else [],
+        validators=[],
+        registry=RegistryInfo(update_delay_s=min(delays) if delays else 0, owners=owners),
+        storage=StorageInfo(gateways=[endpoint], blockstore="filesystem"),
+        inference=InferenceInfo(operators=1, runtime="onnxruntime", permissionless=True),
+        verification=VerificationInfo(sampling_rate=0.0, slashing=False, disputes=False,
+                                      zk=False, min_stake=min_validator),
+    )
+    return doc.model_dump(mode="json")

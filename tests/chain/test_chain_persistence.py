@@ -1,0 +1,101 @@
+"""The embedded chain survives a restart; deployments are recorded per chain id;
+a failed transaction changes nothing on disk; bad URLs and dead endpoints fail clearly."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from eth_account import Account
+from eth_hash.auto import keccak
+
+from cairn.chain import Role, connect
+from cairn.config import DataDir
+from cairn.errors import (
+    ChainError,
+    ChainUnreachable,
+    ConfigError,
+    ContractRevert,
+    NotDeployed,
+)
+
+ALICE = Account.from_key(keccak(b"persist-alice"))
+BOB = Account.from_key(keccak(b"persist-bob"))
+
+
+def test_restart_keeps_registrations_stakes_channels(data_dir):
+    c = connect("embedded://", data_dir)
+    with pytest.raises(NotDeployed):
+        _ = c.deployment
+    deployment = c.deploy(c.dev_keys()[0])
+    assert c.deploy(c.dev_keys()[0]) == deployment  # once per chain
+    c.fund(ALICE.address, 10**19)
+    c.registry.register(ALICE, "m")
+    c.registry.publish(ALICE, "m", "bafyX", "bafyM")
+    c.staking.register(ALICE, Role.NODE, "https://n")
+    c.staking.stake(ALICE, 10**16)
+    cid = c.channels.open(ALICE, BOB.address, 10**17).value
+    c.channels.redeem(ALICE, c.channels.sign(ALICE, cid, 123))
+    c.increase_time(3600)
+    now = c.now()
+    c.close()
+
+    again = connect("embedded://", data_dir)
+    assert again.deployment == deployment
+    assert again.registry.current("m").content_cid == "bafyX"
+    assert again.staking.is_staked(ALICE.address)
+    state = again.channels.channel(cid)
+    assert state is not None and state.paid == 123
+    assert again.now() >= now
+    book = json.loads((DataDir(data_dir).chain / "deployments.json").read_text())
+    assert book[str(again.chain_id)]["registry"] == deployment.registry
+
+
+def test_failed_transaction_leaves_state_file_alone(data_dir):
+    c = connect("embedded://", data_dir)
+    c.deploy(c.dev_keys()[0])
+    c.fund(ALICE.address, 10**19)
+    c.registry.register(ALICE, "m")
+    state = DataDir(data_dir).chain / "embedded.db"
+    before = state.read_bytes()
+    with pytest.raises(ContractRevert, match="ModelRegistry: reverted: name taken"):
+        c.registry.register(ALICE, "m")
+    assert state.read_bytes() == before
+
+
+def test_corrupt_state_is_reported(data_dir):
+    state = DataDir(data_dir).chain / "embedded.db"
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"garbage")
+    with pytest.raises(ChainError, match="not a cairn chain database"):
+        connect("embedded://", data_dir)
+
+
+def test_recorded_addresses_without_code_are_not_deployed(data_dir):
+    c = connect("embedded://", data_dir)
+    c.deploy(c.dev_keys()[0])
+    c.close()
+    (DataDir(data_dir).chain / "embedded.db").unlink()  # the chain is reset, the book is not
+    with pytest.raises(NotDeployed, match="no code"):
+        _ = connect("embedded://", data_dir).deployment
+
+
+def test_bad_url_and_dead_endpoint():
+    with pytest.raises(ConfigError, match="unknown chain URL"):
+        connect("ipfs://x")
+    with pytest.raises(ChainUnreachable, match="unreachable"):
+        connect("http://127.0.0.1:9")
+
+
+def test_wrong_chain_id():
+    with pytest.raises(ChainUnreachable, match="expected 1"):
+        connect("embedded://", expect_chain_id=1)
+
+
+@pytest.mark.integration
+def test_anvil_deployment_is_recorded_per_chain_id(anvil, data_dir):
+    c = connect(anvil, data_dir)
+    deployment = c.deploy(c.dev_keys()[1])
+    assert connect(anvil, data_dir).deployment == deployment
+    book = json.loads((DataDir(data_dir).chain / "deployments.json").read_text())
+    assert list(book) == ["31337"]

@@ -1,0 +1,177 @@
+"""Invariants under random operation sequences (hypothesis), on the embedded chain.
+
+ETH is conserved across stake and channel flows; nothing is withdrawn before its
+delay; a voucher never pays more than the deposit, nor twice; only the slasher
+can slash; a non-owner can never publish. Each example runs between an
+evm_snapshot and an evm_revert, so examples are cheap and independent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eth_account import Account
+from eth_hash.auto import keccak
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cairn.chain import Chain, DeployParams, Role, connect
+from cairn.errors import ContractRevert
+
+PARAMS = DeployParams()
+MIN = PARAMS.min_node_stake
+ACCOUNTS = [Account.from_key(keccak(f"prop-{i}".encode())) for i in range(4)]
+NODE, PAYEE, JUDGE, OTHER = ACCOUNTS
+SETTINGS = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@pytest.fixture(scope="module")
+def base() -> Chain:
+    c = connect("embedded://")
+    dev = c.dev_keys()[0]
+    c.deploy(dev, PARAMS, record=False)
+    for a in ACCOUNTS:
+        c.fund(a.address, 1000 * 10**18)
+    c.staking.set_slasher(dev, JUDGE.address)
+    c.registry.register(NODE, "owned")
+    c.staking.register(NODE, Role.NODE, "https://n")
+    return c
+
+
+class _Rollback:
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+
+    def __enter__(self) -> Chain:
+        self.snap = self.chain.snapshot()
+        return self.chain
+
+    def __exit__(self, *exc: object) -> None:
+        self.chain.revert(self.snap)
+
+
+@pytest.fixture
+def fresh(base: Chain) -> Iterator[_Rollback]:
+    yield _Rollback(base)
+
+
+def _total(c: Chain, addresses: list[str]) -> int:
+    return sum(c.balance(a) for a in addresses)
+
+
+stake_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("stake"), st.integers(1, 5)),
+        st.tuples(st.just("unbond"), st.integers(1, 5)),
+        st.tuples(st.just("withdraw"), st.just(0)),
+        st.tuples(st.just("wait"), st.sampled_from([3600, PARAMS.unbonding_delay + 1])),
+        st.tuples(st.just("slash"), st.integers(1, 3)),
+    ),
+    max_size=8,
+)
+
+
+@SETTINGS
+@given(ops=stake_ops)
+def test_stake_flows_conserve_eth_and_respect_delay(fresh, ops):
+    with fresh as c:
+        st_ = c.staking
+        people = [NODE.address, JUDGE.address, st_.address]
+        total = _total(c, people)
+        fees = 0
+        last_unbond = None
+        for op, n in ops:
+            try:
+                if op == "stake":
+                    fees += st_.stake(NODE, n * MIN).fee
+                elif op == "unbond":
+                    fees += st_.unbond(NODE, n * MIN // 2).fee
+                    last_unbond = c.now()
+                elif op == "withdraw":
+                    fees += st_.withdraw(NODE).fee
+                    assert last_unbond is not None
+                    assert c.now() >= last_unbond + PARAMS.unbonding_delay
+                elif op == "slash":
+                    fees += st_.slash(JUDGE, NODE.address, n * MIN // 3).fee
+                else:
+                    c.increase_time(n)
+            except ContractRevert:
+                pass
+            p = st_.participant(NODE.address)
+            assert c.balance(st_.address) == p.stake + p.unbonding
+            assert _total(c, people) + fees == total
+
+
+@SETTINGS
+@given(
+    deposit=st.integers(1, 10**6),
+    vouchers=st.lists(st.integers(0, 2 * 10**6), max_size=6),
+    topup=st.integers(0, 10**6),
+)
+def test_vouchers_never_overpay_nor_pay_twice(fresh, deposit, vouchers, topup):
+    with fresh as c:
+        ch = c.channels
+        people = [NODE.address, PAYEE.address, ch.address]
+        total = _total(c, people)
+        opened = ch.open(NODE, PAYEE.address, deposit)
+        cid, fees = opened.value, opened.fee
+        if topup:
+            fees += ch.top_up(NODE, cid, topup).fee
+        cap, best, received = deposit + topup, 0, 0
+        for amount in vouchers:
+            voucher = ch.sign(NODE, cid, amount)
+            try:
+                tx = ch.redeem(PAYEE, voucher)
+            except ContractRevert as exc:
+                assert amount <= best or amount > cap, exc.reason
+                continue
+            assert best < amount <= cap
+            received += tx.value
+            fees += tx.fee
+            best = amount
+            with pytest.raises(ContractRevert, match="already redeemed"):
+                ch.redeem(PAYEE, voucher)
+        assert received == best <= cap
+        assert c.balance(ch.address) == cap - best
+        fees += ch.start_close(NODE, cid).fee
+        c.increase_time(PARAMS.close_window + 1)
+        if cap > best:
+            fees += ch.withdraw(NODE, cid).fee
+        assert c.balance(ch.address) == 0
+        assert _total(c, people) + fees == total
+
+
+@SETTINGS
+@given(who=st.sampled_from(ACCOUNTS), amount=st.integers(1, 10**18))
+def test_only_the_slasher_can_slash(fresh, who, amount):
+    with fresh as c:
+        c.staking.stake(NODE, MIN)
+        if who == JUDGE:
+            assert c.staking.slash(who, NODE.address, amount).value == min(amount, MIN)
+        else:
+            with pytest.raises(ContractRevert, match="not the slasher"):
+                c.staking.slash(who, NODE.address, amount)
+            assert c.staking.participant(NODE.address).stake == MIN
+
+
+@SETTINGS
+@given(
+    who=st.sampled_from([PAYEE, JUDGE, OTHER]),
+    content=st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=40),
+    transfer=st.booleans(),
+)
+def test_a_non_owner_never_publishes(fresh, who, content, transfer):
+    with fresh as c:
+        if transfer:
+            c.registry.transfer(NODE, "owned", OTHER.address)
+        owner = OTHER if transfer else NODE
+        before = c.registry.model("owned")
+        if who == owner:
+            c.registry.publish(who, "owned", content)
+            return
+        with pytest.raises(ContractRevert, match="not the owner"):
+            c.registry.publish(who, "owned", content)
+        assert c.registry.model("owned") == before

@@ -1,0 +1,119 @@
+"""Staking on both backends: roles, minimums, unbonding delay, the one slasher."""
+
+from __future__ import annotations
+
+import pytest
+
+from cairn.chain import DeployParams, Role
+from cairn.chain._tx import as_account, send
+from cairn.errors import ContractRevert
+
+ETHER = 10**18
+PARAMS = DeployParams()  # what tests/chain/conftest.py deploys with
+
+MIN = PARAMS.min_node_stake
+
+
+def reverts(reason: str) -> pytest.RaisesExc[ContractRevert]:
+    return pytest.raises(ContractRevert, match=f"^Staking: reverted: {reason}$")
+
+
+def test_register_stake_unbond_withdraw(chain, alice):
+    st = chain.staking
+    st.register(alice, Role.NODE, "https://n.example", ["minilm"], b"\x07" * 32)
+    assert not st.is_staked(alice.address)
+    st.stake(alice, MIN)
+    assert st.is_staked(alice.address) and not st.is_staked(alice.address, Role.VALIDATOR)
+    p = st.participant(alice.address)
+    assert (p.role, p.endpoint, p.stake) == (Role.NODE, "https://n.example", MIN)
+    assert p.seal_key == b"\x07" * 32
+    release = st.unbond(alice, MIN).value
+    assert not st.is_staked(alice.address)
+    with reverts("still unbonding"):
+        st.withdraw(alice)
+    chain.increase_time(PARAMS.unbonding_delay + 1)
+    assert chain.now() >= release
+    before = chain.balance(alice.address)
+    tx = st.withdraw(alice)
+    assert tx.value == MIN
+    assert chain.balance(alice.address) == before + MIN - tx.fee
+
+
+def test_register_reverts(chain, alice):
+    st = chain.staking
+    with reverts("bad role"):
+        st.register(alice, 3, "x")  # type: ignore[arg-type]
+    st.register(alice, Role.NODE, "x")
+    with reverts("role cannot change"):
+        st.register(alice, Role.VALIDATOR, "x")
+    st.register(alice, Role.NODE, "https://moved.example")  # updating the endpoint is fine
+    assert st.participant(alice.address).endpoint == "https://moved.example"
+
+
+def test_stake_reverts(chain, alice, bob):
+    st = chain.staking
+    with reverts("not registered"):
+        st.stake(alice, MIN)
+    st.register(alice, Role.NODE, "x")
+    with reverts("zero amount"):
+        st.stake(alice, 0)
+    with reverts("below minimum stake"):
+        st.stake(alice, MIN - 1)
+    st.register(bob, Role.VALIDATOR, "v")
+    with reverts("below minimum stake"):
+        st.stake(bob, MIN)
+    call = st.contract.functions.stake(MIN)
+    with reverts("wrong value"):
+        send(chain.w3, chain.backend, "Staking", call, as_account(alice), MIN + 1)
+
+
+def test_unbond_withdraw_reverts(chain, alice):
+    st = chain.staking
+    st.register(alice, Role.NODE, "x")
+    st.stake(alice, 3 * MIN)
+    with reverts("zero amount"):
+        st.unbond(alice, 0)
+    with reverts("exceeds stake"):
+        st.unbond(alice, 3 * MIN + 1)
+    with reverts("below minimum stake"):
+        st.unbond(alice, 3 * MIN - 1)
+    with reverts("nothing unbonding"):
+        st.withdraw(alice)
+
+
+def test_slash_takes_bonded_then_unbonding(chain, alice, judge):
+    st = chain.staking
+    st.register(alice, Role.NODE, "x")
+    st.stake(alice, 3 * MIN)
+    st.unbond(alice, MIN)
+    before = chain.balance(judge.address)
+    tx = st.slash(judge, alice.address, 2 * MIN + MIN // 2)
+    assert tx.value == 2 * MIN + MIN // 2
+    assert chain.balance(judge.address) == before + tx.value - tx.fee
+    p = st.participant(alice.address)
+    assert (p.stake, p.unbonding) == (0, MIN // 2)
+    assert st.slash(judge, alice.address, 10 * ETHER).value == MIN // 2
+    with reverts("nothing to slash"):
+        st.slash(judge, alice.address, 1)
+
+
+def test_slasher_is_set_once(chain, alice, judge):
+    st = chain.staking
+    assert st.slasher == judge.address
+    st.register(alice, Role.NODE, "x")
+    st.stake(alice, MIN)
+    with reverts("not the slasher"):
+        st.slash(alice, alice.address, 1)
+    dev = chain.dev_keys()[0]
+    with reverts("slasher already set"):
+        st.set_slasher(dev, alice.address)
+    with reverts("not the admin"):
+        st.set_slasher(alice, alice.address)
+
+
+def test_zero_slasher_refused_on_fresh_deployment(chain):
+    dev = chain.dev_keys()[0]
+    chain.deploy(dev, PARAMS, record=False)
+    assert chain.staking.slasher is None
+    with reverts("zero slasher"):
+        chain.staking.set_slasher(dev, "0x" + "00" * 20)
