@@ -2,7 +2,8 @@
 
 Routes (OpenAPI at ``/openapi.json``): ``GET /v1/models``, ``POST /v1/infer/{model}``,
 OpenAI-compatible ``POST /v1/embeddings``, ``GET /v1/receipts/{id}`` and its
-``/proof``, ``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
+``/proof``, ``/input`` and ``/output`` (retained for validators), ``GET /v1/batches/{id}``,
+``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
 and ``application/vnd.ipld.car``), ``GET /v1/network`` (what ``cairn audit --live``
 reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
 
@@ -237,6 +238,24 @@ def create_app(ctx: NodeContext) -> FastAPI:
         if stored.input is None:
             raise HTTPException(410, "input no longer retained (audit window passed)")
         return Response(stored.input, media_type="application/json")
+
+    @app.get("/v1/receipts/{request_id}/output")
+    def get_output(request_id: Annotated[str, Path(max_length=80)]) -> Response:
+        """The retained output (tensors JSON, b64), so validators can compare under a policy."""
+        stored = _stored(request_id)
+        if stored.output is None:
+            raise HTTPException(410, "output no longer retained (audit window passed)")
+        return Response(stored.output, media_type="application/json")
+
+    @app.get("/v1/batches/{batch_id}")
+    def get_batch(batch_id: Annotated[int, Path(ge=0, lt=1 << 63)]) -> dict[str, Any]:
+        """A sealed batch's receipts in leaf order (validators rebuild and check the root)."""
+        batch = ctx.receipts.batch(batch_id)
+        if batch is None:
+            raise HTTPException(404, f"no batch {batch_id}")
+        return {"batch_id": batch.batch_id, "root": "0x" + batch.root.hex(),
+                "anchored": batch.anchored,
+                "receipts": [r.to_json() for r in ctx.receipts.batch_members(batch_id)]}
 
     @app.post("/v1/chain/rpc")
     def chain_rpc(call: RpcCall) -> dict[str, Any]:

@@ -87,9 +87,11 @@ def _node_signer(dd: DataDir, name: str, passphrase: str, step: Step) -> LocalSi
 
 
 def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: Step) -> None:
-    embedded = s.chain.startswith("embedded:")
-    deployer = s.deployer_key or (chain.dev_keys()[0] if embedded else signer.private_key)
-    if embedded and chain.balance(signer.address) < 10**18:
+    """Deploy once; on a development chain (embedded, Anvil) fund the node from its dev keys."""
+    dev = chain.dev_keys()
+    deployer = s.deployer_key or (dev[0] if dev else signer.private_key)
+    if dev and chain.balance(signer.address) < 10**18:
+        step("funding the node wallet from the development chain")
         chain.fund(signer.address, 100 * 10**18)
     if not chain.is_deployed():
         step(f"deploying contracts to {s.chain}")

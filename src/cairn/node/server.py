@@ -6,6 +6,7 @@ store closes, and the embedded chain writes its state, so a restart resumes.
 
 from __future__ import annotations
 
+import signal
 import socket
 from collections.abc import Callable
 
@@ -37,7 +38,15 @@ def serve(ctx: NodeContext, on_ready: Callable[[str], None] | None = None) -> No
             on_ready(f"http://{s.host}:{s.port}")
 
         server.startup = startup  # type: ignore[method-assign]
+    # uvicorn stops gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+    # handlers that were installed before it; these record it instead of dying, so
+    # that the node's state is closed below and the process exits 0.
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda num, _frame: received.append(num))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         server.run()
     finally:
         ctx.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

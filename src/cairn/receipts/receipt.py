@@ -29,7 +29,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from cairn.content import Cid
-from cairn.errors import CairnError, ReceiptInvalid
+from cairn.errors import CairnError, ReceiptInvalid, SignatureError
 from cairn.identity import Signature, Signer, checksum_address, hash_struct, recover_hash
 
 __all__ = ["RECEIPT_TYPES", "Receipt", "ReceiptDomain"]
@@ -131,7 +131,10 @@ class Receipt:
         """The address that signed this receipt (raises if unsigned or malformed)."""
         if self.signature is None:
             raise ReceiptInvalid("receipt is not signed")
-        return recover_hash(self.digest(), self.signature)
+        try:
+            return recover_hash(self.digest(), self.signature)
+        except SignatureError as exc:
+            raise ReceiptInvalid(f"receipt signature is invalid: {exc}") from None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

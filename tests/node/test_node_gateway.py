@@ -1,0 +1,163 @@
+"""The gateway over real HTTP: answers with receipts that verify, clean 4xx on bad
+input, anchoring and inclusion proofs against the embedded chain, the trustless
+gateway, and the network document the auditor reads."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from cairn import content
+from cairn.audit import audit, manifest_from_network
+from cairn.audit.network import NetworkDocument
+from cairn.cli._node import check_response
+from cairn.errors import ReceiptInvalid
+from cairn.provenance import ManifestIndex, verify
+from cairn.receipts import InclusionProof, Receipt, verify_online
+
+EMBED = {"model": "all-MiniLM-L6-v2", "input": ["the cairn marks the trail", "a second text"]}
+
+
+def _digit_request() -> dict[str, Any]:
+    digits = load_digits()
+    return {"inputs": {"pixels": {"dtype": "float32", "shape": [2, 64],
+                                  "data": digits.data[:2].astype(np.float32).ravel().tolist()}}}
+
+
+def test_embeddings_answer_is_openai_shaped_and_its_receipt_verifies(client: httpx.Client) -> None:
+    resp = client.post("/v1/embeddings", json=EMBED)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert [d["index"] for d in body["data"]] == [0, 1]
+    assert len(body["data"][0]["embedding"]) == 384
+    assert body["usage"]["prompt_tokens"] > 0
+    assert Receipt.from_header(resp.headers["Cairn-Receipt"]) == Receipt.from_json(body["receipt"])
+    receipt = check_response(body, EMBED)
+    assert receipt.model == client.get("/v1/models").json()["data"][0]["cid"]
+
+
+def test_a_changed_number_or_input_fails_verification(client: httpx.Client) -> None:
+    body = client.post("/v1/embeddings", json=EMBED).json()
+    changed = copy.deepcopy(body)
+    changed["data"][1]["embedding"][5] = float(np.float32(changed["data"][1]["embedding"][5] + 0.01))
+    with pytest.raises(ReceiptInvalid, match="output does not match"):
+        check_response(changed, EMBED)
+    with pytest.raises(ReceiptInvalid, match="input does not match"):
+        check_response(body, {**EMBED, "input": ["something else", "a second text"]})
+
+
+def test_digits_inference_is_right_and_receipted(client: httpx.Client) -> None:
+    request = _digit_request()
+    resp = client.post("/v1/infer/digits-logreg", json=request)
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    assert body["outputs"]["label"]["data"] == list(load_digits().target[:2])
+    check_response(body, request)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "payload", "status", "detail"),
+    [
+        ("post", "/v1/embeddings", {"model": "nope", "input": "x"}, 404, "unknown model"),
+        ("post", "/v1/embeddings", {"model": "digits-logreg", "input": "x"}, 400, "not an embedding"),
+        ("post", "/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": []}, 400, "1 to"),
+        ("post", "/v1/infer/all-MiniLM-L6-v2", {"inputs": {}}, 400, "takes text"),
+        ("post", "/v1/infer/digits-logreg",
+         {"inputs": {"pixels": {"dtype": "int64", "shape": [1, 64], "data": [0] * 64}}}, 400, "dtype"),
+        ("post", "/v1/infer/digits-logreg",
+         {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 63], "data": [0] * 63}}}, 400, ""),
+        ("post", "/v1/infer/digits-logreg",
+         {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": [0] * 3}}}, 400, ""),
+        ("get", "/v1/receipts/0x1234", None, 404, "no receipt"),
+        ("get", "/v1/receipts/" + "00" * 32 + "/proof", None, 404, "no receipt"),
+        ("get", "/ipfs/not-a-cid", None, 400, "not a valid CID"),
+        ("get", "/ipfs/" + str(content.Cid.of(b"absent")), None, 404, "not on this node"),
+    ],
+)
+def test_bad_requests_are_clear_4xx(client: httpx.Client, method: str, path: str,
+                                    payload: Any, status: int, detail: str) -> None:
+    resp = client.request(method, path, json=payload)
+    assert resp.status_code == status, resp.text
+    assert detail in json.dumps(resp.json())
+
+
+def test_malformed_json_and_oversized_bodies(client: httpx.Client) -> None:
+    resp = client.post("/v1/embeddings", content=b"{not json", headers={"content-type": "application/json"})
+    assert resp.status_code == 422
+    resp = client.post("/v1/embeddings", json={"model": "x", "input": "a" * 100_000})
+    assert resp.status_code == 413 and "body over" in resp.json()["detail"]
+
+
+def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None:
+    bodies = [client.post("/v1/embeddings", json={**EMBED, "input": [f"text {i}"]}).json()
+              for i in range(5)]
+    pending = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}/proof")
+    assert pending.status_code in (200, 404)
+    node.ctx.batcher.flush()
+    chain = node.ctx.chain
+    for body in bodies:
+        receipt = Receipt.from_json(body["receipt"])
+        proof_json = client.get(f"/v1/receipts/{body['receipt']['requestId']}/proof").json()
+        assert proof_json["anchored"] is True
+        proof = InclusionProof.from_json(proof_json)
+        with node.ctx.chain_lock:
+            verify_online(receipt, proof, chain.anchor.root_of,
+                          lambda a: chain.staking.is_staked(a))
+        # and as a client does it, through the gateway's read-only RPC
+        check_response(body, None, online=f"{node.url}/v1/chain/rpc", gateway=node.url)
+    forged = InclusionProof(proof.node, proof.batch_id, proof.leaf_index, bytes(32), proof.siblings)
+    with pytest.raises(ReceiptInvalid, match="another root"), node.ctx.chain_lock:
+        verify_online(receipt, forged, chain.anchor.root_of, lambda a: True)
+    stored = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}").json()
+    assert stored["batch_id"] >= 1
+    retained = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}/input").json()
+    assert retained == ["text 0"]
+
+
+def test_models_carry_verifiable_manifests(node: Any, client: httpx.Client) -> None:
+    models = client.get("/v1/models").json()["data"]
+    assert {m["id"] for m in models} == {"all-MiniLM-L6-v2", "digits-logreg"}
+    for m in models:
+        index = ManifestIndex(node.ctx.data_dir.root / "provenance" / "index.json")
+        result = verify(content.Cid.parse(m["manifest_cid"]), node.ctx.store, index,
+                        expected_signer=node.ctx.signer.address)
+        assert [s.cid for s in result.subjects] == [m["cid"]]
+        assert result.card.name == m["id"]
+        assert m["policy"]["kind"] in ("cosine", "tolerance")
+
+
+@pytest.mark.parametrize("car", [True, False])
+def test_trustless_gateway_serves_verifiable_blocks(client: httpx.Client, tmp_path: Any,
+                                                    car: bool) -> None:
+    cid = client.get("/v1/models").json()["data"][1]["cid"]  # the small digits model
+    store = content.FilesystemBlockstore(tmp_path / "b")
+    assert content.fetch(content.Cid.parse(cid), str(client.base_url), store, car=car) > 1
+    names = [n for n, _ in content.list_directory(content.Cid.parse(cid), store)]
+    assert "model.onnx" in names
+
+
+def test_network_document_and_live_audit_are_honest(client: httpx.Client) -> None:
+    doc = NetworkDocument.model_validate(client.get("/v1/network").json())
+    assert doc.chain.kind == "embedded" and doc.inference.operators == 1
+    report = json.dumps(audit(manifest_from_network(doc)).to_dict())
+    assert "one local process" in report and "one operator" in report
+
+
+def test_rpc_proxy_is_read_only(client: httpx.Client) -> None:
+    ok = client.post("/v1/chain/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
+    assert ok.json()["result"].startswith("0x")
+    denied = client.post("/v1/chain/rpc", json={"jsonrpc": "2.0", "id": 2,
+                                                "method": "eth_sendRawTransaction", "params": ["0x00"]})
+    assert "not allowed" in denied.json()["error"]["message"]
+
+
+def test_metrics_and_health(client: httpx.Client) -> None:
+    assert client.get("/healthz").json()["status"] == "ok"
+    text = client.get("/metrics").text
+    assert "cairn_receipts_signed_total" in text and "cairn_requests_total" in text
