@@ -19,6 +19,7 @@ from typing import Any
 from cairn import content
 from cairn.chain import Chain, Role, connect
 from cairn.config import DataDir
+from cairn.errors import NodeError
 from cairn.identity import LocalSigner, WalletStore
 from cairn.inference import (
     DIGITS_NAME,
@@ -30,6 +31,7 @@ from cairn.inference import (
     build_digits_classifier,
     build_minilm,
     load_model,
+    minilm_source_dir,
 )
 from cairn.node.settings import NodeSettings
 from cairn.provenance import Card, ComparisonPolicy, ManifestIndex, publish
@@ -98,13 +100,22 @@ def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: S
     chain.deploy(deployer)
 
 
-def _publish(name: str, folder_builder: Callable[..., Any], ctx: dict[str, Any]
-             ) -> tuple[str, str, dict[str, Any]]:
+def _upstream(ctx: dict[str, Any]) -> str:
+    """Publish the upstream MiniLM files as they ship (the served ONNX model's base)."""
+    index = ManifestIndex(ctx["dd"].root / "provenance" / "index.json")
+    card = Card("model", f"{MINILM}-upstream", "1", "Apache-2.0",
+                contributors=("sentence-transformers",))
+    return str(publish(minilm_source_dir(), card, ctx["signer"], ctx["store"], index).artifact_cid)
+
+
+def _publish(name: str, folder_builder: Callable[..., Any], ctx: dict[str, Any],
+             base: str | None = None) -> tuple[str, str, dict[str, Any]]:
     """Build the model folder (cached), import it, sign and store its manifest."""
     dd: DataDir = ctx["dd"]
     folder = folder_builder(dd.root / "models" / name)
     policy = dict(ModelSpec.from_bytes((folder / SPEC_FILE).read_bytes()).policy)
-    card = Card("model", name, "1", "Apache-2.0", policy=ComparisonPolicy.from_dict(policy))
+    card = Card("model", name, "1", "Apache-2.0", base_model=base,
+                policy=ComparisonPolicy.from_dict(policy))
     index = ManifestIndex(dd.root / "provenance" / "index.json")
     published = publish(folder, card, ctx["signer"], ctx["store"], index)
     return str(published.artifact_cid), str(published.manifest_cid), policy
@@ -112,9 +123,17 @@ def _publish(name: str, folder_builder: Callable[..., Any], ctx: dict[str, Any]
 
 def _register(chain: Chain, signer: LocalSigner, name: str, cid: str, manifest: str,
               delay: int, step: Step) -> int:
-    if chain.registry.model(name) is None:
+    """Register and publish the model; reuse a matching version; never fight another owner."""
+    info = chain.registry.model(name)
+    if info is None:
         step(f"registering {name} onchain")
         chain.registry.register(signer, name, delay)
+    elif info.owner.lower() != signer.address.lower():
+        current = chain.registry.current(name) if info.version_count else None
+        if current is not None and current.content_cid == cid:
+            return int(current.index)
+        raise NodeError(f"model name {name!r} is owned by {info.owner}, and its current version "
+                        f"is not {cid}: choose another name or serve that version")
     history = chain.registry.history(name)
     for v in reversed(history):
         if v.content_cid == cid and v.manifest_cid == manifest:
@@ -145,7 +164,8 @@ def bootstrap(s: NodeSettings, passphrase: str, step: Step = lambda _m: None) ->
     models: dict[str, ServedModel] = {}
     for name, builder in ((MINILM, build_minilm), (DIGITS, build_digits_classifier)):
         step(f"building and publishing {name}")
-        cid, manifest, policy = _publish(name, builder, ctx)
+        base = _upstream(ctx) if name == MINILM else None
+        cid, manifest, policy = _publish(name, builder, ctx, base)
         version = _register(chain, signer, name, cid, manifest, s.update_delay_s, step)
         model = load_model(cid, store, threads=s.threads)
         embedder = Embedder(model) if model.spec.kind == "sentence-embedding" else None

@@ -1,0 +1,180 @@
+"""``make demo``: cairn end to end on embedded defaults, through the commands a user types.
+
+Each step runs the real ``cairn`` command in a subprocess and prints it first,
+so the output reads as a script a user could follow. It uses a fresh data dir
+(``$CAIRN_DATA_DIR/demo``, else ``~/.cairn/demo``) and a demo-only passphrase.
+
+1. content & provenance: wallets; the real all-MiniLM-L6-v2 files and a small
+   dataset published with signed lineage between them; both verified; a CAR.
+2. settlement: contracts on the embedded chain; the model registered with its
+   manifest; a node staked; a payment channel opened and a voucher redeemed.
+3. verifiable inference: ``cairn up``; embedding requests whose receipts are
+   verified offline, then onchain once their batch is anchored; a clean stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from cairn.inference import minilm_source_dir
+from cairn.node.server import free_port
+
+console = Console()
+PASSPHRASE = "cairn-demo-only"
+DATASET = [
+    {"anchor": "A cairn is a pile of stones that marks a trail.",
+     "positive": "Hikers stack rocks to show the way."},
+    {"anchor": "Content addressing names data by its hash.",
+     "positive": "A CID is derived from the bytes it identifies."},
+    {"anchor": "Receipts bind a model to an input and an output.",
+     "positive": "Each answer comes with a signed statement of what ran."},
+]
+
+
+class Demo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.env = {**os.environ, "CAIRN_DATA_DIR": str(root), "CAIRN_PASSPHRASE": PASSPHRASE}
+
+    def run(self, *args: str, show: bool = True) -> str:
+        console.print(f"[bold cyan]$ cairn {' '.join(args)}[/]")
+        done = subprocess.run([sys.executable, "-m", "cairn", *args], env=self.env,
+                              capture_output=True, text=True, timeout=600, check=False)
+        if done.returncode != 0:
+            console.print(done.stdout + done.stderr)
+            raise SystemExit(f"demo step failed: cairn {' '.join(args)}")
+        if show and done.stdout.strip():
+            console.print(done.stdout.rstrip(), highlight=False)
+        if show and done.stderr.strip():
+            console.print(done.stderr.rstrip(), highlight=False, style="dim")
+        return done.stdout.strip()
+
+    def section(self, title: str) -> None:
+        console.rule(f"[bold]{title}")
+
+
+def content_and_provenance(d: Demo) -> dict[str, str]:
+    d.section("1. content addressing and signed lineage")
+    for name in ("publisher", "client", "node"):
+        d.run("wallet", "new", name)
+    data = d.root / "inputs" / "minilm-pairs"
+    data.mkdir(parents=True)
+    (data / "pairs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in DATASET))
+    dataset = d.run("publish", str(data), "--kind", "dataset", "--name", "minilm-pairs",
+                    "--version", "1", "--license", "CC-BY-4.0", "--wallet", "publisher", "-q")
+    dataset_cid = d.run("add", "-q", "--only-hash", str(data), show=False)
+    model_dir = minilm_source_dir()
+    model = d.run("publish", str(model_dir), "--name", "all-MiniLM-L6-v2-upstream",
+                  "--version", "1", "--license", "Apache-2.0", "--dataset", dataset_cid,
+                  "--contributor", "sentence-transformers", "--policy", "cosine:0.99999",
+                  "--wallet", "publisher", "-q")
+    model_cid = d.run("add", "-q", "--only-hash", str(model_dir), show=False)
+    d.run("verify", model)
+    d.run("verify", dataset)
+    d.run("lineage", model_cid)
+    car = d.root / "minilm.car"
+    d.run("car", "export", model_cid, "-o", str(car))
+    return {"model": model_cid, "model_manifest": model, "dataset": dataset_cid,
+            "dataset_manifest": dataset, "car": str(car)}
+
+
+def settlement(d: Demo, ids: dict[str, str]) -> None:
+    d.section("2. settlement on the embedded chain")
+    d.run("chain", "deploy")
+    d.run("registry", "register", "all-MiniLM-L6-v2-upstream", "--wallet", "publisher")
+    d.run("registry", "publish", "all-MiniLM-L6-v2-upstream", ids["model"],
+          "--manifest", ids["model_manifest"], "--wallet", "publisher")
+    d.run("registry", "show", "all-MiniLM-L6-v2-upstream")
+    d.run("stake", "add", "0.01", "--wallet", "node")
+    node = d.run("wallet", "show", "node", show=False).split()[-1]
+    out = d.run("channel", "open", node, "0.05", "--wallet", "client")
+    channel = next(tok for tok in out.replace("#", " ").split() if tok.isdigit())
+    voucher = d.run("channel", "voucher", channel, "0.002", "--wallet", "client")
+    signature = voucher.split()[-1]
+    d.run("channel", "redeem", channel, "0.002", signature, "--wallet", "node")
+    d.run("channel", "show", channel)
+    ledger = Table(title="ledger after settlement")
+    ledger.add_column("what")
+    ledger.add_column("value", justify="right")
+    state = json.loads(d.run("channel", "show", channel, "--json", show=False))
+    ledger.add_row("channel deposit (client -> node)", f"{int(state['deposit']) / 1e18:g} ETH")
+    ledger.add_row("redeemed by the node with one voucher", f"{int(state['paid']) / 1e18:g} ETH")
+    stake = json.loads(d.run("stake", "show", node, "--json", show=False))
+    ledger.add_row("node stake (slashable)", f"{int(stake['stake']) / 1e18:g} ETH")
+    console.print(ledger)
+
+
+def verifiable_inference(d: Demo) -> None:
+    d.section("3. verifiable inference: cairn up")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    console.print(f"[bold cyan]$ cairn up --port {port} --batch-seconds 1[/]")
+    proc = subprocess.Popen([sys.executable, "-m", "cairn", "up", "--port", str(port),
+                             "--batch-seconds", "1"], env=d.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_healthy(proc, url)
+        texts = ["where does the trail go?", "stones mark the way", "verify, then trust"]
+        saved = []
+        for i, text in enumerate(texts):  # each receipt is verified offline as it arrives
+            saved.append(d.root / f"answer-{i}.json")
+            d.run("embed", "--gateway", url, "-o", str(saved[-1]), text)
+        # waits until its batch root is anchored onchain, then checks the inclusion proof
+        d.run("embed", "--gateway", url, "--online", "--wait", "30", "anchored and proven")
+        for path in saved:  # the earlier answers, now anchored too
+            d.run("receipt", "verify", str(path), "--online", "--gateway", url)
+        network = httpx.get(f"{url}/v1/network", timeout=10).json()
+        console.print(f"node {network['nodes'][0]['address']} staked "
+                      f"{network['nodes'][0]['stake'] / 1e18:g} ETH on chain "
+                      f"{network['chain']['chain_id']} ({network['chain']['kind']})")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=120)
+    console.print(out.rstrip(), highlight=False)
+    if proc.returncode != 0:
+        console.print(err)
+        raise SystemExit("cairn up did not stop cleanly")
+
+
+def _wait_healthy(proc: subprocess.Popen[str], url: str) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"cairn up exited: {proc.communicate()[1][-2000:]}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.5)
+    raise SystemExit("cairn up did not become healthy in 5 minutes")
+
+
+def main() -> int:
+    base = Path(os.environ.get("CAIRN_DATA_DIR") or Path.home() / ".cairn")
+    root = base / "demo"
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    console.print(f"[bold]cairn demo[/] in {root} (passphrase for its wallets: {PASSPHRASE!r})")
+    d = Demo(root)
+    started = time.monotonic()
+    ids: dict[str, Any] = content_and_provenance(d)
+    settlement(d, ids)
+    verifiable_inference(d)
+    console.rule(f"[bold green]demo complete in {time.monotonic() - started:.0f}s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
