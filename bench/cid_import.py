@@ -80,10 +80,18 @@ def main() -> None:
                     args.repeat,
                 )
                 ratio = base_s / secs
-                runs.append({"profile": profile, "workers": workers,
-                             "mib_s": round(mib / secs, 1), "ratio_to_sha256_1core": round(ratio, 3)})
-                print(f"cairn add --only-hash {profile:15s} workers={workers}: "
-                      f"{mib / secs:8.1f} MiB/s  ratio {ratio:.2f}x")
+                runs.append(
+                    {
+                        "profile": profile,
+                        "workers": workers,
+                        "mib_s": round(mib / secs, 1),
+                        "ratio_to_sha256_1core": round(ratio, 3),
+                    }
+                )
+                print(
+                    f"cairn add --only-hash {profile:15s} workers={workers}: "
+                    f"{mib / secs:8.1f} MiB/s  ratio {ratio:.2f}x"
+                )
     target = next(r for r in runs if r["profile"] == "unixfs-v1-2025" and r["workers"] == 1)
     result = {
         "benchmark": "cid_import",
@@ -91,11 +99,17 @@ def main() -> None:
         "machine": {"cores": cores, "python": platform.python_version(), "cpu": platform.machine()},
         "sha256_1core_mib_s": round(mib / base_s, 1),
         "runs": runs,
-        "target": {"what": "unixfs-v1-2025, 1 worker, ratio to 1-core sha256", "min": 0.7,
-                   "measured": target["ratio_to_sha256_1core"],
-                   "met": target["ratio_to_sha256_1core"] >= 0.7},
-        "reference_kubo_ratio": {"value": 0.5, "source": "issue 2: Kubo ipfs add --only-hash "
-                                 "measured on the same kind of machine (not run here)"},
+        "target": {
+            "what": "unixfs-v1-2025, 1 worker, ratio to 1-core sha256",
+            "min": 0.7,
+            "measured": target["ratio_to_sha256_1core"],
+            "met": target["ratio_to_sha256_1core"] >= 0.7,
+        },
+        "reference_kubo_ratio": {
+            "value": 0.5,
+            "source": "issue 2: Kubo ipfs add --only-hash "
+            "measured on the same kind of machine (not run here)",
+        },
     }
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")

@@ -34,12 +34,18 @@ from cairn.node.server import free_port
 console = Console()
 PASSPHRASE = "cairn-demo-only"
 DATASET = [
-    {"anchor": "A cairn is a pile of stones that marks a trail.",
-     "positive": "Hikers stack rocks to show the way."},
-    {"anchor": "Content addressing names data by its hash.",
-     "positive": "A CID is derived from the bytes it identifies."},
-    {"anchor": "Receipts bind a model to an input and an output.",
-     "positive": "Each answer comes with a signed statement of what ran."},
+    {
+        "anchor": "A cairn is a pile of stones that marks a trail.",
+        "positive": "Hikers stack rocks to show the way.",
+    },
+    {
+        "anchor": "Content addressing names data by its hash.",
+        "positive": "A CID is derived from the bytes it identifies.",
+    },
+    {
+        "anchor": "Receipts bind a model to an input and an output.",
+        "positive": "Each answer comes with a signed statement of what ran.",
+    },
 ]
 
 
@@ -50,8 +56,14 @@ class Demo:
 
     def run(self, *args: str, show: bool = True) -> str:
         console.print(f"[bold cyan]$ cairn {' '.join(args)}[/]")
-        done = subprocess.run([sys.executable, "-m", "cairn", *args], env=self.env,
-                              capture_output=True, text=True, timeout=600, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "cairn", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
         if done.returncode != 0:
             console.print(done.stdout + done.stderr)
             raise SystemExit(f"demo step failed: cairn {' '.join(args)}")
@@ -72,30 +84,71 @@ def content_and_provenance(d: Demo) -> dict[str, str]:
     data = d.root / "inputs" / "minilm-pairs"
     data.mkdir(parents=True)
     (data / "pairs.jsonl").write_text("".join(json.dumps(row) + "\n" for row in DATASET))
-    dataset = d.run("publish", str(data), "--kind", "dataset", "--name", "minilm-pairs",
-                    "--version", "1", "--license", "CC-BY-4.0", "--wallet", "publisher", "-q")
+    dataset = d.run(
+        "publish",
+        str(data),
+        "--kind",
+        "dataset",
+        "--name",
+        "minilm-pairs",
+        "--version",
+        "1",
+        "--license",
+        "CC-BY-4.0",
+        "--wallet",
+        "publisher",
+        "-q",
+    )
     dataset_cid = d.run("add", "-q", "--only-hash", str(data), show=False)
     model_dir = minilm_source_dir()
-    model = d.run("publish", str(model_dir), "--name", "all-MiniLM-L6-v2-upstream",
-                  "--version", "1", "--license", "Apache-2.0", "--dataset", dataset_cid,
-                  "--contributor", "sentence-transformers", "--policy", "cosine:0.99999",
-                  "--wallet", "publisher", "-q")
+    model = d.run(
+        "publish",
+        str(model_dir),
+        "--name",
+        "all-MiniLM-L6-v2-upstream",
+        "--version",
+        "1",
+        "--license",
+        "Apache-2.0",
+        "--dataset",
+        dataset_cid,
+        "--contributor",
+        "sentence-transformers",
+        "--policy",
+        "cosine:0.99999",
+        "--wallet",
+        "publisher",
+        "-q",
+    )
     model_cid = d.run("add", "-q", "--only-hash", str(model_dir), show=False)
     d.run("verify", model)
     d.run("verify", dataset)
     d.run("lineage", model_cid)
     car = d.root / "minilm.car"
     d.run("car", "export", model_cid, "-o", str(car))
-    return {"model": model_cid, "model_manifest": model, "dataset": dataset_cid,
-            "dataset_manifest": dataset, "car": str(car)}
+    return {
+        "model": model_cid,
+        "model_manifest": model,
+        "dataset": dataset_cid,
+        "dataset_manifest": dataset,
+        "car": str(car),
+    }
 
 
 def settlement(d: Demo, ids: dict[str, str]) -> None:
     d.section("2. settlement on the embedded chain")
     d.run("chain", "deploy")
     d.run("registry", "register", "all-MiniLM-L6-v2-upstream", "--wallet", "publisher")
-    d.run("registry", "publish", "all-MiniLM-L6-v2-upstream", ids["model"],
-          "--manifest", ids["model_manifest"], "--wallet", "publisher")
+    d.run(
+        "registry",
+        "publish",
+        "all-MiniLM-L6-v2-upstream",
+        ids["model"],
+        "--manifest",
+        ids["model_manifest"],
+        "--wallet",
+        "publisher",
+    )
     d.run("registry", "show", "all-MiniLM-L6-v2-upstream")
     d.run("stake", "add", "0.01", "--wallet", "node")
     node = d.run("wallet", "show", "node", show=False).split()[-1]
@@ -121,9 +174,13 @@ def verifiable_inference(d: Demo) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     console.print(f"[bold cyan]$ cairn up --port {port} --batch-seconds 1[/]")
-    proc = subprocess.Popen([sys.executable, "-m", "cairn", "up", "--port", str(port),
-                             "--batch-seconds", "1"], env=d.env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cairn", "up", "--port", str(port), "--batch-seconds", "1"],
+        env=d.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_healthy(proc, url)
         texts = ["where does the trail go?", "stones mark the way", "verify, then trust"]
@@ -136,9 +193,11 @@ def verifiable_inference(d: Demo) -> None:
         for path in saved:  # the earlier answers, now anchored too
             d.run("receipt", "verify", str(path), "--online", "--gateway", url)
         network = httpx.get(f"{url}/v1/network", timeout=10).json()
-        console.print(f"node {network['nodes'][0]['address']} staked "
-                      f"{network['nodes'][0]['stake'] / 1e18:g} ETH on chain "
-                      f"{network['chain']['chain_id']} ({network['chain']['kind']})")
+        console.print(
+            f"node {network['nodes'][0]['address']} staked "
+            f"{network['nodes'][0]['stake'] / 1e18:g} ETH on chain "
+            f"{network['chain']['chain_id']} ({network['chain']['kind']})"
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=120)

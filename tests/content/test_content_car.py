@@ -86,8 +86,10 @@ def test_truncated_last_section_yields_good_blocks_then_fails() -> None:
 
 @pytest.mark.parametrize(
     ("name", "count"),
-    [("go-car/sample-v1-with-zero-len-section.car", 1049),
-     ("go-car/sample-v1-with-zero-len-section2.car", 20)],
+    [
+        ("go-car/sample-v1-with-zero-len-section.car", 1049),
+        ("go-car/sample-v1-with-zero-len-section2.car", 20),
+    ],
 )
 def test_zero_length_section_as_eof_option(name: str, count: int) -> None:
     _, blocks = _read_all(CAR / name, zero_length_as_eof=True)

@@ -12,11 +12,17 @@ import pytest
 from cairn import content
 
 
-def cairn(data_dir: Path, *args: str | Path, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+def cairn(
+    data_dir: Path, *args: str | Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
     env = {**os.environ, "CAIRN_DATA_DIR": str(data_dir)}
     return subprocess.run(
         [sys.executable, "-m", "cairn", *map(str, args)],
-        capture_output=True, env=env, input=stdin, timeout=120, check=False,
+        capture_output=True,
+        env=env,
+        input=stdin,
+        timeout=120,
+        check=False,
     )
 
 
@@ -61,11 +67,15 @@ def test_get_and_car_roundtrip_between_two_data_dirs(tmp_path: Path) -> None:
     [
         (("cat", "not-a-cid"), b"not a valid CID"),
         (("add", "--profile", "unixfs-v9", "."), b"unknown profile"),
-        (("fetch", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", "--gateway", "ftp://x"),
-         b"gateway must be an http(s) URL"),
+        (
+            ("fetch", "QmT78zSuBmuS4z925WZfrqQ1qHaJ56DQaTfyMUF7F8ff5o", "--gateway", "ftp://x"),
+            b"gateway must be an http(s) URL",
+        ),
     ],
 )
-def test_bad_input_is_one_line_and_non_zero(data_dir: Path, args: tuple[str, ...], message: bytes) -> None:
+def test_bad_input_is_one_line_and_non_zero(
+    data_dir: Path, args: tuple[str, ...], message: bytes
+) -> None:
     done = cairn(data_dir, *args)
     assert done.returncode != 0
     assert message in done.stderr
@@ -83,4 +93,8 @@ def test_truncated_car_is_refused_and_nothing_stored(data_dir: Path, tmp_path: P
     car.write_bytes(car.read_bytes()[:-100])
     done = cairn(data_dir, "car", "import", car)
     assert done.returncode == 1 and b"truncated CAR" in done.stderr
-    assert not any(p.is_file() for p in (data_dir / "blocks").rglob("*")) if (data_dir / "blocks").exists() else True
+    assert (
+        not any(p.is_file() for p in (data_dir / "blocks").rglob("*"))
+        if (data_dir / "blocks").exists()
+        else True
+    )

@@ -16,7 +16,10 @@ pytestmark = pytest.mark.integration
 def _ipfs_car(node_bin: Path, *args: str | Path) -> str:
     done = subprocess.run(
         [str(node_bin / "ipfs-car"), *map(str, args)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _gen import DeterministicStream, deterministic_bytes  # noqa: E402
+from _gen import DeterministicStream, deterministic_bytes
 
-from cairn import content  # noqa: E402
-from cairn.content import _pb  # noqa: E402
+from cairn import content
+from cairn.content import _pb
 
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "unixfs"
 PROFILES = json.loads((VECTORS / "kubo-cid-profiles.json").read_text())
@@ -29,16 +29,18 @@ def _profile(v: dict) -> content.Profile:
 def test_small_file_cids(item: dict) -> None:
     data = bytes.fromhex(item["input"]["hex"])
     if "cidv0_default" in item:
-        assert str(content.add_bytes(data, content.NullBlockstore(), "unixfs-v0-2015")) == item[
-            "cidv0_default"
-        ]
+        assert (
+            str(content.add_bytes(data, content.NullBlockstore(), "unixfs-v0-2015"))
+            == item["cidv0_default"]
+        )
     if "cidv1_raw_leaves" in item:
         assert str(content.add_bytes(data, content.NullBlockstore())) == item["cidv1_raw_leaves"]
     if "cidv1_dag_pb_no_raw_leaves" in item:
         p = content.get_profile("unixfs-v1-2025").with_overrides(raw_leaves=False)
-        assert str(content.add_bytes(data, content.NullBlockstore(), p)) == item[
-            "cidv1_dag_pb_no_raw_leaves"
-        ]
+        assert (
+            str(content.add_bytes(data, content.NullBlockstore(), p))
+            == item["cidv1_dag_pb_no_raw_leaves"]
+        )
     if "dag_pb_block_hex" in item:
         store = content.MemoryBlockstore()
         cid = content.add_bytes(data, store, "unixfs-v0-2015")

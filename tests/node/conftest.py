@@ -23,13 +23,24 @@ class LiveNode:
     url: str
 
 
-def start_node(data_dir: Path, chain: str = "embedded://") -> tuple[LiveNode, uvicorn.Server, threading.Thread]:
+def start_node(
+    data_dir: Path, chain: str = "embedded://"
+) -> tuple[LiveNode, uvicorn.Server, threading.Thread]:
     port = free_port()
-    settings = NodeSettings(data_dir=data_dir, port=port, chain=chain, batch_size=1000,
-                            batch_seconds=3600.0, max_body_bytes=64 * 1024)
+    settings = NodeSettings(
+        data_dir=data_dir,
+        port=port,
+        chain=chain,
+        batch_size=1000,
+        batch_seconds=3600.0,
+        max_body_bytes=64 * 1024,
+    )
     ctx = bootstrap(settings, "test-passphrase")
-    server = uvicorn.Server(uvicorn.Config(create_app(ctx), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(ctx), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"

@@ -26,8 +26,15 @@ EMBED = {"model": "all-MiniLM-L6-v2", "input": ["the cairn marks the trail", "a 
 
 def _digit_request() -> dict[str, Any]:
     digits = load_digits()
-    return {"inputs": {"pixels": {"dtype": "float32", "shape": [2, 64],
-                                  "data": digits.data[:2].astype(np.float32).ravel().tolist()}}}
+    return {
+        "inputs": {
+            "pixels": {
+                "dtype": "float32",
+                "shape": [2, 64],
+                "data": digits.data[:2].astype(np.float32).ravel().tolist(),
+            }
+        }
+    }
 
 
 def test_embeddings_answer_is_openai_shaped_and_its_receipt_verifies(client: httpx.Client) -> None:
@@ -45,7 +52,9 @@ def test_embeddings_answer_is_openai_shaped_and_its_receipt_verifies(client: htt
 def test_a_changed_number_or_input_fails_verification(client: httpx.Client) -> None:
     body = client.post("/v1/embeddings", json=EMBED).json()
     changed = copy.deepcopy(body)
-    changed["data"][1]["embedding"][5] = float(np.float32(changed["data"][1]["embedding"][5] + 0.01))
+    changed["data"][1]["embedding"][5] = float(
+        np.float32(changed["data"][1]["embedding"][5] + 0.01)
+    )
     with pytest.raises(ReceiptInvalid, match="output does not match"):
         check_response(changed, EMBED)
     with pytest.raises(ReceiptInvalid, match="input does not match"):
@@ -65,38 +74,64 @@ def test_digits_inference_is_right_and_receipted(client: httpx.Client) -> None:
     ("method", "path", "payload", "status", "detail"),
     [
         ("post", "/v1/embeddings", {"model": "nope", "input": "x"}, 404, "unknown model"),
-        ("post", "/v1/embeddings", {"model": "digits-logreg", "input": "x"}, 400, "not an embedding"),
+        (
+            "post",
+            "/v1/embeddings",
+            {"model": "digits-logreg", "input": "x"},
+            400,
+            "not an embedding",
+        ),
         ("post", "/v1/embeddings", {"model": "all-MiniLM-L6-v2", "input": []}, 400, "1 to"),
         ("post", "/v1/infer/all-MiniLM-L6-v2", {"inputs": {}}, 400, "takes text"),
-        ("post", "/v1/infer/digits-logreg",
-         {"inputs": {"pixels": {"dtype": "int64", "shape": [1, 64], "data": [0] * 64}}}, 400, "dtype"),
-        ("post", "/v1/infer/digits-logreg",
-         {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 63], "data": [0] * 63}}}, 400, ""),
-        ("post", "/v1/infer/digits-logreg",
-         {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": [0] * 3}}}, 400, ""),
+        (
+            "post",
+            "/v1/infer/digits-logreg",
+            {"inputs": {"pixels": {"dtype": "int64", "shape": [1, 64], "data": [0] * 64}}},
+            400,
+            "dtype",
+        ),
+        (
+            "post",
+            "/v1/infer/digits-logreg",
+            {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 63], "data": [0] * 63}}},
+            400,
+            "",
+        ),
+        (
+            "post",
+            "/v1/infer/digits-logreg",
+            {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": [0] * 3}}},
+            400,
+            "",
+        ),
         ("get", "/v1/receipts/0x1234", None, 404, "no receipt"),
         ("get", "/v1/receipts/" + "00" * 32 + "/proof", None, 404, "no receipt"),
         ("get", "/ipfs/not-a-cid", None, 400, "not a valid CID"),
         ("get", "/ipfs/" + str(content.Cid.of(b"absent")), None, 404, "not on this node"),
     ],
 )
-def test_bad_requests_are_clear_4xx(client: httpx.Client, method: str, path: str,
-                                    payload: Any, status: int, detail: str) -> None:
+def test_bad_requests_are_clear_4xx(
+    client: httpx.Client, method: str, path: str, payload: Any, status: int, detail: str
+) -> None:
     resp = client.request(method, path, json=payload)
     assert resp.status_code == status, resp.text
     assert detail in json.dumps(resp.json())
 
 
 def test_malformed_json_and_oversized_bodies(client: httpx.Client) -> None:
-    resp = client.post("/v1/embeddings", content=b"{not json", headers={"content-type": "application/json"})
+    resp = client.post(
+        "/v1/embeddings", content=b"{not json", headers={"content-type": "application/json"}
+    )
     assert resp.status_code == 422
     resp = client.post("/v1/embeddings", json={"model": "x", "input": "a" * 100_000})
     assert resp.status_code == 413 and "body over" in resp.json()["detail"]
 
 
 def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None:
-    bodies = [client.post("/v1/embeddings", json={**EMBED, "input": [f"text {i}"]}).json()
-              for i in range(5)]
+    bodies = [
+        client.post("/v1/embeddings", json={**EMBED, "input": [f"text {i}"]}).json()
+        for i in range(5)
+    ]
     pending = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}/proof")
     assert pending.status_code in (200, 404)
     node.ctx.batcher.flush()
@@ -107,8 +142,9 @@ def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None
         assert proof_json["anchored"] is True
         proof = InclusionProof.from_json(proof_json)
         with node.ctx.chain_lock:
-            verify_online(receipt, proof, chain.anchor.root_of,
-                          lambda a: chain.staking.is_staked(a))
+            verify_online(
+                receipt, proof, chain.anchor.root_of, lambda a: chain.staking.is_staked(a)
+            )
         # and as a client does it, through the gateway's read-only RPC
         check_response(body, None, online=f"{node.url}/v1/chain/rpc", gateway=node.url)
     forged = InclusionProof(proof.node, proof.batch_id, proof.leaf_index, bytes(32), proof.siblings)
@@ -125,16 +161,21 @@ def test_models_carry_verifiable_manifests(node: Any, client: httpx.Client) -> N
     assert {m["id"] for m in models} == {"all-MiniLM-L6-v2", "digits-logreg"}
     for m in models:
         index = ManifestIndex(node.ctx.data_dir.root / "provenance" / "index.json")
-        result = verify(content.Cid.parse(m["manifest_cid"]), node.ctx.store, index,
-                        expected_signer=node.ctx.signer.address)
+        result = verify(
+            content.Cid.parse(m["manifest_cid"]),
+            node.ctx.store,
+            index,
+            expected_signer=node.ctx.signer.address,
+        )
         assert [s.cid for s in result.subjects] == [m["cid"]]
         assert result.card.name == m["id"]
         assert m["policy"]["kind"] in ("cosine", "tolerance")
 
 
 @pytest.mark.parametrize("car", [True, False])
-def test_trustless_gateway_serves_verifiable_blocks(client: httpx.Client, tmp_path: Any,
-                                                    car: bool) -> None:
+def test_trustless_gateway_serves_verifiable_blocks(
+    client: httpx.Client, tmp_path: Any, car: bool
+) -> None:
     cid = client.get("/v1/models").json()["data"][1]["cid"]  # the small digits model
     store = content.FilesystemBlockstore(tmp_path / "b")
     assert content.fetch(content.Cid.parse(cid), str(client.base_url), store, car=car) > 1
@@ -152,8 +193,10 @@ def test_network_document_and_live_audit_are_honest(client: httpx.Client) -> Non
 def test_rpc_proxy_is_read_only(client: httpx.Client) -> None:
     ok = client.post("/v1/chain/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
     assert ok.json()["result"].startswith("0x")
-    denied = client.post("/v1/chain/rpc", json={"jsonrpc": "2.0", "id": 2,
-                                                "method": "eth_sendRawTransaction", "params": ["0x00"]})
+    denied = client.post(
+        "/v1/chain/rpc",
+        json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": ["0x00"]},
+    )
     assert "not allowed" in denied.json()["error"]["message"]
 
 

@@ -24,8 +24,13 @@ def _operations(node: Any) -> list[Any]:
 
 def test_every_operation_is_covered(node: Any) -> None:
     paths = {op.path for op in _operations(node)}
-    assert {"/v1/embeddings", "/v1/infer/{model}", "/ipfs/{cid}", "/v1/receipts/{request_id}/proof",
-            "/v1/chain/rpc"} <= paths
+    assert {
+        "/v1/embeddings",
+        "/v1/infer/{model}",
+        "/ipfs/{cid}",
+        "/v1/receipts/{request_id}/proof",
+        "/v1/chain/rpc",
+    } <= paths
 
 
 def test_no_server_errors(node: Any) -> None:
@@ -33,8 +38,9 @@ def test_no_server_errors(node: Any) -> None:
     for op in _operations(node):
 
         @given(case=op.as_strategy())
-        @settings(max_examples=30, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+        )
         def run(case: Any) -> None:
             response = case.call()
             case.validate_response(response, checks=(not_a_server_error,))

@@ -26,7 +26,10 @@ def _env(data_dir: Path) -> dict[str, str]:
 def _up(data_dir: Path, port: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "cairn", "up", "--port", str(port), "--batch-seconds", "0.5"],
-        env=_env(data_dir), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=_env(data_dir),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
@@ -41,8 +44,14 @@ def _up(data_dir: Path, port: int) -> subprocess.Popen[str]:
 
 
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "cairn", *args], env=_env(data_dir),
-                          capture_output=True, text=True, timeout=180, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "cairn", *args],
+        env=_env(data_dir),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
 
 
 def test_up_serve_verify_stop_restart(tmp_path: Path) -> None:

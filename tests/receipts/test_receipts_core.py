@@ -35,9 +35,15 @@ DOMAIN = ReceiptDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 
 def make(signer: LocalSigner, n: int = 0, domain: ReceiptDomain = DOMAIN) -> Receipt:
     return Receipt(
-        model=MODEL, input_hash=texts_hash([f"hello {n}"]), output_hash=os.urandom(32),
-        node=signer.address, request_id=n.to_bytes(32, "big"), issued_at=1_700_000_000 + n,
-        runtime="onnxruntime=1.32;cpu=avx2;threads=1", price=10**12, domain=domain,
+        model=MODEL,
+        input_hash=texts_hash([f"hello {n}"]),
+        output_hash=os.urandom(32),
+        node=signer.address,
+        request_id=n.to_bytes(32, "big"),
+        issued_at=1_700_000_000 + n,
+        runtime="onnxruntime=1.32;cpu=avx2;threads=1",
+        price=10**12,
+        domain=domain,
     ).sign(signer)
 
 
@@ -49,11 +55,17 @@ def signer() -> LocalSigner:
 def _typed(receipt: Receipt) -> dict:
     msg = receipt.to_json()
     return {
-        "types": RECEIPT_TYPES, "primaryType": "Receipt", "domain": receipt.domain.to_json(),
-        "message": {**{k: msg[k] for k in ("inputHash", "outputHash", "node", "requestId",
-                                            "issuedAt", "runtime")},
-                    "model": "0x" + bytes(Cid.parse(receipt.model)).hex(),
-                    "price": int(msg["price"])},
+        "types": RECEIPT_TYPES,
+        "primaryType": "Receipt",
+        "domain": receipt.domain.to_json(),
+        "message": {
+            **{
+                k: msg[k]
+                for k in ("inputHash", "outputHash", "node", "requestId", "issuedAt", "runtime")
+            },
+            "model": "0x" + bytes(Cid.parse(receipt.model)).hex(),
+            "price": int(msg["price"]),
+        },
     }
 
 
@@ -72,7 +84,9 @@ def test_json_and_header_roundtrip(signer: LocalSigner) -> None:
     verify_offline(Receipt.from_header(r.to_header()), expected_node=signer.address)
 
 
-@pytest.mark.parametrize("field", ["outputHash", "inputHash", "price", "issuedAt", "model", "runtime"])
+@pytest.mark.parametrize(
+    "field", ["outputHash", "inputHash", "price", "issuedAt", "model", "runtime"]
+)
 def test_any_changed_field_breaks_the_signature(signer: LocalSigner, field: str) -> None:
     body = make(signer).to_json()
     if field in ("outputHash", "inputHash"):
@@ -139,8 +153,13 @@ def test_batcher_seals_anchors_and_proves(signer: LocalSigner, tmp_path: Path) -
         stored = store.get(r.request_id)
         assert stored is not None and stored.batch_id is not None and stored.leaf_index is not None
         tree = batcher.tree(stored.batch_id)
-        proof = InclusionProof(r.node, stored.batch_id, stored.leaf_index, tree.root,
-                               tuple(tree.proof(stored.leaf_index)))
+        proof = InclusionProof(
+            r.node,
+            stored.batch_id,
+            stored.leaf_index,
+            tree.root,
+            tuple(tree.proof(stored.leaf_index)),
+        )
         proof = InclusionProof.from_json(proof.to_json())
         verify_online(r, proof, lambda _n, b: roots.get(b), lambda _n: True)
     wrong = InclusionProof(signer.address, 1, 0, roots[2], ())

@@ -48,8 +48,11 @@ def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
     except httpx.HTTPError as exc:
         raise NodeError(f"gateway unreachable at {url}: {exc}") from None
     if resp.status_code != 200:
-        detail = resp.json().get("detail") if resp.headers.get("content-type", "").startswith(
-            "application/json") else resp.text
+        detail = (
+            resp.json().get("detail")
+            if resp.headers.get("content-type", "").startswith("application/json")
+            else resp.text
+        )
         raise NodeError(f"gateway answered {resp.status_code}: {detail}")
     out: dict[str, Any] = resp.json()
     return out
@@ -59,7 +62,9 @@ def _output_hash(response: dict[str, Any]) -> bytes:
     """Recompute the output hash from the answer itself (a changed number must fail)."""
     if "data" in response:  # OpenAI embeddings shape
         try:
-            rows = [item["embedding"] for item in sorted(response["data"], key=lambda d: d["index"])]
+            rows = [
+                item["embedding"] for item in sorted(response["data"], key=lambda d: d["index"])
+            ]
             vectors = np.asarray(rows, dtype=np.float64)
         except (KeyError, TypeError, ValueError) as exc:
             raise ReceiptInvalid(f"malformed embeddings answer: {exc}") from None
@@ -81,15 +86,22 @@ def _input_hash(request: dict[str, Any]) -> bytes:
     raise ReceiptInvalid("request has neither 'input' nor 'inputs'")
 
 
-def check_response(response: dict[str, Any], request: dict[str, Any] | None,
-                   online: str | None = None, gateway: str | None = None,
-                   wait_s: float = 0.0) -> Receipt:
+def check_response(
+    response: dict[str, Any],
+    request: dict[str, Any] | None,
+    online: str | None = None,
+    gateway: str | None = None,
+    wait_s: float = 0.0,
+) -> Receipt:
     """Verify a gateway response's receipt; raise :class:`ReceiptInvalid` with the reason."""
     if "receipt" not in response:
         raise ReceiptInvalid("response carries no receipt")
     receipt = Receipt.from_json(response["receipt"])
-    verify_offline(receipt, output_hash=_output_hash(response),
-                   input_hash=_input_hash(request) if request is not None else None)
+    verify_offline(
+        receipt,
+        output_hash=_output_hash(response),
+        input_hash=_input_hash(request) if request is not None else None,
+    )
     if online is not None:
         from cairn.receipts._onchain import OnchainView
 
@@ -140,19 +152,24 @@ def embed(
     url = _gateway(gateway)
     request = {"model": model, "input": texts}
     response = _post(f"{url}/v1/embeddings", request)
-    receipt = check_response(response, request, _chain_for_online(url, chain) if online else None,
-                             url, wait)
+    receipt = check_response(
+        response, request, _chain_for_online(url, chain) if online else None, url, wait
+    )
     if output:
         output.write_text(json.dumps(response))
     for item in response["data"]:
         vec = item["embedding"]
-        console.print(f"[{item['index']}] dim={len(vec)} [{', '.join(f'{v:.4f}' for v in vec[:4])}, …]")
+        console.print(
+            f"[{item['index']}] dim={len(vec)} [{', '.join(f'{v:.4f}' for v in vec[:4])}, …]"
+        )
     _say_verified(receipt, online)
 
 
 def infer(
     model: Annotated[str, typer.Argument(help="Model name or CID.")],
-    input_file: Annotated[Path, typer.Argument(help='JSON: {"inputs": {...tensors...}}', exists=True)],
+    input_file: Annotated[
+        Path, typer.Argument(help='JSON: {"inputs": {...tensors...}}', exists=True)
+    ],
     gateway: GatewayOpt = None,
     online: Annotated[bool, typer.Option(help="Also check the anchored root onchain.")] = False,
     chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
@@ -165,16 +182,19 @@ def infer(
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{input_file} is not JSON: {exc}") from None
     response = _post(f"{url}/v1/infer/{model}", request)
-    receipt = check_response(response, request, _chain_for_online(url, chain) if online else None,
-                             url, wait)
+    receipt = check_response(
+        response, request, _chain_for_online(url, chain) if online else None, url, wait
+    )
     console.print_json(data=response["outputs"])
     _say_verified(receipt, online)
 
 
 def _say_verified(receipt: Receipt, online: bool) -> None:
     where = "offline and onchain" if online else "offline"
-    err_console.print(f"receipt 0x{receipt.request_id.hex()[:16]}… signed by {receipt.node}: "
-                      f"[green]verified {where}[/]")
+    err_console.print(
+        f"receipt 0x{receipt.request_id.hex()[:16]}… signed by {receipt.node}: "
+        f"[green]verified {where}[/]"
+    )
 
 
 @receipt_app.command("verify")
@@ -194,8 +214,9 @@ def receipt_verify(
     if not isinstance(response, dict) or not (request is None or isinstance(request, dict)):
         raise ReceiptInvalid("response and request must be JSON objects")
     url = _gateway(gateway)
-    receipt = check_response(response, request, _chain_for_online(url, chain) if online else None,
-                             url)
+    receipt = check_response(
+        response, request, _chain_for_online(url, chain) if online else None, url
+    )
     _say_verified(receipt, online)
 
 
@@ -210,18 +231,25 @@ def up(
     """Run the network in a box: chain, contracts, models published and staked, gateway."""
     from cairn.node import NodeSettings, bootstrap, serve
 
-    settings = NodeSettings(data_dir=state(ctx).data_dir.root, port=port, host=host, chain=chain,
-                            batch_size=batch_size, batch_seconds=batch_seconds)
+    settings = NodeSettings(
+        data_dir=state(ctx).data_dir.root,
+        port=port,
+        host=host,
+        chain=chain,
+        batch_size=batch_size,
+        batch_seconds=batch_seconds,
+    )
     with err_console.status("starting cairn") as status:
-        node = bootstrap(settings, _passphrase(),
-                         lambda msg: status.update(msg))
+        node = bootstrap(settings, _passphrase(), lambda msg: status.update(msg))
 
     def ready(url: str) -> None:
         console.print(f"[bold green]cairn is up[/] node {node.signer.address} on {chain}")
         console.print(f"  gateway   {url}   (OpenAPI: {url}/docs)")
         console.print(f"  models    {', '.join(f'{m.name} {m.cid}' for m in node.models.values())}")
-        console.print(f"  try       curl -s {url}/v1/embeddings -H 'content-type: application/json' "
-                      "-d '{\"model\": \"all-MiniLM-L6-v2\", \"input\": \"hello\"}'")
+        console.print(
+            f"  try       curl -s {url}/v1/embeddings -H 'content-type: application/json' "
+            '-d \'{"model": "all-MiniLM-L6-v2", "input": "hello"}\''
+        )
         console.print(f"  or        cairn embed --gateway {url} hello")
         console.print("Ctrl-C stops it; state is kept in " + str(settings.data_dir))
 

@@ -48,7 +48,7 @@ def stat(cid: Cid, store: Blockstore) -> Entry:
         return Entry(cid, "file", len(store.get(cid)))
     if cid.codec != DAG_PB:
         raise ContentValueError(f"{cid} is {cid.codec_name}, not a UnixFS node")
-    node, fs = _decode(cid, store)
+    _node, fs = _decode(cid, store)
     if fs.type in (_pb.FILE, _pb.RAW):
         size = fs.filesize if fs.filesize is not None else len(fs.data)
         return Entry(cid, "file", size)
@@ -90,9 +90,11 @@ def list_directory(cid: Cid, store: Blockstore) -> list[tuple[str, Cid]]:
     node, fs = _decode(cid, store) if cid.codec == DAG_PB else (None, None)
     if node is None or fs is None or fs.type not in (_pb.DIRECTORY, _pb.HAMT_SHARD):
         raise ContentValueError(f"{cid} is not a directory")
-    entries = list(_shard_entries(node, fs, store)) if fs.type == _pb.HAMT_SHARD else [
-        (link.name, Cid.parse(link.hash)) for link in node.links
-    ]
+    entries = (
+        list(_shard_entries(node, fs, store))
+        if fs.type == _pb.HAMT_SHARD
+        else [(link.name, Cid.parse(link.hash)) for link in node.links]
+    )
     for name, _ in entries:
         _check_name(name, cid)
     return sorted(entries, key=lambda e: e[0].encode())

@@ -210,8 +210,10 @@ def _directory(children: list[tuple[str, Node]], b: _Builder) -> Node:
         estimate = len(_pb.encode_node(_pb.PBNode(pb_links, dir_data)))
     if estimate <= b.p.hamt_threshold:
         return b.node(links, _pb.UnixFSData(_pb.DIRECTORY))
-    hashed = [(mmh3.hash64(name.encode(), 0, signed=False)[0].to_bytes(8, "big"), name, n)
-              for name, n in links]
+    hashed = [
+        (mmh3.hash64(name.encode(), 0, signed=False)[0].to_bytes(8, "big"), name, n)
+        for name, n in links
+    ]
     return _shard(hashed, 0, b)
 
 

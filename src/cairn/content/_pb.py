@@ -212,7 +212,7 @@ def decode_unixfs(buf: bytes) -> UnixFSData:
                 size, pos = read_varint(value, pos, "UnixFS blocksizes")
                 sizes.append(size)
         elif tag == 4:
-            sizes.append(value)
+            sizes.append(_expect_int(value, "UnixFS blocksize"))
         elif tag == 5:
             hash_type = _expect_int(value, "UnixFS hashType")
         elif tag == 6:

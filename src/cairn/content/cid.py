@@ -73,7 +73,11 @@ class Cid:
 
     @property
     def multihash(self) -> bytes:
-        return bytes(_varint.encode(self.hash_code)) + bytes(_varint.encode(len(self.digest))) + self.digest
+        return (
+            bytes(_varint.encode(self.hash_code))
+            + bytes(_varint.encode(len(self.digest)))
+            + self.digest
+        )
 
     @property
     def codec_name(self) -> str:

@@ -39,12 +39,20 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "unixfs-v1-2025": Profile(
-        "unixfs-v1-2025", cid_version=1, raw_leaves=True, chunk_size=1 << 20,
-        max_links=1024, hamt_estimation="block",
+        "unixfs-v1-2025",
+        cid_version=1,
+        raw_leaves=True,
+        chunk_size=1 << 20,
+        max_links=1024,
+        hamt_estimation="block",
     ),
     "unixfs-v0-2015": Profile(
-        "unixfs-v0-2015", cid_version=0, raw_leaves=False, chunk_size=256 << 10,
-        max_links=174, hamt_estimation="links",
+        "unixfs-v0-2015",
+        cid_version=0,
+        raw_leaves=False,
+        chunk_size=256 << 10,
+        max_links=174,
+        hamt_estimation="links",
     ),
 }
 

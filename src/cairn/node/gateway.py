@@ -26,9 +26,15 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
-from prometheus_client import generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 from pydantic import BaseModel, ConfigDict, Field
+from web3.types import RPCEndpoint
 
 from cairn import content
 from cairn.errors import CairnError, ContentValueError, TensorError
@@ -55,8 +61,15 @@ class InferRequest(BaseModel):
 
 
 _READ_ONLY_RPC = {
-    "eth_chainId", "net_version", "eth_blockNumber", "eth_call", "eth_getCode",
-    "eth_getBalance", "eth_getBlockByNumber", "eth_getLogs", "web3_clientVersion",
+    "eth_chainId",
+    "net_version",
+    "eth_blockNumber",
+    "eth_call",
+    "eth_getCode",
+    "eth_getBalance",
+    "eth_getBlockByNumber",
+    "eth_getLogs",
+    "web3_clientVersion",
 }
 
 
@@ -86,12 +99,18 @@ class RpcCall(BaseModel):
 class _Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter("cairn_requests_total", "Requests by route and status",
-                                ["route", "status"], registry=self.registry)
-        self.receipts = Counter("cairn_receipts_signed_total", "Receipts signed",
-                                registry=self.registry)
-        self.latency = Histogram("cairn_inference_seconds", "Inference latency",
-                                 ["model"], registry=self.registry)
+        self.requests = Counter(
+            "cairn_requests_total",
+            "Requests by route and status",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.receipts = Counter(
+            "cairn_receipts_signed_total", "Receipts signed", registry=self.registry
+        )
+        self.latency = Histogram(
+            "cairn_inference_seconds", "Inference latency", ["model"], registry=self.registry
+        )
 
 
 def _find(ctx: NodeContext, name: str) -> ServedModel:
@@ -101,13 +120,25 @@ def _find(ctx: NodeContext, name: str) -> ServedModel:
     raise HTTPException(404, f"unknown model {name!r}; serving: {', '.join(ctx.models)}")
 
 
-def _issue(ctx: NodeContext, served: ServedModel, input_hash: bytes, outputs: dict[str, Tensor],
-           input_blob: bytes, metrics: _Metrics) -> Receipt:
+def _issue(
+    ctx: NodeContext,
+    served: ServedModel,
+    input_hash: bytes,
+    outputs: dict[str, Tensor],
+    input_blob: bytes,
+    metrics: _Metrics,
+) -> Receipt:
     output_blob = json.dumps(tensors_to_json(outputs, b64=True)).encode()
     receipt = Receipt(
-        model=served.cid, input_hash=input_hash, output_hash=tensors_hash(outputs),
-        node=ctx.signer.address, request_id=os.urandom(32), issued_at=int(time.time()),
-        runtime=served.model.runtime.fingerprint, price=ctx.settings.price_wei, domain=ctx.domain,
+        model=served.cid,
+        input_hash=input_hash,
+        output_hash=tensors_hash(outputs),
+        node=ctx.signer.address,
+        request_id=os.urandom(32),
+        issued_at=int(time.time()),
+        runtime=served.model.runtime.fingerprint,
+        price=ctx.settings.price_wei,
+        domain=ctx.domain,
     ).sign(ctx.signer, ctx.domain.separator)
     ctx.receipts.add(receipt, input_blob, output_blob)
     ctx.batcher.notify()
@@ -129,8 +160,12 @@ def create_app(ctx: NodeContext) -> FastAPI:
         yield
         ctx.batcher.stop()
 
-    app = FastAPI(title="cairn gateway", version="1", lifespan=lifespan,
-                  description="Verifiable inference: every answer carries a signed receipt.")
+    app = FastAPI(
+        title="cairn gateway",
+        version="1",
+        lifespan=lifespan,
+        description="Verifiable inference: every answer carries a signed receipt.",
+    )
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Response:
@@ -138,8 +173,10 @@ def create_app(ctx: NodeContext) -> FastAPI:
         if size is not None and (not size.isdigit() or int(size) > ctx.settings.max_body_bytes):
             return JSONResponse({"detail": f"body over {ctx.settings.max_body_bytes} bytes"}, 413)
         response: Response = await call_next(request)
-        metrics.requests.labels(request.url.path.split("/")[2] if request.url.path.count("/") > 1
-                                else request.url.path, str(response.status_code)).inc()
+        metrics.requests.labels(
+            request.url.path.split("/")[2] if request.url.path.count("/") > 1 else request.url.path,
+            str(response.status_code),
+        ).inc()
         return response
 
     @app.exception_handler(CairnError)
@@ -149,8 +186,13 @@ def create_app(ctx: NodeContext) -> FastAPI:
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        return {"status": "ok", "node": ctx.signer.address, "chain_id": ctx.domain.chain_id,
-                "models": list(ctx.models), "anchor_error": ctx.batcher.last_error}
+        return {
+            "status": "ok",
+            "node": ctx.signer.address,
+            "chain_id": ctx.domain.chain_id,
+            "models": list(ctx.models),
+            "anchor_error": ctx.batcher.last_error,
+        }
 
     @app.get("/metrics")
     def prometheus() -> Response:
@@ -161,14 +203,22 @@ def create_app(ctx: NodeContext) -> FastAPI:
         data = []
         for m in ctx.models.values():
             manifest = json.loads(content.read_bytes(content.Cid.parse(m.manifest_cid), ctx.store))
-            data.append({
-                "id": m.name, "object": "model", "owned_by": ctx.signer.address, "cid": m.cid,
-                "manifest_cid": m.manifest_cid, "manifest": manifest, "registry_version": m.version,
-                "kind": m.model.spec.kind, "policy": m.policy,
-                "inputs": [s.to_json() for s in m.model.spec.inputs],
-                "outputs": [s.to_json() for s in m.model.spec.outputs],
-                "runtime": m.model.runtime.fingerprint,
-            })
+            data.append(
+                {
+                    "id": m.name,
+                    "object": "model",
+                    "owned_by": ctx.signer.address,
+                    "cid": m.cid,
+                    "manifest_cid": m.manifest_cid,
+                    "manifest": manifest,
+                    "registry_version": m.version,
+                    "kind": m.model.spec.kind,
+                    "policy": m.policy,
+                    "inputs": [s.to_json() for s in m.model.spec.inputs],
+                    "outputs": [s.to_json() for s in m.model.spec.outputs],
+                    "runtime": m.model.runtime.fingerprint,
+                }
+            )
         return {"object": "list", "data": data}
 
     @app.post("/v1/embeddings")
@@ -185,12 +235,18 @@ def create_app(ctx: NodeContext) -> FastAPI:
         out = {served.embedder.output: Tensor.from_numpy(vectors)}
         receipt = _issue(ctx, served, texts_hash(texts), out, json.dumps(texts).encode(), metrics)
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
-        return _answer({
-            "object": "list", "model": served.name,
-            "data": [{"object": "embedding", "index": i, "embedding": v.tolist()}
-                     for i, v in enumerate(vectors)],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        }, receipt)
+        return _answer(
+            {
+                "object": "list",
+                "model": served.name,
+                "data": [
+                    {"object": "embedding", "index": i, "embedding": v.tolist()}
+                    for i, v in enumerate(vectors)
+                ],
+                "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+            },
+            receipt,
+        )
 
     @app.post("/v1/infer/{model}")
     def infer(req: InferRequest, model: Annotated[str, Path(max_length=200)]) -> JSONResponse:
@@ -217,8 +273,11 @@ def create_app(ctx: NodeContext) -> FastAPI:
     @app.get("/v1/receipts/{request_id}")
     def get_receipt(request_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
         stored = _stored(request_id)
-        return {"receipt": stored.receipt.to_json(), "batch_id": stored.batch_id,
-                "leaf_index": stored.leaf_index}
+        return {
+            "receipt": stored.receipt.to_json(),
+            "batch_id": stored.batch_id,
+            "leaf_index": stored.leaf_index,
+        }
 
     @app.get("/v1/receipts/{request_id}/proof")
     def get_proof(request_id: Annotated[str, Path(max_length=80)]) -> dict[str, Any]:
@@ -227,8 +286,13 @@ def create_app(ctx: NodeContext) -> FastAPI:
             raise HTTPException(404, "receipt not batched yet; retry after the next anchor")
         batch = ctx.receipts.batch(stored.batch_id)
         tree = ctx.batcher.tree(stored.batch_id)
-        proof = InclusionProof(ctx.signer.address, stored.batch_id, stored.leaf_index, tree.root,
-                               tuple(tree.proof(stored.leaf_index)))
+        proof = InclusionProof(
+            ctx.signer.address,
+            stored.batch_id,
+            stored.leaf_index,
+            tree.root,
+            tuple(tree.proof(stored.leaf_index)),
+        )
         return {**proof.to_json(), "anchored": bool(batch and batch.anchored)}
 
     @app.get("/v1/receipts/{request_id}/input")
@@ -253,9 +317,12 @@ def create_app(ctx: NodeContext) -> FastAPI:
         batch = ctx.receipts.batch(batch_id)
         if batch is None:
             raise HTTPException(404, f"no batch {batch_id}")
-        return {"batch_id": batch.batch_id, "root": "0x" + batch.root.hex(),
-                "anchored": batch.anchored,
-                "receipts": [r.to_json() for r in ctx.receipts.batch_members(batch_id)]}
+        return {
+            "batch_id": batch.batch_id,
+            "root": "0x" + batch.root.hex(),
+            "anchored": batch.anchored,
+            "receipts": [r.to_json() for r in ctx.receipts.batch_members(batch_id)],
+        }
 
     @app.post("/v1/chain/rpc")
     def chain_rpc(call: RpcCall) -> dict[str, Any]:
@@ -266,17 +333,23 @@ def create_app(ctx: NodeContext) -> FastAPI:
         RPC endpoint instead of trusting the node's own.
         """
         if call.method not in _READ_ONLY_RPC:
-            return {"jsonrpc": "2.0", "id": call.id,
-                    "error": {"code": -32601, "message": f"{call.method} is not allowed here"}}
+            return {
+                "jsonrpc": "2.0",
+                "id": call.id,
+                "error": {"code": -32601, "message": f"{call.method} is not allowed here"},
+            }
         params = list(call.params)
         if call.method == "eth_call" and params and isinstance(params[0], dict):
             params[0] = {"from": ctx.signer.address, **params[0]}
         try:
             with ctx.chain_lock:
-                reply = ctx.chain.w3.provider.make_request(call.method, params)
+                reply = ctx.chain.w3.provider.make_request(RPCEndpoint(call.method), params)
         except Exception as exc:  # a bad call from a client must not be a 500
-            return {"jsonrpc": "2.0", "id": call.id,
-                    "error": {"code": -32602, "message": str(exc)[:200]}}
+            return {
+                "jsonrpc": "2.0",
+                "id": call.id,
+                "error": {"code": -32602, "message": str(exc)[:200]},
+            }
         if "error" in reply:
             return {"jsonrpc": "2.0", "id": call.id, "error": reply["error"]}
         return {"jsonrpc": "2.0", "id": call.id, "result": _rpc_json(reply["result"])}
@@ -289,32 +362,45 @@ def create_app(ctx: NodeContext) -> FastAPI:
     def ipfs(
         cid: Annotated[str, Path(max_length=200)],
         accept: Annotated[str | None, Header()] = None,
-        format: Annotated[str | None, Query(pattern="^(raw|car)$")] = None,  # noqa: A002
+        format: Annotated[str | None, Query(pattern="^(raw|car)$")] = None,
     ) -> Response:
         try:
             root = content.Cid.parse(cid)
         except ContentValueError as exc:
             raise HTTPException(400, str(exc)) from None
-        want = format or ("car" if "vnd.ipld.car" in (accept or "") else
-                          "raw" if "vnd.ipld.raw" in (accept or "") else None)
+        want = format or (
+            "car"
+            if "vnd.ipld.car" in (accept or "")
+            else "raw"
+            if "vnd.ipld.raw" in (accept or "")
+            else None
+        )
         if not ctx.store.has(root):
             raise HTTPException(404, f"{cid} is not on this node")
-        headers = {"X-Ipfs-Roots": str(root), "Cache-Control": "public, max-age=29030400, immutable",
-                   "Etag": f'"{root}.{want or "file"}"'}
+        headers = {
+            "X-Ipfs-Roots": str(root),
+            "Cache-Control": "public, max-age=29030400, immutable",
+            "Etag": f'"{root}.{want or "file"}"',
+        }
         if want == "raw":
-            return Response(ctx.store.get(root), media_type="application/vnd.ipld.raw",
-                            headers=headers)
+            return Response(
+                ctx.store.get(root), media_type="application/vnd.ipld.raw", headers=headers
+            )
         if want == "car":
             buf = io.BytesIO()
             content.write_car([root], content.walk_blocks(root, ctx.store), buf)
-            return Response(buf.getvalue(), media_type="application/vnd.ipld.car; version=1",
-                            headers=headers)
+            return Response(
+                buf.getvalue(), media_type="application/vnd.ipld.car; version=1", headers=headers
+            )
         entry = content.stat(root, ctx.store)
         if entry.kind == "directory":
             names = [{"name": n, "cid": str(c)} for n, c in content.list_directory(root, ctx.store)]
             return JSONResponse({"cid": str(root), "entries": names}, headers=headers)
-        return Response(content.read_bytes(root, ctx.store), media_type="application/octet-stream",
-                        headers=headers)
+        return Response(
+            content.read_bytes(root, ctx.store),
+            media_type="application/octet-stream",
+            headers=headers,
+        )
 
     @app.exception_handler(TensorError)
     async def tensor_error(_request: Request, exc: TensorError) -> JSONResponse:

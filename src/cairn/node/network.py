@@ -103,26 +103,30 @@ def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: S
 def _upstream(ctx: dict[str, Any]) -> str:
     """Publish the upstream MiniLM files as they ship (the served ONNX model's base)."""
     index = ManifestIndex(ctx["dd"].root / "provenance" / "index.json")
-    card = Card("model", f"{MINILM}-upstream", "1", "Apache-2.0",
-                contributors=("sentence-transformers",))
+    card = Card(
+        "model", f"{MINILM}-upstream", "1", "Apache-2.0", contributors=("sentence-transformers",)
+    )
     return str(publish(minilm_source_dir(), card, ctx["signer"], ctx["store"], index).artifact_cid)
 
 
-def _publish(name: str, folder_builder: Callable[..., Any], ctx: dict[str, Any],
-             base: str | None = None) -> tuple[str, str, dict[str, Any]]:
+def _publish(
+    name: str, folder_builder: Callable[..., Any], ctx: dict[str, Any], base: str | None = None
+) -> tuple[str, str, dict[str, Any]]:
     """Build the model folder (cached), import it, sign and store its manifest."""
     dd: DataDir = ctx["dd"]
     folder = folder_builder(dd.root / "models" / name)
     policy = dict(ModelSpec.from_bytes((folder / SPEC_FILE).read_bytes()).policy)
-    card = Card("model", name, "1", "Apache-2.0", base_model=base,
-                policy=ComparisonPolicy.from_dict(policy))
+    card = Card(
+        "model", name, "1", "Apache-2.0", base_model=base, policy=ComparisonPolicy.from_dict(policy)
+    )
     index = ManifestIndex(dd.root / "provenance" / "index.json")
     published = publish(folder, card, ctx["signer"], ctx["store"], index)
     return str(published.artifact_cid), str(published.manifest_cid), policy
 
 
-def _register(chain: Chain, signer: LocalSigner, name: str, cid: str, manifest: str,
-              delay: int, step: Step) -> int:
+def _register(
+    chain: Chain, signer: LocalSigner, name: str, cid: str, manifest: str, delay: int, step: Step
+) -> int:
     """Register and publish the model; reuse a matching version; never fight another owner."""
     info = chain.registry.model(name)
     if info is None:
@@ -132,8 +136,10 @@ def _register(chain: Chain, signer: LocalSigner, name: str, cid: str, manifest: 
         current = chain.registry.current(name) if info.version_count else None
         if current is not None and current.content_cid == cid:
             return int(current.index)
-        raise NodeError(f"model name {name!r} is owned by {info.owner}, and its current version "
-                        f"is not {cid}: choose another name or serve that version")
+        raise NodeError(
+            f"model name {name!r} is owned by {info.owner}, and its current version "
+            f"is not {cid}: choose another name or serve that version"
+        )
     history = chain.registry.history(name)
     for v in reversed(history):
         if v.content_cid == cid and v.manifest_cid == manifest:
@@ -142,7 +148,9 @@ def _register(chain: Chain, signer: LocalSigner, name: str, cid: str, manifest: 
     return chain.registry.publish(signer, name, cid, manifest).value
 
 
-def _stake(chain: Chain, s: NodeSettings, signer: LocalSigner, models: list[str], step: Step) -> None:
+def _stake(
+    chain: Chain, s: NodeSettings, signer: LocalSigner, models: list[str], step: Step
+) -> None:
     part = chain.staking.participant(signer.address)
     endpoint = f"http://{s.host}:{s.port}"
     if part.role is None or part.endpoint != endpoint:

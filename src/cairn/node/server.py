@@ -27,8 +27,14 @@ def free_port(host: str = "127.0.0.1") -> int:
 def serve(ctx: NodeContext, on_ready: Callable[[str], None] | None = None) -> None:
     """Serve until a signal; uvicorn handles SIGINT/SIGTERM, the lifespan flushes."""
     s = ctx.settings
-    config = uvicorn.Config(create_app(ctx), host=s.host, port=s.port, log_level="warning",
-                            access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        create_app(ctx),
+        host=s.host,
+        port=s.port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     if on_ready is not None:
         original = server.startup
@@ -42,8 +48,10 @@ def serve(ctx: NodeContext, on_ready: Callable[[str], None] | None = None) -> No
     # handlers that were installed before it; these record it instead of dying, so
     # that the node's state is closed below and the process exits 0.
     received: list[int] = []
-    previous = {sig: signal.signal(sig, lambda num, _frame: received.append(num))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {
+        sig: signal.signal(sig, lambda num, _frame: received.append(num))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         server.run()
     finally:

@@ -40,20 +40,32 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
     doc = NetworkDocument(
         name="cairn network (embedded defaults)" if embedded else "cairn network",
         chain=ChainInfo(
-            url=s.chain, chain_id=dep.chain_id, kind="embedded" if embedded else "rpc",
-            contracts={"ModelRegistry": dep.registry, "Staking": dep.staking,
-                       "ReceiptAnchor": dep.anchor, "PaymentChannels": dep.channels},
+            url=s.chain,
+            chain_id=dep.chain_id,
+            kind="embedded" if embedded else "rpc",
+            contracts={
+                "ModelRegistry": dep.registry,
+                "Staking": dep.staking,
+                "ReceiptAnchor": dep.anchor,
+                "PaymentChannels": dep.channels,
+            },
             operators=1 if embedded else None,
         ),
-        operators={"gateway": [ctx.signer.address], "inference": [ctx.signer.address],
-                   "anchoring": [ctx.signer.address], "deployer": [dep.deployer]},
+        operators={
+            "gateway": [ctx.signer.address],
+            "inference": [ctx.signer.address],
+            "anchoring": [ctx.signer.address],
+            "deployer": [dep.deployer],
+        },
         nodes=[Participant(address=me.address, stake=me.stake, endpoint=me.endpoint)]
-        if me.role is not None else [],
+        if me.role is not None
+        else [],
         validators=[],
         registry=RegistryInfo(update_delay_s=min(delays) if delays else 0, owners=owners),
         storage=StorageInfo(gateways=[endpoint], blockstore="filesystem"),
         inference=InferenceInfo(operators=1, runtime="onnxruntime", permissionless=True),
-        verification=VerificationInfo(sampling_rate=0.0, slashing=False, disputes=False,
-                                      zk=False, min_stake=min_validator),
+        verification=VerificationInfo(
+            sampling_rate=0.0, slashing=False, disputes=False, zk=False, min_stake=min_validator
+        ),
     )
     return doc.model_dump(mode="json")

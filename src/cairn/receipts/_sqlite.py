@@ -52,8 +52,8 @@ class SqliteReceiptStore(ReceiptStore):
     def get(self, request_id: bytes) -> StoredReceipt | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT body, input, output, batch_id, leaf_index FROM receipts "
-                "WHERE request_id=?", (request_id,),
+                "SELECT body, input, output, batch_id, leaf_index FROM receipts WHERE request_id=?",
+                (request_id,),
             ).fetchone()
         if row is None:
             return None
@@ -70,8 +70,10 @@ class SqliteReceiptStore(ReceiptStore):
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.execute("INSERT INTO batches(batch_id, root, count) VALUES (?,?,?)",
-                                 (batch_id, root, len(request_ids)))
+                self._db.execute(
+                    "INSERT INTO batches(batch_id, root, count) VALUES (?,?,?)",
+                    (batch_id, root, len(request_ids)),
+                )
                 self._db.executemany(
                     "UPDATE receipts SET batch_id=?, leaf_index=? WHERE request_id=?",
                     [(batch_id, i, rid) for i, rid in enumerate(request_ids)],
@@ -103,7 +105,8 @@ class SqliteReceiptStore(ReceiptStore):
         with self._lock:
             rows = self._db.execute(
                 "SELECT batch_id, root, count, anchored FROM batches WHERE anchored=0 "
-                "ORDER BY batch_id").fetchall()
+                "ORDER BY batch_id"
+            ).fetchall()
         return [Batch(r[0], r[1], r[2], False) for r in rows]
 
     def next_batch_id(self) -> int:
@@ -116,5 +119,7 @@ class SqliteReceiptStore(ReceiptStore):
         with self._lock:
             cur = self._db.execute(
                 "UPDATE receipts SET input=NULL, output=NULL WHERE issued_at < ? "
-                "AND input IS NOT NULL", (issued_at,))
+                "AND input IS NOT NULL",
+                (issued_at,),
+            )
         return cur.rowcount

@@ -70,8 +70,12 @@ class ReceiptDomain:
     version: str = "1"
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "version": self.version, "chainId": self.chain_id,
-                "verifyingContract": checksum_address(self.anchor)}
+        return {
+            "name": self.name,
+            "version": self.version,
+            "chainId": self.chain_id,
+            "verifyingContract": checksum_address(self.anchor),
+        }
 
     @functools.cached_property
     def separator(self) -> bytes:
@@ -112,7 +116,8 @@ class Receipt:
             + keccak(bytes(Cid.parse(self.model)))
             + self.input_hash
             + self.output_hash
-            + bytes(12) + bytes.fromhex(self.node.removeprefix("0x"))
+            + bytes(12)
+            + bytes.fromhex(self.node.removeprefix("0x"))
             + self.request_id
             + self.issued_at.to_bytes(32, "big")
             + keccak(self.runtime.encode())
@@ -172,8 +177,12 @@ class Receipt:
             raise ReceiptInvalid("a receipt must be a JSON object")
         try:
             dom = obj["domain"]
-            domain = ReceiptDomain(int(dom["chainId"]), checksum_address(dom["verifyingContract"]),
-                                   str(dom["name"]), str(dom["version"]))
+            domain = ReceiptDomain(
+                int(dom["chainId"]),
+                checksum_address(dom["verifyingContract"]),
+                str(dom["name"]),
+                str(dom["version"]),
+            )
             sig = obj.get("signature")
             receipt = cls(
                 model=str(Cid.parse(str(obj["model"]))),

@@ -9,7 +9,7 @@ the node was staked when it signed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cairn.errors import ReceiptInvalid
@@ -28,17 +28,26 @@ class InclusionProof:
     siblings: tuple[bytes, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"node": self.node, "batchId": self.batch_id, "leafIndex": self.leaf_index,
-                "root": "0x" + self.root.hex(), "proof": ["0x" + s.hex() for s in self.siblings]}
+        return {
+            "node": self.node,
+            "batchId": self.batch_id,
+            "leafIndex": self.leaf_index,
+            "root": "0x" + self.root.hex(),
+            "proof": ["0x" + s.hex() for s in self.siblings],
+        }
 
     @classmethod
     def from_json(cls, obj: object) -> InclusionProof:
         if not isinstance(obj, dict):
             raise ReceiptInvalid("an inclusion proof must be a JSON object")
         try:
-            return cls(str(obj["node"]), int(obj["batchId"]), int(obj["leafIndex"]),
-                       bytes.fromhex(str(obj["root"]).removeprefix("0x")),
-                       tuple(bytes.fromhex(str(s).removeprefix("0x")) for s in obj["proof"]))
+            return cls(
+                str(obj["node"]),
+                int(obj["batchId"]),
+                int(obj["leafIndex"]),
+                bytes.fromhex(str(obj["root"]).removeprefix("0x")),
+                tuple(bytes.fromhex(str(s).removeprefix("0x")) for s in obj["proof"]),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ReceiptInvalid(f"malformed inclusion proof: {exc}") from None
 
@@ -86,5 +95,3 @@ def verify_online(
         raise ReceiptInvalid("inclusion proof does not link the receipt to the anchored root")
     if not is_staked(receipt.node):
         raise ReceiptInvalid(f"node {receipt.node} is not staked")
-
-
