@@ -9,6 +9,7 @@ cairn reads from anywhere goes through :meth:`Cid.verify`.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -56,6 +57,12 @@ class Cid:
     @classmethod
     def parse(cls, value: str | bytes) -> Cid:
         """Parse a CID from its string or binary form."""
+        if isinstance(value, str):
+            return _parse_text(value.strip())
+        return cls._parse(value)
+
+    @classmethod
+    def _parse(cls, value: str | bytes) -> Cid:
         try:
             mf = _MfCID.decode(value.strip() if isinstance(value, str) else value)
             code, digest = _mh.unwrap_raw(mf.digest)
@@ -103,6 +110,12 @@ class Cid:
         if hash_block(block, self.hash_code) != self.digest:
             raise BlockVerificationError(f"block does not match its CID {self}")
         return block
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_text(text: str) -> Cid:
+    """CIDs are values: the text form of one parses the same way every time."""
+    return Cid._parse(text)
 
 
 def hash_block(data: bytes, hash_code: int) -> bytes:

@@ -1,21 +1,23 @@
 """In-process secp256k1 keys: the local :class:`Signer`, and ecrecover.
 
-Signing uses ``eth_keys`` (RFC 6979 deterministic nonces, low-s), the same
-code eth-account uses, so signatures are byte-identical to what MetaMask-style
-wallets and ``eth_account`` produce for the same digest. Recovery is
-``ecrecover`` (Yellow Paper appendix F); cairn rejects high-s signatures
-(EIP-2) so that no signature has a second valid form.
+Signing and recovery run on libsecp256k1 through ``coincurve`` (RFC 6979
+deterministic nonces, low-s) — the backend eth-keys itself prefers — called
+directly because receipts are signed on the request path and every microsecond
+shows. Signatures are byte-identical to ``eth_account``'s for the same digest
+(tests check it). Recovery is ``ecrecover`` (Yellow Paper appendix F); cairn
+rejects high-s signatures (EIP-2) so that no signature has a second valid form.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 
+import coincurve
 from eth_keys.datatypes import PrivateKey as _PrivateKey
-from eth_keys.datatypes import Signature as _EthSignature
-from eth_keys.exceptions import BadSignature
 from eth_utils.address import to_checksum_address
+from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from cairn.errors import IdentityError, SignatureError
@@ -39,11 +41,12 @@ class LocalSigner:
     '0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1'
     """
 
-    __slots__ = ("_address", "_key")
+    __slots__ = ("_address", "_fast", "_key")
 
     def __init__(self, private_key: bytes) -> None:
         try:
             self._key = _PrivateKey(bytes(private_key))
+            self._fast = coincurve.PrivateKey(bytes(private_key))
         except (ValidationError, ValueError) as exc:
             raise IdentityError(f"not a valid secp256k1 private key: {exc}") from None
         self._address: str = self._key.public_key.to_checksum_address()
@@ -75,8 +78,10 @@ class LocalSigner:
 
     def sign_hash(self, digest: bytes) -> Signature:
         _check_digest(digest)
-        sig = self._key.sign_msg_hash(bytes(digest))
-        return Signature(sig.r, sig.s, sig.v + 27)
+        raw = self._fast.sign_recoverable(bytes(digest), hasher=None)
+        return Signature(
+            int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64] + 27
+        )
 
     def __repr__(self) -> str:  # never print the key
         return f"LocalSigner({self._address})"
@@ -88,12 +93,17 @@ def recover_hash(digest: bytes, signature: Signature | bytes) -> str:
     sig = signature if isinstance(signature, Signature) else Signature.from_bytes(signature)
     if not sig.is_canonical:
         raise SignatureError("signature is not in canonical low-s form (EIP-2)")
+    raw = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v - 27])
     try:
-        eth_sig = _EthSignature(vrs=(sig.v - 27, sig.r, sig.s))
-        public = eth_sig.recover_public_key_from_msg_hash(bytes(digest))
-    except (BadSignature, ValidationError, ValueError) as exc:
+        public = coincurve.PublicKey.from_signature_and_message(raw, bytes(digest), hasher=None)
+    except (ValueError, TypeError) as exc:
         raise SignatureError(f"signature does not recover to a key: {exc}") from None
-    return str(public.to_checksum_address())
+    return _address_of(public.format(compressed=False)[1:])
+
+
+@functools.lru_cache(maxsize=1024)
+def _address_of(public_key: bytes) -> str:
+    return str(to_checksum_address(keccak(public_key)[-20:]))
 
 
 def checksum_address(address: str) -> str:

@@ -98,7 +98,7 @@ class RpcCall(BaseModel):
 
 class _Metrics:
     def __init__(self) -> None:
-        self.registry = CollectorRegistry()
+        self.registry = CollectorRegistry()  # one per app: tests run several
         self.requests = Counter(
             "cairn_requests_total",
             "Requests by route and status",
@@ -111,6 +111,68 @@ class _Metrics:
         self.latency = Histogram(
             "cairn_inference_seconds", "Inference latency", ["model"], registry=self.registry
         )
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class _Guard:
+    """Pure ASGI middleware: refuse bodies over the limit (413), count responses.
+
+    (Starlette's ``@app.middleware("http")`` costs about a millisecond a request,
+    more than a receipt does; this costs microseconds.)
+    """
+
+    def __init__(self, app: Any, limit: int, metrics: _Metrics) -> None:
+        self.app, self.limit, self.metrics = app, limit, metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        size = dict(scope["headers"]).get(b"content-length")
+        if size is not None and (not size.isdigit() or int(size) > self.limit):
+            await self._refuse(send)
+            return
+        seen, status = 0, [0]
+
+        async def counted_receive() -> Any:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        async def tracked_send(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, tracked_send)
+        except _TooLarge:
+            if not status[0]:
+                await self._refuse(send)
+                status[0] = 413
+        path = scope["path"]
+        route = path.split("/")[2] if path.count("/") > 1 else path
+        self.metrics.requests.labels(route, str(status[0])).inc()
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"detail": f"body over {self.limit} bytes"}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 def _find(ctx: NodeContext, name: str) -> ServedModel:
@@ -167,17 +229,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         description="Verifiable inference: every answer carries a signed receipt.",
     )
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Response:
-        size = request.headers.get("content-length")
-        if size is not None and (not size.isdigit() or int(size) > ctx.settings.max_body_bytes):
-            return JSONResponse({"detail": f"body over {ctx.settings.max_body_bytes} bytes"}, 413)
-        response: Response = await call_next(request)
-        metrics.requests.labels(
-            request.url.path.split("/")[2] if request.url.path.count("/") > 1 else request.url.path,
-            str(response.status_code),
-        ).inc()
-        return response
+    app.add_middleware(_Guard, limit=ctx.settings.max_body_bytes, metrics=metrics)
 
     @app.exception_handler(CairnError)
     async def cairn_error(_request: Request, exc: CairnError) -> JSONResponse:

@@ -19,7 +19,7 @@ __all__ = ["SqliteReceiptStore"]
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
     request_id BLOB PRIMARY KEY, issued_at INTEGER NOT NULL, body TEXT NOT NULL,
-    input BLOB, output BLOB, batch_id INTEGER, leaf_index INTEGER);
+    digest BLOB NOT NULL, input BLOB, output BLOB, batch_id INTEGER, leaf_index INTEGER);
 CREATE INDEX IF NOT EXISTS receipts_unbatched ON receipts(batch_id, issued_at);
 CREATE TABLE IF NOT EXISTS batches (
     batch_id INTEGER PRIMARY KEY, root BLOB NOT NULL, count INTEGER NOT NULL,
@@ -41,12 +41,19 @@ class SqliteReceiptStore(ReceiptStore):
             self._db.close()
 
     def add(self, receipt: Receipt, input_blob: bytes, output_blob: bytes) -> None:
-        body = json.dumps(receipt.to_json(), separators=(",", ":"))
+        body = receipt.json_text
         with self._lock:
             self._db.execute(
-                "INSERT INTO receipts(request_id, issued_at, body, input, output) "
-                "VALUES (?,?,?,?,?)",
-                (receipt.request_id, receipt.issued_at, body, input_blob, output_blob),
+                "INSERT INTO receipts(request_id, issued_at, body, digest, input, output) "
+                "VALUES (?,?,?,?,?,?)",
+                (
+                    receipt.request_id,
+                    receipt.issued_at,
+                    body,
+                    receipt.digest(),
+                    input_blob,
+                    output_blob,
+                ),
             )
 
     def get(self, request_id: bytes) -> StoredReceipt | None:
@@ -59,12 +66,21 @@ class SqliteReceiptStore(ReceiptStore):
             return None
         return StoredReceipt(Receipt.from_json(json.loads(row[0])), row[1], row[2], row[3], row[4])
 
-    def unbatched(self, limit: int) -> list[Receipt]:
+    def unbatched(self, limit: int) -> list[tuple[bytes, bytes]]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT body FROM receipts WHERE batch_id IS NULL ORDER BY rowid LIMIT ?", (limit,)
+                "SELECT request_id, digest FROM receipts WHERE batch_id IS NULL "
+                "ORDER BY rowid LIMIT ?",
+                (limit,),
             ).fetchall()
-        return [Receipt.from_json(json.loads(r[0])) for r in rows]
+        return [(bytes(r[0]), bytes(r[1])) for r in rows]
+
+    def batch_digests(self, batch_id: int) -> list[bytes]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT digest FROM receipts WHERE batch_id=? ORDER BY leaf_index", (batch_id,)
+            ).fetchall()
+        return [bytes(r[0]) for r in rows]
 
     def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
         with self._lock:

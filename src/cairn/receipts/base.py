@@ -46,7 +46,12 @@ class ReceiptStore(ABC):
     def get(self, request_id: bytes) -> StoredReceipt | None: ...
 
     @abstractmethod
-    def unbatched(self, limit: int) -> list[Receipt]: ...
+    def unbatched(self, limit: int) -> list[tuple[bytes, bytes]]:
+        """Up to ``limit`` (request id, signed digest) pairs not yet in a batch, oldest first."""
+
+    @abstractmethod
+    def batch_digests(self, batch_id: int) -> list[bytes]:
+        """The signed digests of a batch's receipts, in leaf order."""
 
     @abstractmethod
     def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None: ...

@@ -71,10 +71,10 @@ class Batcher:
     def flush(self) -> int:
         """Seal every pending receipt into batches and anchor them; return batches anchored."""
         self._pending = 0
-        while receipts := self.store.unbatched(self.max_receipts):
-            tree = MerkleTree.build([r.digest() for r in receipts])
+        while pending := self.store.unbatched(self.max_receipts):
+            tree = MerkleTree.build([digest for _, digest in pending])
             self.store.record_batch(
-                self.store.next_batch_id(), tree.root, [r.request_id for r in receipts]
+                self.store.next_batch_id(), tree.root, [rid for rid, _ in pending]
             )
         anchored = 0
         for batch in self.store.unanchored_batches():
@@ -90,10 +90,10 @@ class Batcher:
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - batches are immutable once sealed
     def tree(self, batch_id: int) -> MerkleTree:
-        members = self.store.batch_members(batch_id)
-        if not members:
+        digests = self.store.batch_digests(batch_id)
+        if not digests:
             raise ReceiptError(f"batch {batch_id} does not exist")
-        return MerkleTree.build([r.digest() for r in members])
+        return MerkleTree.build(digests)
 
     def wait_anchored(self, batch_id: int, timeout: float) -> bool:
         deadline = time.monotonic() + timeout

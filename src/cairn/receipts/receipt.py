@@ -82,6 +82,17 @@ class ReceiptDomain:
         return hash_struct("EIP712Domain", self.to_json(), RECEIPT_TYPES)
 
 
+@functools.lru_cache(maxsize=256)
+def _hashed_model(model: str) -> bytes:
+    """keccak of the binary CID (a node serves few models: cache it)."""
+    return bytes(keccak(bytes(Cid.parse(model))))
+
+
+@functools.lru_cache(maxsize=256)
+def _hashed_text(text: str) -> bytes:
+    return bytes(keccak(text.encode()))
+
+
 def _b32(value: object, field: str) -> bytes:
     if isinstance(value, bytes) and len(value) == 32:
         return value
@@ -113,14 +124,14 @@ class Receipt:
     def struct_hash(self) -> bytes:
         return keccak(
             _TYPE_HASH
-            + keccak(bytes(Cid.parse(self.model)))
+            + _hashed_model(self.model)
             + self.input_hash
             + self.output_hash
             + bytes(12)
             + bytes.fromhex(self.node.removeprefix("0x"))
             + self.request_id
             + self.issued_at.to_bytes(32, "big")
-            + keccak(self.runtime.encode())
+            + _hashed_text(self.runtime)
             + self.price.to_bytes(32, "big")
         )
 
@@ -157,10 +168,14 @@ class Receipt:
             out["signature"] = "0x" + self.signature.to_bytes().hex()
         return out
 
+    @functools.cached_property
+    def json_text(self) -> str:
+        """The JSON form as compact text (computed once: stored, sent as a header)."""
+        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True)
+
     def to_header(self) -> str:
         """Compact form for the ``Cairn-Receipt`` HTTP header (base64url JSON)."""
-        raw = json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True).encode()
-        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        return base64.urlsafe_b64encode(self.json_text.encode()).decode().rstrip("=")
 
     @classmethod
     def from_header(cls, value: str) -> Receipt:

@@ -1,0 +1,200 @@
+"""What do receipts cost on the request path? cairn's gateway against a bare endpoint.
+
+Serves all-MiniLM-L6-v2 two ways in the same run, each in its own process:
+(a) a bare FastAPI + onnxruntime endpoint (bench/_bare_server.py: no receipts),
+(b) ``cairn up`` (a signed EIP-712 receipt per answer, stored with its input and
+output in SQLite, batched and anchored on the embedded chain in the background).
+Same texts, concurrency 1 and 8, rounds interleaved a/b to share the noise of a
+shared machine. Also the cost of signing one receipt and verifying one offline.
+
+    python bench/gateway.py [--quick]
+
+Writes bench/results/gateway.json. Targets (issue 4): throughput at concurrency 8
+>= 0.95x of bare; added p50 latency <= 1 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from cairn.content import Cid
+from cairn.identity import LocalSigner
+from cairn.node.server import free_port
+from cairn.receipts import Receipt, ReceiptDomain, texts_hash, verify_offline
+
+RESULTS = Path(__file__).parent / "results" / "gateway.json"
+TEXTS = [f"sentence number {i} about stones, trails and verifiable answers" for i in range(64)]
+
+
+def _start(cmd: list[str], env: dict[str, str], url: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        try:
+            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not come up")
+
+
+def _load(url: str, concurrency: int, seconds: float) -> dict[str, float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def worker(n: int) -> None:
+        with httpx.Client(timeout=60) as client:
+            i = n
+            while time.monotonic() < stop:
+                body = {"model": "all-MiniLM-L6-v2", "input": [TEXTS[i % len(TEXTS)]]}
+                t = time.perf_counter()
+                resp = client.post(f"{url}/v1/embeddings", json=body)
+                dt = time.perf_counter() - t
+                if resp.status_code != 200:
+                    raise SystemExit(f"{url}: {resp.status_code} {resp.text[:200]}")
+                with lock:
+                    latencies.append(dt)
+                i += concurrency
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.monotonic() - began
+    latencies.sort()
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": 1e3 * latencies[len(latencies) // 2],
+        "p99_ms": 1e3 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "requests": len(latencies),
+    }
+
+
+def _receipt_costs(n: int) -> tuple[float, float]:
+    signer = LocalSigner.generate()
+    domain = ReceiptDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+    sep = domain.separator
+    model = str(Cid.of(b"model"))
+    base = Receipt(
+        model, texts_hash(["x"]), bytes(32), signer.address, bytes(32), 0, "onnxruntime", 0, domain
+    )
+    t = time.perf_counter()
+    signed = [base.sign(signer, sep) for _ in range(n)]
+    sign_us = 1e6 * (time.perf_counter() - t) / n
+    t = time.perf_counter()
+    for r in signed:
+        verify_offline(r, expected_node=signer.address)
+    verify_us = 1e6 * (time.perf_counter() - t) / n
+    return sign_us, verify_us
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="short runs (< 2 minutes)")
+    args = ap.parse_args()
+    seconds, rounds = (6.0, 1) if args.quick else (20.0, 3)
+    with tempfile.TemporaryDirectory() as tmp:
+        env = {**os.environ, "CAIRN_DATA_DIR": tmp, "CAIRN_PASSPHRASE": "bench"}
+        cairn_port, bare_port = free_port(), free_port()
+        cairn_url, bare_url = f"http://127.0.0.1:{cairn_port}", f"http://127.0.0.1:{bare_port}"
+        procs = [
+            _start(
+                [
+                    sys.executable,
+                    "-m",
+                    "cairn",
+                    "up",
+                    "--port",
+                    str(cairn_port),
+                    "--batch-size",
+                    "10000",
+                    "--batch-seconds",
+                    "5",
+                ],
+                env,
+                cairn_url,
+            )
+        ]
+        model_dir = Path(tmp) / "models" / "all-MiniLM-L6-v2"
+        procs.append(
+            _start(
+                [
+                    sys.executable,
+                    str(Path(__file__).parent / "_bare_server.py"),
+                    str(model_dir),
+                    str(bare_port),
+                ],
+                env,
+                bare_url,
+            )
+        )
+        try:
+            for url in (bare_url, cairn_url):
+                _load(url, 2, 2.0)  # warm up
+            runs: dict[str, dict[int, list[dict[str, float]]]] = {
+                "bare": {1: [], 8: []},
+                "cairn": {1: [], 8: []},
+            }
+            for _ in range(rounds):
+                for c in (1, 8):
+                    for name, url in (("bare", bare_url), ("cairn", cairn_url)):
+                        runs[name][c].append(_load(url, c, seconds))
+                        r = runs[name][c][-1]
+                        print(
+                            f"{name:5s} c={c}: {r['rps']:7.1f} req/s  p50 {r['p50_ms']:6.2f} ms"
+                            f"  p99 {r['p99_ms']:6.2f} ms"
+                        )
+            anchored = httpx.get(f"{cairn_url}/healthz").json()
+        finally:
+            for p in procs:
+                p.terminate()
+                p.wait(timeout=60)
+    med = {
+        name: {c: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for c, rs in by_c.items()}
+        for name, by_c in runs.items()
+    }
+    sign_us, verify_us = _receipt_costs(2000)
+    result: dict[str, Any] = {
+        "benchmark": "gateway",
+        "quick": args.quick,
+        "seconds_per_run": seconds,
+        "rounds": rounds,
+        "cores": os.cpu_count(),
+        "bare": med["bare"],
+        "cairn": med["cairn"],
+        "throughput_ratio_c1": round(med["cairn"][1]["rps"] / med["bare"][1]["rps"], 3),
+        "throughput_ratio_c8": round(med["cairn"][8]["rps"] / med["bare"][8]["rps"], 3),
+        "added_p50_ms": round(med["cairn"][1]["p50_ms"] - med["bare"][1]["p50_ms"], 3),
+        "added_p50_ms_c8": round(med["cairn"][8]["p50_ms"] - med["bare"][8]["p50_ms"], 3),
+        "sign_us": round(sign_us, 1),
+        "verify_us": round(verify_us, 1),
+        "anchor_error": anchored.get("anchor_error"),
+    }
+    result["targets"] = {
+        "throughput_ratio_c8 >= 0.95": result["throughput_ratio_c8"] >= 0.95,
+        "added_p50_ms <= 1": result["added_p50_ms"] <= 1.0,
+    }
+    RESULTS.parent.mkdir(exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k not in ("bare", "cairn")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
