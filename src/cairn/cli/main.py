@@ -27,7 +27,6 @@ _MODULES = [
     "cairn.cli._audit",
     "cairn.cli._chain",
     "cairn.cli._node",
-    "cairn.cli._verification",
 ]
 
 app = typer.Typer(
