@@ -204,3 +204,14 @@ def test_retention_purge_keeps_receipts(signer: LocalSigner, tmp_path: Path) -> 
     gone, kept = store.get(old.request_id), store.get(new.request_id)
     assert gone is not None and gone.input is None and gone.receipt == old
     assert kept is not None and kept.input == b"new-in"
+
+
+def test_batcher_purges_inputs_after_the_audit_window(signer: LocalSigner, tmp_path: Path) -> None:
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    old = make(signer, 0)  # issued in 2023: far outside a one-day window
+    store.add(old, b"in", b"out")
+    batcher = Batcher(store, lambda b, r, c: None, retain_s=86400)
+    assert batcher.purge() == 1
+    kept = store.get(old.request_id)
+    assert kept is not None and kept.input is None and kept.receipt == old
+    assert Batcher(store, lambda b, r, c: None).purge() == 0  # no window: keep everything

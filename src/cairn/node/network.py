@@ -188,6 +188,12 @@ def bootstrap(s: NodeSettings, passphrase: str, step: Step = lambda _m: None) ->
                 return  # anchored before a crash; idempotent
             chain.anchor.anchor(signer, batch_id, root, count)
 
-    batcher = Batcher(receipts, anchor, max_receipts=s.batch_size, max_age_s=s.batch_seconds)
+    batcher = Batcher(
+        receipts,
+        anchor,
+        max_receipts=s.batch_size,
+        max_age_s=s.batch_seconds,
+        retain_s=s.audit_window_s,
+    )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     return NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)

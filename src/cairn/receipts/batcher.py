@@ -33,11 +33,13 @@ class Batcher:
         *,
         max_receipts: int = 100,
         max_age_s: float = 5.0,
+        retain_s: float | None = None,
     ) -> None:
         self.store = store
         self.anchorer = anchorer
         self.max_receipts = max_receipts
         self.max_age_s = max_age_s
+        self.retain_s = retain_s
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -66,7 +68,14 @@ class Batcher:
             self._wake.wait(self.max_age_s)
             self._wake.clear()
             self.flush()
+            self.purge()
         self.flush()
+
+    def purge(self) -> int:
+        """Drop retained inputs and outputs older than the audit window (receipts stay)."""
+        if self.retain_s is None:
+            return 0
+        return self.store.purge_before(int(time.time() - self.retain_s))
 
     def flush(self) -> int:
         """Seal every pending receipt into batches and anchor them; return batches anchored."""
