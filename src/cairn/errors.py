@@ -36,6 +36,9 @@ The tree::
     ├── ReceiptError                      cairn.receipts
     │   └── ReceiptInvalid (ValueError)
     ├── VerificationError                 cairn.verification
+    │   ├── NodeUnavailable                  a node refused or lost what an audit needs
+    │   ├── EvidenceMismatch (ValueError)    a node's batch or I/O does not match what it signed
+    │   └── ZkError                          EZKL setup, proving or verification failed
     ├── PaymentError                      cairn.payments
     ├── NodeError                         cairn.node
     └── AuditError                        cairn.audit
@@ -61,6 +64,7 @@ __all__ = [
     "ContentError",
     "ContentValueError",
     "ContractRevert",
+    "EvidenceMismatch",
     "GatewayError",
     "IdentityError",
     "InferenceError",
@@ -68,6 +72,7 @@ __all__ = [
     "ManifestError",
     "ModelNotFound",
     "NodeError",
+    "NodeUnavailable",
     "NotDeployed",
     "PaymentError",
     "ProvenanceError",
@@ -82,6 +87,7 @@ __all__ = [
     "WalletExists",
     "WalletNotFound",
     "WrongPassphrase",
+    "ZkError",
     "did_you_mean",
 ]
 
@@ -204,6 +210,18 @@ class ReceiptInvalid(ReceiptError, ValueError):
 
 class VerificationError(CairnError):
     """Sampling, re-execution, disputes (cairn.verification)."""
+
+
+class NodeUnavailable(VerificationError):
+    """A node did not hand over a retained input, output or batch (that audit fails)."""
+
+
+class EvidenceMismatch(VerificationError, ValueError):
+    """What a node served does not hash to what it signed or anchored."""
+
+
+class ZkError(VerificationError):
+    """The zk tier (EZKL) could not set up, prove or verify."""
 
 
 class PaymentError(CairnError):

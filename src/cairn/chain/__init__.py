@@ -1,6 +1,7 @@
 """Settlement and coordination on an EVM chain (cairn.chain).
 
-Four Vyper contracts — ModelRegistry, Staking, ReceiptAnchor, PaymentChannels —
+Vyper contracts — ModelRegistry, Staking, ReceiptAnchor, PaymentChannels, and
+Disputes (Staking's only slasher, deployed with ``deploy(..., disputes=DisputeParams())``) —
 and one web3.py client over two backends chosen by URL in :func:`connect`:
 ``embedded://`` (py-evm in this process, persisted in the data dir) and
 ``http(s)://`` (any JSON-RPC node). Nothing here sits on the inference path.
@@ -15,6 +16,17 @@ from cairn.chain.anchor import Anchor, ReceiptAnchor
 from cairn.chain.base import Backend
 from cairn.chain.channels import ChannelState, PaymentChannels
 from cairn.chain.client import EMBEDDED, Chain, Deployment, DeployParams, connect
+from cairn.chain.disputes import (
+    BURN,
+    DisputeInfo,
+    DisputeKind,
+    DisputeParams,
+    Disputes,
+    Evidence,
+    OpenedDispute,
+    Outcome,
+    commitment,
+)
 from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
 from cairn.chain.staking import Participant, Role, Staking, model_id
 from cairn.chain.vouchers import (
@@ -27,6 +39,7 @@ from cairn.chain.vouchers import (
 )
 
 __all__ = [
+    "BURN",
     "EMBEDDED",
     "Anchor",
     "Backend",
@@ -34,9 +47,16 @@ __all__ = [
     "ChannelState",
     "DeployParams",
     "Deployment",
+    "DisputeInfo",
+    "DisputeKind",
+    "DisputeParams",
+    "Disputes",
+    "Evidence",
     "ModelInfo",
     "ModelRegistry",
     "ModelVersion",
+    "OpenedDispute",
+    "Outcome",
     "Participant",
     "PaymentChannels",
     "ReceiptAnchor",
@@ -47,6 +67,7 @@ __all__ = [
     "Tx",
     "VoucherDomain",
     "as_account",
+    "commitment",
     "connect",
     "model_id",
     "recover_voucher",

@@ -11,7 +11,7 @@ reported instead of called.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, cast
@@ -25,6 +25,7 @@ from cairn.chain._artifacts import load_artifact
 from cairn.chain.anchor import ReceiptAnchor
 from cairn.chain.base import Backend
 from cairn.chain.channels import PaymentChannels
+from cairn.chain.disputes import DisputeParams, Disputes
 from cairn.chain.registry import ModelRegistry
 from cairn.chain.staking import Staking
 from cairn.config import DataDir
@@ -62,10 +63,14 @@ class Deployment:
     deployer: str
     block_number: int
     params: DeployParams = field(default_factory=DeployParams)
+    disputes: str | None = None  # the Disputes contract, Staking's slasher, once deployed
+    dispute_params: DisputeParams | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
-        return cls(**{**data, "params": DeployParams(**data.get("params", {}))})
+        dp = data.get("dispute_params")
+        return cls(**{**data, "params": DeployParams(**data.get("params", {})),
+                      "dispute_params": DisputeParams(**dp) if dp else None})
 
 
 class Chain:
@@ -128,13 +133,22 @@ class Chain:
         return len(code) > 0
 
     def deploy(
-        self, signer: _tx.Signer, params: DeployParams | None = None, *, record: bool = True
+        self,
+        signer: _tx.Signer,
+        params: DeployParams | None = None,
+        *,
+        record: bool = True,
+        disputes: DisputeParams | None = None,
     ) -> Deployment:
         """Deploy the four contracts (once: an existing usable deployment is returned).
 
         ``record=False`` deploys a fresh, unrecorded set (``cairn chain check``).
+        With ``disputes``, the Disputes contract is deployed too and made Staking's
+        slasher (see :meth:`deploy_disputes`).
         """
         if record and self.is_deployed():
+            if disputes is not None and self.deployment.disputes is None:
+                return self.deploy_disputes(signer, disputes)
             return self.deployment
         params = params or DeployParams()
         account = _tx.as_account(signer)
@@ -158,11 +172,35 @@ class Chain:
             channels[1],
             params,
         )
+        if disputes is not None:
+            found = self._with_disputes(account, found, disputes)
         if record:
             self._record(found)
         self._deployment = found
         self.__dict__.pop("contracts", None)
+        self.__dict__.pop("disputes", None)
         return found
+
+    def deploy_disputes(self, signer: _tx.Signer, params: DisputeParams | None = None,
+                        *, record: bool = True) -> Deployment:
+        """Deploy Disputes for the current deployment and set it as Staking's slasher.
+
+        Only the deployer can do this, once: Staking's slasher can never change.
+        """
+        current = self.deployment
+        if current.disputes is not None:
+            return current
+        found = self._with_disputes(_tx.as_account(signer), current, params or DisputeParams())
+        if record:
+            self._record(found)
+        self._deployment = found
+        self.__dict__.pop("disputes", None)
+        return found
+
+    def _with_disputes(self, account: Any, d: Deployment, params: DisputeParams) -> Deployment:
+        address, _ = self._create(account, "Disputes", d.staking, d.anchor, *params.args())
+        Staking(self.w3, self.backend, d.staking).set_slasher(account, address)
+        return replace(d, disputes=address, dispute_params=params)
 
     def _create(self, account: Any, name: str, *args: Any) -> tuple[str, int]:
         art = load_artifact(name)
@@ -190,6 +228,17 @@ class Chain:
             ReceiptAnchor(w3, b, d.anchor),
             PaymentChannels(w3, b, d.channels),
         )
+
+    @cached_property
+    def disputes(self) -> Disputes:
+        """The Disputes contract; NotDeployed if this network has none."""
+        address = self.deployment.disputes
+        if address is None:
+            raise NotDeployed(
+                f"no Disputes contract recorded for chain {self.chain_id}; "
+                "deploy with disputes (Chain.deploy_disputes)"
+            )
+        return Disputes(self.w3, self.backend, address)
 
     @property
     def registry(self) -> ModelRegistry:
@@ -252,6 +301,7 @@ class Chain:
             "revert", lambda: self.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
         )
         self.__dict__.pop("contracts", None)
+        self.__dict__.pop("disputes", None)
 
     def close(self) -> None:
         self.backend.close()

@@ -27,6 +27,7 @@ _MODULES = [
     "cairn.cli._audit",
     "cairn.cli._chain",
     "cairn.cli._node",
+    "cairn.cli._verification",
 ]
 
 app = typer.Typer(

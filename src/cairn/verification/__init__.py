@@ -1,0 +1,60 @@
+"""Decentralized verification: sampled re-execution, disputes that slash, reputation, zk.
+
+Validators re-execute a sample of every node's anchored receipts — drawn from a
+block hash after the anchor, so the node cannot know it in advance — under the
+model's declared comparison policy, and challenge a wrong or withheld answer
+in the Disputes contract, where a committee of staked validators votes with
+commit-reveal and the loser pays (DESIGN.md, "Verification"; docs/verification.md).
+
+Public surface:
+
+- :func:`plan_batch`, :class:`AuditPlan`, :func:`detection_probability`,
+  :func:`requests_to_detect`, :func:`simulate_detection` — the sample
+- :class:`NodeSource` (the port), :class:`HttpNodeSource`, :class:`MemoryNodeSource`,
+  :class:`RetainedIO` — what a validator reads from a node
+- :class:`Reexecutor`, :class:`Finding`, :func:`evidence_for` — one audit
+- :class:`Validator`, :class:`ValidatorState`, :class:`TickReport`, :class:`ValidatorSettings`
+  — the service
+- :class:`Reputation`, :func:`reputation`, :func:`rank_nodes` — the score clients use
+"""
+
+from cairn.verification._http import HttpNodeSource
+from cairn.verification._state import ValidatorState
+from cairn.verification.audit import Finding, Reexecutor, evidence_for
+from cairn.verification.base import MemoryNodeSource, NodeSource, RetainedIO
+from cairn.verification.reputation import Reputation, rank_nodes, reputation
+from cairn.verification.sampling import (
+    AuditPlan,
+    audit_seed,
+    detection_probability,
+    is_sampled,
+    plan_batch,
+    requests_to_detect,
+    simulate_detection,
+)
+from cairn.verification.settings import ValidatorSettings
+from cairn.verification.validator import TickReport, Validator
+
+__all__ = [
+    "AuditPlan",
+    "Finding",
+    "HttpNodeSource",
+    "MemoryNodeSource",
+    "NodeSource",
+    "Reexecutor",
+    "Reputation",
+    "RetainedIO",
+    "TickReport",
+    "Validator",
+    "ValidatorSettings",
+    "ValidatorState",
+    "audit_seed",
+    "detection_probability",
+    "evidence_for",
+    "is_sampled",
+    "plan_batch",
+    "rank_nodes",
+    "reputation",
+    "requests_to_detect",
+    "simulate_detection",
+]

@@ -1,0 +1,319 @@
+"""The validator service: watch anchors, audit a sample, dispute, vote, resolve.
+
+One :meth:`Validator.tick` does every step once, idempotently, from chain state
+and the validator's SQLite memory (:mod:`cairn.verification._state`):
+
+1. **Plan.** For each ``Anchored`` event whose next block exists, draw the
+   sample (:mod:`cairn.verification.sampling`) with the network's parameters,
+   read from the Disputes contract.
+2. **Audit.** Fetch the batch from the node, rebuild its Merkle root and
+   compare it with the anchor; re-execute each sampled receipt
+   (:class:`~cairn.verification.audit.Reexecutor`). A node that does not hand
+   over an input gets ``patience`` ticks before it is disputed.
+3. **Dispute.** A failed audit opens a dispute with the evidence and the bond,
+   unless the receipt is already disputed or judged.
+4. **Serve disputes.** Draw committees (anyone may, from the next block),
+   judge and commit when drawn (a fresh 32-byte salt, kept before sending),
+   reveal in the reveal window, resolve when it has passed.
+
+Nothing here is on a node's request path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from web3 import Web3
+
+from cairn.chain import (
+    Anchor,
+    Chain,
+    DisputeKind,
+    DisputeParams,
+    OpenedDispute,
+    Outcome,
+    Role,
+    commitment,
+)
+from cairn.chain._tx import as_account, translate
+from cairn.content import Cid
+from cairn.errors import CairnError, ContractRevert, EvidenceMismatch, NodeUnavailable
+from cairn.receipts import MerkleTree, Receipt, ReceiptDomain
+from cairn.verification._state import AuditRow, ValidatorState
+from cairn.verification.audit import NO_HASH, Reexecutor, evidence_for
+from cairn.verification.base import NodeSource
+from cairn.verification.sampling import plan_batch
+
+__all__ = ["TickReport", "Validator"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TickReport:
+    """What one tick did (for logs, the CLI and tests)."""
+
+    planned: int = 0
+    passed: int = 0
+    disputed: list[int] = field(default_factory=list)
+    committed: list[int] = field(default_factory=list)
+    revealed: list[int] = field(default_factory=list)
+    resolved: dict[int, Outcome] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.planned or self.passed or self.disputed or self.committed
+                    or self.revealed or self.resolved)
+
+
+def _http_source(url: str) -> NodeSource:
+    from cairn.verification._http import HttpNodeSource
+
+    return HttpNodeSource(url)
+
+
+class Validator:
+    """A staked validator of one network."""
+
+    def __init__(self, chain: Chain, signer: Any, reexecutor: Reexecutor, state: ValidatorState,
+                 *, sources: Callable[[str], NodeSource] = _http_source, patience: int = 2,
+                 lock: threading.Lock | None = None) -> None:
+        self.chain = chain
+        self.account = as_account(signer)
+        self.address: str = self.account.address
+        self.reexecutor = reexecutor
+        self.state = state
+        self.patience = patience
+        self._make_source = sources
+        self._sources: dict[str, NodeSource] = {}
+        self._lock = lock
+        self._domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
+        self._params: DisputeParams | None = None
+
+    @contextlib.contextmanager
+    def _chain(self) -> Iterator[Chain]:
+        with self._lock if self._lock is not None else contextlib.nullcontext():
+            yield self.chain
+
+    # -- joining ------------------------------------------------------------------
+
+    def ensure_joined(self, endpoint: str = "", stake_wei: int | None = None) -> None:
+        """Register as a validator, bond the minimum stake and enter the juror pool."""
+        with self._chain() as c:
+            me = c.staking.participant(self.address)
+            if me.role is None:
+                c.staking.register(self.account, Role.VALIDATOR, endpoint)
+            if not c.staking.is_staked(self.address, Role.VALIDATOR):
+                need = stake_wei or c.staking.min_stake(Role.VALIDATOR)
+                c.staking.stake(self.account, max(need - me.stake, 1))
+            if not c.disputes.in_pool(self.address):
+                c.disputes.join(self.account)
+
+    # -- the loop ------------------------------------------------------------------
+
+    def run(self, stop: threading.Event, interval: float = 1.0,
+            on_tick: Callable[[TickReport], None] | None = None) -> None:
+        while not stop.is_set():
+            try:
+                report = self.tick()
+                if on_tick is not None and report:
+                    on_tick(report)
+            except CairnError as exc:  # a chain or node hiccup: try again next tick
+                log.warning("validator tick failed: %s", exc)
+            stop.wait(interval)
+
+    def tick(self) -> TickReport:
+        report = TickReport()
+        self._plan(report)
+        self._audit(report)
+        self._serve_disputes(report)
+        return report
+
+    # -- 1. plan -------------------------------------------------------------------
+
+    def _plan(self, report: TickReport) -> None:
+        with self._chain() as c:
+            head = int(c.w3.eth.block_number)
+            start = self.state.get("anchor_block", -1) + 1
+            if start > head - 1:
+                return
+            if self._params is None:
+                self._params = c.disputes.params()  # immutable in the contract
+            params = self._params
+            for a in self._anchors(c, start, head - 1):
+                if a.node.lower() == self.address.lower():
+                    continue
+                block_hash = bytes(c.w3.eth.get_block(a.block_number + 1)["hash"])
+                earlier = [x for x in c.anchor.anchors(a.node) if x.block_number < a.block_number
+                           or (x.block_number == a.block_number and x.batch_id < a.batch_id)]
+                first = sum(x.receipt_count for x in earlier)
+                plan = plan_batch(block_hash, a.node, a.batch_id, a.receipt_count, first,
+                                  params.audit_rate_ppm, params.full_audit_receipts)
+                self.state.plan(a.node, a.batch_id, plan.leaves)
+                report.planned += len(plan.leaves)
+            self.state.put("anchor_block", head - 1)
+
+    @staticmethod
+    def _anchors(c: Chain, start: int, end: int) -> list[Anchor]:
+        try:
+            logs = c.anchor.contract.events.Anchored.get_logs(from_block=start, to_block=end)
+        except Exception as exc:
+            raise translate(exc, "ReceiptAnchor", c.url) from exc
+        return [Anchor(x["args"]["node"], int(x["args"]["batchId"]), bytes(x["args"]["root"]),
+                       int(x["args"]["receiptCount"]), int(x["blockNumber"]),
+                       Web3.to_hex(x["transactionHash"])) for x in logs]
+
+    # -- 2. audit and 3. dispute ---------------------------------------------------
+
+    def source(self, node: str) -> NodeSource:
+        if node not in self._sources:
+            with self._chain() as c:
+                endpoint = c.staking.participant(node).endpoint
+            self._sources[node] = self._make_source(endpoint)
+        return self._sources[node]
+
+    def _audit(self, report: TickReport) -> None:
+        batches: dict[tuple[str, int], list[AuditRow]] = {}
+        for row in self.state.pending():
+            batches.setdefault((row.node, row.batch_id), []).append(row)
+        for (node, batch_id), rows in batches.items():
+            try:
+                members = self._batch(node, batch_id)
+            except NodeUnavailable as exc:
+                for row in rows:  # without the receipts there is no evidence to dispute
+                    self._give_up_or_retry(row, str(exc), "unavailable")
+                continue
+            except EvidenceMismatch as exc:
+                for row in rows:
+                    self.state.settle(row, "failed", str(exc))
+                continue
+            for row in rows:
+                self._audit_one(row, members, report)
+
+    def _batch(self, node: str, batch_id: int) -> list[Receipt]:
+        members = self.source(node).batch(batch_id)
+        with self._chain() as c:
+            root = c.anchor.root_of(node, batch_id)
+        built = MerkleTree.build([r.digest() for r in members]).root if members else None
+        if root is None or built != root:
+            raise EvidenceMismatch(f"batch {batch_id} of {node} does not match its anchored root")
+        if any(r.node.lower() != node.lower() or r.signer().lower() != node.lower()
+               for r in members):
+            raise EvidenceMismatch(f"batch {batch_id} of {node} holds receipts it did not sign")
+        return members
+
+    def _give_up_or_retry(self, row: AuditRow, reason: str, status: str) -> None:
+        if row.attempts + 1 >= self.patience:
+            self.state.settle(row, status, reason)
+        else:
+            self.state.retry(row, reason)
+
+    def _audit_one(self, row: AuditRow, members: list[Receipt], report: TickReport) -> None:
+        if row.leaf >= len(members):
+            self.state.settle(row, "failed", "leaf outside the batch")
+            return
+        receipt = members[row.leaf]
+        try:
+            finding = self.reexecutor.audit(receipt, self.source(row.node))
+        except NodeUnavailable as exc:  # the model itself could not be fetched
+            self._give_up_or_retry(row, str(exc), "unavailable")
+            return
+        if finding.ok:
+            self.state.settle(row, "passed", finding.reason)
+            report.passed += 1
+            return
+        if finding.kind is DisputeKind.NO_INPUT and row.attempts + 1 < self.patience:
+            self.state.retry(row, finding.reason)
+            return
+        evidence = evidence_for(receipt, members, row.batch_id)
+        kind = finding.kind or DisputeKind.WRONG_OUTPUT
+        mine = finding.my_output_hash if kind is DisputeKind.WRONG_OUTPUT else NO_HASH
+        try:
+            with self._chain() as c:
+                digest = receipt.digest()
+                if c.disputes.active_dispute(digest) or c.disputes.verdict_of(digest):
+                    self.state.settle(row, "disputed", "already disputed by another validator")
+                    return
+                tx = c.disputes.open(self.account, evidence, mine, kind)
+        except ContractRevert as exc:
+            self.state.settle(row, "failed", f"dispute refused: {exc.reason}")
+            return
+        log.info("opened dispute %d against %s: %s", tx.value, row.node, finding.reason)
+        self.state.settle(row, "disputed", finding.reason, tx.value)
+        self.state.track(tx.value)
+        report.disputed.append(tx.value)
+
+    # -- 4. committees ---------------------------------------------------------------
+
+    def _serve_disputes(self, report: TickReport) -> None:
+        with self._chain() as c:
+            start = self.state.get("dispute_block", 0)
+            head = int(c.w3.eth.block_number)
+            opened = {d.id: d for d in c.disputes.opened(start)}
+        for d in opened.values():
+            self.state.track(d.id)
+        self.state.put("dispute_block", head + 1)
+        for dispute_id in self.state.open_disputes():
+            try:
+                self._serve(dispute_id, report)
+            except ContractRevert as exc:  # lost a race with another validator: fine
+                log.info("dispute %d: %s", dispute_id, exc.reason)
+
+    def _opened(self, dispute_id: int) -> OpenedDispute:
+        with self._chain() as c:
+            return next(d for d in c.disputes.opened(0) if d.id == dispute_id)
+
+    def _serve(self, dispute_id: int, report: TickReport) -> None:
+        with self._chain() as c:
+            info = c.disputes.dispute(dispute_id)
+            if info.status is not Outcome.OPEN:
+                self.state.finish(dispute_id)
+                return
+            head = int(c.w3.eth.block_number)
+            if info.commit_deadline == 0:
+                if head > info.opened_block:
+                    c.disputes.draw(self.account, dispute_id)
+                return
+            now = c.now()
+        mine = self.address in info.committee
+        if mine and now <= info.commit_deadline and self.state.vote(dispute_id) is None:
+            guilty = self.judge(self._opened(dispute_id))
+            salt = os.urandom(32)
+            self.state.seal(dispute_id, guilty, salt)  # before sending: never lose a salt
+            with self._chain() as c:
+                c.disputes.commit(self.account, dispute_id,
+                                  commitment(dispute_id, self.address, guilty, salt))
+            report.committed.append(dispute_id)
+            return
+        vote = self.state.vote(dispute_id)
+        if mine and vote and not vote[2] and info.commit_deadline < now <= info.reveal_deadline:
+            with self._chain() as c:
+                c.disputes.reveal(self.account, dispute_id, vote[0], vote[1])
+            self.state.revealed(dispute_id)
+            report.revealed.append(dispute_id)
+            return
+        if now > info.reveal_deadline:
+            with self._chain() as c:
+                outcome = c.disputes.resolve(self.account, dispute_id).value
+            self.state.finish(dispute_id)
+            report.resolved[dispute_id] = outcome
+
+    def judge(self, opened: OpenedDispute) -> bool:
+        """Guilty or not, by this validator's own re-execution of the disputed receipt."""
+        receipt = self.receipt_of(opened)
+        try:
+            finding = self.reexecutor.audit(receipt, self.source(receipt.node))
+        except NodeUnavailable:
+            return True  # a node that cannot even serve the model it signed for
+        return not finding.ok
+
+    def receipt_of(self, opened: OpenedDispute) -> Receipt:
+        r = opened.receipt
+        return Receipt(str(Cid.parse(bytes(r["model"]))), r["inputHash"], r["outputHash"],
+                       Web3.to_checksum_address(r["node"]), r["requestId"], int(r["issuedAt"]),
+                       r["runtime"], int(r["price"]), self._domain)
