@@ -10,6 +10,8 @@ so the output reads as a script a user could follow. It uses a fresh data dir
    manifest; a node staked; a payment channel opened and a voucher redeemed.
 3. verifiable inference: ``cairn up``; embedding requests whose receipts are
    verified offline, then onchain once their batch is anchored; a clean stop.
+4. verification: a node that lies on one answer in ten, three staked validators
+   that sample, re-execute, dispute and vote; the node slashed; the ledger.
 """
 
 from __future__ import annotations
@@ -231,6 +233,10 @@ def main() -> int:
     ids: dict[str, Any] = content_and_provenance(d)
     settlement(d, ids)
     verifiable_inference(d)
+    d.section("4. a cheating node is caught and slashed")
+    from cairn import _demo_verification
+
+    _demo_verification.run(root / "verification", PASSPHRASE, console)
     console.rule(f"[bold green]demo complete in {time.monotonic() - started:.0f}s")
     return 0
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn import content
-from cairn.chain import Chain, Role, connect
+from cairn.chain import Chain, DisputeParams, Role, connect
 from cairn.config import DataDir
 from cairn.errors import NodeError
 from cairn.identity import LocalSigner, WalletStore
@@ -97,7 +97,10 @@ def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: S
         chain.fund(signer.address, 100 * 10**18)
     if not chain.is_deployed():
         step(f"deploying contracts to {s.chain}")
-    chain.deploy(deployer)
+    chain.deploy(deployer, disputes=DisputeParams() if s.disputes else None)
+    if s.disputes and chain.deployment.disputes is None and (s.deployer_key or dev):
+        step("deploying Disputes (the only contract that may slash)")
+        chain.deploy_disputes(deployer)
 
 
 def _upstream(ctx: dict[str, Any]) -> str:
@@ -161,10 +164,15 @@ def _stake(
         chain.staking.stake(signer, wei)
 
 
-def bootstrap(s: NodeSettings, passphrase: str, step: Step = lambda _m: None) -> NodeContext:
-    """Bring the data dir to a serving state and return the node's context."""
+def bootstrap(
+    s: NodeSettings, passphrase: str, step: Step = lambda _m: None, chain: Chain | None = None
+) -> NodeContext:
+    """Bring the data dir to a serving state and return the node's context.
+
+    ``chain`` reuses an open connection (an embedded chain must have one per process).
+    """
     dd = DataDir(s.data_dir).ensure()
-    chain = connect(s.chain, dd)
+    chain = chain or connect(s.chain, dd)
     signer = _node_signer(dd, s.wallet, passphrase, step)
     _fund_and_deploy(chain, s, signer, step)
     store = content.open_blockstore(dd)

@@ -36,3 +36,5 @@ class NodeSettings(BaseSettings):
     threads: int = Field(default=1, ge=1)
     update_delay_s: int = Field(default=0, ge=0)
     stake_wei: int | None = None
+    # deploy the Disputes contract and make it Staking's slasher (issue 5's seam)
+    disputes: bool = True

@@ -26,6 +26,17 @@ from cairn.node.network import NodeContext
 __all__ = ["network_document"]
 
 
+def _validators(ctx: NodeContext) -> list[Participant]:
+    """Staked validators in the Disputes juror pool (from its Joined events)."""
+    found = []
+    for log in ctx.chain.disputes._logs("Joined"):
+        who = str(log["args"]["juror"])
+        p = ctx.chain.staking.participant(who)
+        if ctx.chain.disputes.in_pool(who):
+            found.append(Participant(address=who, stake=p.stake, endpoint=p.endpoint or None))
+    return found
+
+
 def network_document(ctx: NodeContext) -> dict[str, Any]:
     s = ctx.settings
     with ctx.chain_lock:
@@ -33,6 +44,8 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
         me = ctx.chain.staking.participant(ctx.signer.address)
         infos = [ctx.chain.registry.model(name) for name in ctx.models]
         min_validator = ctx.chain.staking.min_stake(Role.VALIDATOR)
+        dparams = ctx.chain.disputes.params() if dep.disputes else None
+        jurors = _validators(ctx) if dep.disputes else []
     owners = sorted({i.owner for i in infos if i is not None}) or [dep.deployer]
     delays = [i.update_delay for i in infos if i is not None]
     embedded = s.chain.startswith("embedded:")
@@ -48,6 +61,7 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
                 "Staking": dep.staking,
                 "ReceiptAnchor": dep.anchor,
                 "PaymentChannels": dep.channels,
+                **({"Disputes": dep.disputes} if dep.disputes else {}),
             },
             operators=1 if embedded else None,
         ),
@@ -60,12 +74,16 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
         nodes=[Participant(address=me.address, stake=me.stake, endpoint=me.endpoint)]
         if me.role is not None
         else [],
-        validators=[],
+        validators=jurors,
         registry=RegistryInfo(update_delay_s=min(delays) if delays else 0, owners=owners),
         storage=StorageInfo(gateways=[endpoint], blockstore="filesystem"),
         inference=InferenceInfo(operators=1, runtime="onnxruntime", permissionless=True),
         verification=VerificationInfo(
-            sampling_rate=0.0, slashing=False, disputes=False, zk=False, min_stake=min_validator
+            sampling_rate=dparams.audit_rate_ppm / 1e6 if dparams else 0.0,
+            slashing=dparams is not None,
+            disputes=dparams is not None,
+            zk=False,
+            min_stake=min_validator,
         ),
     )
     return doc.model_dump(mode="json")
