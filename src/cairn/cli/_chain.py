@@ -116,13 +116,18 @@ def deploy(
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    disputes: Annotated[
+        bool, typer.Option(help="Also deploy Disputes and make it Staking's only slasher.")
+    ] = True,
 ) -> None:
     """Deploy the contracts once on this chain and record their addresses."""
     c = _open(ctx, chain)
     if c.is_deployed():
         console.print(f"already deployed on chain {c.chain_id}")
     else:
-        c.deploy(_signer(ctx, c, key, wallet))
+        c.deploy(
+            _signer(ctx, c, key, wallet), disputes=chainlib.DisputeParams() if disputes else None
+        )
     _print_deployment(c)
 
 

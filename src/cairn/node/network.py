@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cairn import content
-from cairn.chain import Chain, DisputeParams, Role, connect
+from cairn.chain import Chain, DisputeParams, Role, as_account, connect
 from cairn.config import DataDir
 from cairn.errors import NodeError
 from cairn.identity import LocalSigner, WalletStore
@@ -98,9 +98,13 @@ def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: S
     if not chain.is_deployed():
         step(f"deploying contracts to {s.chain}")
     chain.deploy(deployer, disputes=DisputeParams() if s.disputes else None)
-    if s.disputes and chain.deployment.disputes is None and (s.deployer_key or dev):
-        step("deploying Disputes (the only contract that may slash)")
-        chain.deploy_disputes(deployer)
+    found = chain.deployment
+    if s.disputes and found.disputes is None:
+        if as_account(deployer).address.lower() == found.deployer.lower():
+            step("deploying Disputes (the only contract that may slash)")
+            chain.deploy_disputes(deployer)
+        else:
+            step(f"no Disputes contract: only the deployer {found.deployer} may add it")
 
 
 def _upstream(ctx: dict[str, Any]) -> str:
