@@ -204,3 +204,23 @@ def test_metrics_and_health(client: httpx.Client) -> None:
     assert client.get("/healthz").json()["status"] == "ok"
     text = client.get("/metrics").text
     assert "cairn_receipts_signed_total" in text and "cairn_requests_total" in text
+
+
+def test_cairn_audit_live_against_the_running_gateway(node: Any, tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "cairn", "audit", "--live", node.url, "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**__import__("os").environ, "CAIRN_DATA_DIR": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report["rosette"]) >= {"storage", "inference", "verification"}
+    assert report["stage"]["stage"] == 0
+    text = json.dumps(report)
+    assert "one local process" in text and "one operator" in text
