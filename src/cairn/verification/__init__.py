@@ -16,6 +16,10 @@ Public surface:
 - :class:`Validator`, :class:`ValidatorState`, :class:`TickReport`, :class:`ValidatorSettings`
   — the service
 - :class:`Reputation`, :func:`reputation`, :func:`rank_nodes` — the score clients use
+- zk tier (needs the ``zk`` extra, so imported by module, not re-exported here):
+  :mod:`cairn.verification.zk` (artifacts, setup, :func:`~cairn.verification.zk.verify_proof`),
+  :mod:`~cairn.verification.zk_prover` (:class:`ZkProver`, the node's ``ProvingQueue``),
+  :mod:`~cairn.verification.zk_audit` (:class:`ZkVerifier`, for ``Reexecutor(zk=...)``)
 """
 
 from cairn.verification._http import HttpNodeSource

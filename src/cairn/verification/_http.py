@@ -1,7 +1,8 @@
 """A node over HTTP: its gateway's batch, retained-I/O and trustless-IPFS routes.
 
 Routes: ``GET /v1/batches/{id}``, ``GET /v1/receipts/{id}/input`` and
-``/output``, ``GET /ipfs/{cid}`` (CAR, verified by :func:`cairn.content.fetch`).
+``/output``, ``/zk`` (a proof, if attached), ``GET /ipfs/{cid}`` (CAR, verified by
+:func:`cairn.content.fetch`).
 A refusal (4xx), a 5xx, a timeout or a dead socket is the node failing to
 hand over what the audit needs: :class:`~cairn.errors.NodeUnavailable`.
 This is the only module of the layer that imports httpx.
@@ -50,6 +51,14 @@ class HttpNodeSource(NodeSource):
         rid = "0x" + request_id.hex()
         return RetainedIO(self._get(f"/v1/receipts/{rid}/input").content,
                           self._get(f"/v1/receipts/{rid}/output").content)
+
+    def zk_proof(self, request_id: bytes) -> bytes | None:
+        path = f"/v1/receipts/0x{request_id.hex()}/zk"
+        try:
+            resp = self._client.get(self.url + path)
+        except httpx.HTTPError as exc:
+            raise NodeUnavailable(f"{self.url}{path}: {type(exc).__name__}") from None
+        return resp.content if resp.status_code == 200 else None
 
     def fetch_model(self, cid: Cid, store: Blockstore) -> None:
         try:

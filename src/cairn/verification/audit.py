@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from cairn.inference import (
 )
 from cairn.receipts import MerkleTree, Receipt, tensors_hash, texts_hash
 from cairn.verification.base import NodeSource, RetainedIO
+
+if TYPE_CHECKING:
+    from cairn.verification.zk_audit import ZkVerifier
 
 __all__ = ["Finding", "Reexecutor", "evidence_for"]
 
@@ -66,9 +69,11 @@ class _Loaded:
 class Reexecutor:
     """Runs audited receipts; models are fetched once into ``store`` and kept loaded."""
 
-    def __init__(self, store: Blockstore, *, threads: int = 1) -> None:
+    def __init__(self, store: Blockstore, *, threads: int = 1,
+                 zk: ZkVerifier | None = None) -> None:
         self.store = store
         self.threads = threads
+        self.zk = zk  # with it, a valid attached proof replaces re-execution
         self._models: dict[str, _Loaded] = {}
         self._lock = threading.Lock()
 
@@ -93,6 +98,9 @@ class Reexecutor:
             theirs = _decode_output(io, receipt)
         except (NodeUnavailable, EvidenceMismatch) as exc:
             return Finding(receipt, DisputeKind.NO_INPUT, str(exc))
+        proven = self.zk.try_verify(receipt, io, source) if self.zk is not None else None
+        if proven is not None:
+            return Finding(receipt, None, proven, receipt.output_hash)
         mine = self.run(loaded, inputs)
         verdict = loaded.policy.agrees(mine, theirs)
         if verdict:

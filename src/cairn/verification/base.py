@@ -45,6 +45,10 @@ class NodeSource(ABC):
     def fetch_model(self, cid: Cid, store: Blockstore) -> None:
         """Copy the model's DAG into ``store`` (every block verified against its CID)."""
 
+    def zk_proof(self, request_id: bytes) -> bytes | None:
+        """The zk proof the node attached to a receipt (JSON), or None if it has none."""
+        return None
+
 
 @dataclass
 class MemoryNodeSource(NodeSource):
@@ -53,6 +57,7 @@ class MemoryNodeSource(NodeSource):
     batches: dict[int, list[Receipt]] = field(default_factory=dict)
     io: dict[bytes, RetainedIO] = field(default_factory=dict)
     blocks: Blockstore | None = None
+    proofs: dict[bytes, bytes] = field(default_factory=dict)
 
     def batch(self, batch_id: int) -> list[Receipt]:
         if batch_id not in self.batches:
@@ -63,6 +68,9 @@ class MemoryNodeSource(NodeSource):
         if request_id not in self.io:
             raise NodeUnavailable(f"input of 0x{request_id.hex()} not retained")
         return self.io[request_id]
+
+    def zk_proof(self, request_id: bytes) -> bytes | None:
+        return self.proofs.get(request_id)
 
     def fetch_model(self, cid: Cid, store: Blockstore) -> None:
         from cairn.content import walk_blocks
