@@ -84,12 +84,10 @@ def proven(world):
 
 @pytest.mark.slow
 def test_a_real_proof_verifies_in_milliseconds(world, proven):
-    receipt, io, proof, prove_s = proven
+    receipt, io, proof, _prove_s = proven  # timings are measured in bench/verification.py
     policy = zk.model_policy(world.cid, world.store)
-    started = time.perf_counter()
     reason = zk.verify_proof(zk.ZkProof.from_bytes(proof.to_bytes()), world.artifact, receipt, io,
                              policy)
-    verify_ms = (time.perf_counter() - started) * 1000
     assert reason.startswith("zk proof verified")
     assert world.artifact.manifest["model"] == world.cid
     assert world.artifact.manifest["tail"][0]["op"] == "Softmax"
