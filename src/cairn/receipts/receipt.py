@@ -70,6 +70,10 @@ class ReceiptDomain:
     version: str = "1"
 
     def to_json(self) -> dict[str, Any]:
+        return dict(self._json)
+
+    @functools.cached_property
+    def _json(self) -> dict[str, Any]:  # computed once: it is on the request path
         return {
             "name": self.name,
             "version": self.version,
@@ -137,11 +141,19 @@ class Receipt:
 
     def digest(self, separator: bytes | None = None) -> bytes:
         """The EIP-712 digest that is signed (pass a cached domain separator to save a hash)."""
+        cached: bytes | None = self.__dict__.get("_digest")
+        if cached is not None:
+            return cached
         sep = self.domain.separator if separator is None else separator
-        return keccak(b"\x19\x01" + sep + self.struct_hash())
+        digest = bytes(keccak(b"\x19\x01" + sep + self.struct_hash()))
+        self.__dict__["_digest"] = digest  # a frozen value: its digest never changes
+        return digest
 
     def sign(self, signer: Signer, separator: bytes | None = None) -> Receipt:
-        return replace(self, signature=signer.sign_hash(self.digest(separator)))
+        digest = self.digest(separator)
+        signed = replace(self, signature=signer.sign_hash(digest))
+        signed.__dict__["_digest"] = digest  # the signature is not part of the digest
+        return signed
 
     def signer(self) -> str:
         """The address that signed this receipt (raises if unsigned or malformed)."""
