@@ -12,10 +12,7 @@ transferWithAuthorization costs about 81 000 on L1). Writes bench/results/gas.js
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from eth_account import Account
 
 from cairn.chain import Chain, connect
 from cairn.chain.check import run_check
+from cairn.chain.devnet import Anvil
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "gas.json"
@@ -42,22 +40,6 @@ def measure(chain: Chain, key: Any) -> dict[str, Any]:
     return {"chain_id": chain.chain_id, "operations": ops, "anchor_batches": per_receipt}
 
 
-def _start_anvil() -> tuple[subprocess.Popen[bytes], str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([str(ANVIL), "--port", str(port), "--silent"])
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            connect(url)
-            return proc, url
-        except Exception:
-            time.sleep(0.1)
-    proc.kill()
-    raise SystemExit("anvil did not start")
-
-
 def main(argv: list[str]) -> int:
     results: dict[str, Any] = {}
     embedded = connect("embedded://")
@@ -65,12 +47,8 @@ def main(argv: list[str]) -> int:
     embedded.fund(key.address, 10**20)
     results["embedded"] = measure(embedded, key)
     if "--no-anvil" not in argv and ANVIL.exists():
-        proc, url = _start_anvil()
-        try:
+        with Anvil(ANVIL) as url:
             results["anvil"] = measure(connect(url), ANVIL_KEY)
-        finally:
-            proc.kill()
-            proc.wait()
     report = _report(results)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import subprocess
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -74,26 +72,15 @@ def anvil() -> Iterator[str]:
 
     Its default accounts are prefunded (mnemonic "test test ... junk"); chain id 31337.
     """
-    exe = NODE_BIN / "anvil"
-    if not exe.exists():
-        pytest.fail("anvil missing: run `make test` (it runs `npm ci`)")
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(exe), "--port", str(port), "--host", "127.0.0.1", "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
+    from cairn.chain.devnet import Anvil
+    from cairn.errors import ChainUnreachable
+
+    node = Anvil(NODE_BIN / "anvil")
     try:
-        deadline = time.monotonic() + 60
-        while not _answers(url):
-            if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-                pytest.fail(f"anvil exited with {proc.returncode}: {err[-500:]}")
-            if time.monotonic() > deadline:
-                pytest.fail("anvil did not answer within 60 s")
-            time.sleep(0.1)
+        url = node.start()
+    except ChainUnreachable as exc:
+        pytest.fail(str(exc))
+    try:
         yield url
     finally:
-        proc.kill()
-        proc.wait(timeout=10)
+        node.stop()

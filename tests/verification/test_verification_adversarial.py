@@ -10,9 +10,11 @@ right parties slashed, paid and jailed, every balance to the wei.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -77,7 +79,8 @@ class Procs:
               timeout: float = 120) -> tuple[subprocess.Popen[bytes], list[str]]:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, cwd=ROOT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                                start_new_session=True)  # anvil's npm wrapper has a child
         self.procs.append((name, proc))
         lines: list[str] = []
         if ready is None:
@@ -97,12 +100,15 @@ class Procs:
 
     def stop(self) -> None:
         for _name, proc in reversed(self.procs):
-            proc.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGTERM)
         for _name, proc in self.procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
-                proc.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=15)
 
 
 @pytest.fixture
