@@ -48,6 +48,7 @@ bench: $(TEST_STAMP) $(NODE_STAMP)
 	$(PY) bench/cid_import.py
 	$(PY) bench/gas.py
 	$(PY) bench/gateway.py
+	$(PY) bench/verification.py
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check src tests bench
