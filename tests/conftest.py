@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import shutil
-import socket
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -48,22 +45,6 @@ def data_dir(tmp_path: Path) -> Path:
     d = tmp_path / "cairn-data"
     d.mkdir()
     return d
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _answers(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
-    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=1) as reply:
-            return "result" in json.loads(reply.read())
-    except OSError:
-        return False
 
 
 @pytest.fixture(scope="session")

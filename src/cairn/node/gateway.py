@@ -191,6 +191,12 @@ def _as_json(blob: bytes) -> bytes:
     return blob
 
 
+def _retained(blob: bytes | None, what: str) -> Response:
+    if blob is None:
+        raise HTTPException(410, f"{what} no longer retained (audit window passed)")
+    return Response(_as_json(blob), media_type="application/json")
+
+
 def _find(ctx: NodeContext, name: str) -> ServedModel:
     for served in ctx.models.values():
         if name.lower() in (served.name.lower(), served.cid.lower()):
@@ -375,18 +381,12 @@ def create_app(ctx: NodeContext) -> FastAPI:
     @app.get("/v1/receipts/{request_id}/input")
     def get_input(request_id: Annotated[str, Path(max_length=80)]) -> Response:
         """The retained input of a receipt, for validators re-executing it (audit window)."""
-        stored = _stored(request_id)
-        if stored.input is None:
-            raise HTTPException(410, "input no longer retained (audit window passed)")
-        return Response(_as_json(stored.input), media_type="application/json")
+        return _retained(_stored(request_id).input, "input")
 
     @app.get("/v1/receipts/{request_id}/output")
     def get_output(request_id: Annotated[str, Path(max_length=80)]) -> Response:
         """The retained output (tensors JSON, b64), so validators can compare under a policy."""
-        stored = _stored(request_id)
-        if stored.output is None:
-            raise HTTPException(410, "output no longer retained (audit window passed)")
-        return Response(_as_json(stored.output), media_type="application/json")
+        return _retained(_stored(request_id).output, "output")
 
     @app.get("/v1/receipts/{request_id}/zk")
     def get_zk_proof(request_id: Annotated[str, Path(max_length=80)]) -> Response:

@@ -12,16 +12,11 @@ from collections.abc import Callable
 
 import uvicorn
 
+from cairn.chain.devnet import free_port
 from cairn.node.gateway import create_app
 from cairn.node.network import NodeContext
 
 __all__ = ["free_port", "serve"]
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
 
 
 def serve(ctx: NodeContext, on_ready: Callable[[str], None] | None = None) -> None:
