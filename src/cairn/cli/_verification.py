@@ -13,13 +13,13 @@ import json
 import logging
 import signal
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cairn import chain as chainlib
 from cairn.cli._chain import ChainOpt, JsonOpt, KeyOpt, WalletOpt, _eth, _open, _signer
-from cairn.cli._common import console, state
+from cairn.cli._common import console, err_console, state
 
 __all__ = ["register"]
 
@@ -37,6 +37,13 @@ def validator_run(
     patience: Annotated[int, typer.Option(
         "--patience", help="Ticks a node gets to hand over an input before it is disputed.")] = 2,
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
+    zk: Annotated[bool, typer.Option(
+        help="Accept a node's zk proof instead of re-executing (needs the zk extra). Without "
+        "--trusted-srs any SRS is accepted, which is safe on a development network only: "
+        "whoever made an SRS can forge proofs under it.")] = False,
+    trusted_srs: Annotated[list[str] | None, typer.Option(
+        "--trusted-srs", help="sha256 of a ceremony SRS to accept (repeat); implies --zk.")
+    ] = None,
 ) -> None:
     """Join the juror pool, then watch anchors, audit, dispute and vote until stopped."""
     from cairn import content
@@ -47,7 +54,8 @@ def validator_run(
     account = _signer(ctx, c, key, wallet)
     store = content.open_blockstore(dd)
     state_path = dd.root / "validator" / f"{account.address.lower()}-{c.chain_id}.sqlite"
-    v = Validator(c, account, Reexecutor(store), ValidatorState(state_path), patience=patience)
+    v = Validator(c, account, Reexecutor(store, zk=_zk_verifier(store, zk, trusted_srs)),
+                  ValidatorState(state_path), patience=patience)
     v.ensure_joined()
     console.print(f"validator {account.address} in the juror pool of {c.url}", soft_wrap=True)
     if once:
@@ -85,6 +93,18 @@ def node_show(
                   f"slashed {_eth(rep.slashed_wei)}\n"
                   f"jailed    {'yes' if rep.jailed else 'no'}\nuptime    {rep.uptime:.3f}\n"
                   f"score     {rep.score:.3f}", soft_wrap=True, highlight=False)
+
+
+def _zk_verifier(store: Any, enabled: bool, trusted: list[str] | None) -> Any:
+    """A ZkVerifier when asked for and ezkl is installed; else None (re-execute everything)."""
+    if not enabled and not trusted:
+        return None
+    try:
+        from cairn.verification.zk_audit import ZkVerifier
+    except ImportError:
+        err_console.print("zk proofs ignored: ezkl is not installed (pip install 'cairn[zk]')")
+        return None
+    return ZkVerifier(store, trusted_srs=set(trusted) if trusted else None)
 
 
 def register(app: typer.Typer) -> None:
