@@ -8,27 +8,13 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 from web3 import Web3
 
 from cairn.chain._embedded import EmbeddedBackend
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return hex(value)
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, Mapping):
-        return {k: _json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json(v) for v in value]
-    return str(value)
+from cairn.chain.jsonrpc import to_rpc_json
 
 
 def main() -> None:
@@ -62,7 +48,7 @@ def main() -> None:
             if "error" in reply:
                 body["error"] = reply["error"]
             else:
-                body["result"] = _json(reply["result"])
+                body["result"] = to_rpc_json(reply["result"])
             data = json.dumps(body).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

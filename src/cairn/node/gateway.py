@@ -39,6 +39,7 @@ from pydantic_core import to_json
 from web3.types import RPCEndpoint
 
 from cairn import content
+from cairn.chain.jsonrpc import to_rpc_json
 from cairn.errors import CairnError, ContentValueError, TensorError
 from cairn.inference import (
     Tensor,
@@ -79,21 +80,6 @@ _READ_ONLY_RPC = {
     "eth_getLogs",
     "web3_clientVersion",
 }
-
-
-def _rpc_json(value: Any) -> Any:
-    """Python values from the in-process EVM, as JSON-RPC hex quantities and data."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return hex(value)
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, dict):
-        return {k: _rpc_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_rpc_json(v) for v in value]
-    return str(value)
 
 
 class RpcCall(BaseModel):
@@ -439,7 +425,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
             }
         if "error" in reply:
             return {"jsonrpc": "2.0", "id": call.id, "error": reply["error"]}
-        return {"jsonrpc": "2.0", "id": call.id, "result": _rpc_json(reply["result"])}
+        return {"jsonrpc": "2.0", "id": call.id, "result": to_rpc_json(reply["result"])}
 
     @app.get("/v1/network")
     def network() -> dict[str, Any]:
