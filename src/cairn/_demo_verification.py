@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from cairn import content
 from cairn.chain import BURN, DeployParams, DisputeParams, Outcome, connect
 from cairn.config import DataDir
 from cairn.identity import LocalSigner
-from cairn.inference import DIGITS_NAME, Runtime, Tensor, TensorSpec, digits_split
+from cairn.inference import DIGITS_NAME, Runtime, Tensor, WrappedRuntime, digits_split
 from cairn.node import NodeSettings, bootstrap, create_app
 from cairn.node.server import free_port
 from cairn.verification import Reexecutor, Validator, ValidatorState, reputation
@@ -46,23 +46,12 @@ DISPUTES = DisputeParams(
 )
 
 
-class _Liar(Runtime):
+class _Liar(WrappedRuntime):
     """The cheat: the real model, but every tenth answer has its label shifted by one."""
 
     def __init__(self, inner: Runtime) -> None:
-        self.inner, self.calls = inner, 0
-
-    @property
-    def inputs(self) -> Sequence[TensorSpec]:
-        return self.inner.inputs
-
-    @property
-    def outputs(self) -> Sequence[TensorSpec]:
-        return self.inner.outputs
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
+        super().__init__(inner)
+        self.calls = 0
 
     def _run(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
         out = self.inner.run(inputs)

@@ -46,12 +46,10 @@ def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
     """A deployed chain (both backends); every test's changes are rolled back."""
     c: Chain = request.getfixturevalue(f"{request.param}_chain")
     snap = c.snapshot()
-    deployment = c.deployment
     try:
         yield c
     finally:
         c.revert(snap)
-        c._deployment = deployment
 
 
 @pytest.fixture

@@ -6,32 +6,20 @@ They wrap the real ONNX runtime; the product has no flag for any of them.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import replace
 
 import numpy as np
 
-from cairn.inference import Runtime, Tensor, TensorSpec
+from cairn.inference import Runtime, Tensor, WrappedRuntime
 from cairn.receipts import SqliteReceiptStore, StoredReceipt
 
 
-class _Wrapping(Runtime):
+class _Wrapping(WrappedRuntime):
     def __init__(self, inner: Runtime) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.calls = 0
         self._lock = threading.Lock()
-
-    @property
-    def inputs(self) -> Sequence[TensorSpec]:
-        return self.inner.inputs
-
-    @property
-    def outputs(self) -> Sequence[TensorSpec]:
-        return self.inner.outputs
-
-    @property
-    def fingerprint(self) -> str:
-        return self.inner.fingerprint
 
     def _next(self) -> int:
         with self._lock:

@@ -9,6 +9,7 @@ names once per chain), then serves the real gateway.
 
 from __future__ import annotations
 
+import json
 import sys
 import threading
 from dataclasses import replace
@@ -59,8 +60,9 @@ def main() -> None:
     wrappers = {"honest": lambda r: r, "wrong": WrongSometimes, "cached": Cached,
                 "refuses": lambda r: r, "other-model": lambda r: OtherModel(r, _other_runtime())}
     model = replace(model, runtime=wrappers[fault](model.runtime))
+    envelope = json.loads(content.read_bytes(pub.manifest_cid, store))
     served = ServedModel(DIGITS_NAME, str(pub.artifact_cid), str(pub.manifest_cid), 1, model,
-                         policy)
+                         policy, envelope)
     s = NodeSettings(data_dir=dd.root, chain=url, port=int(port), batch_size=20,
                      batch_seconds=0.5)
     if chain.staking.participant(signer.address).role is None:

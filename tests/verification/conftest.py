@@ -29,11 +29,9 @@ def net(request: pytest.FixtureRequest) -> Iterator[Chain]:
     """A chain with Disputes (both backends); every test's changes are rolled back."""
     c: Chain = request.getfixturevalue(f"{request.param}_net")
     snap = c.snapshot()
-    deployment = c.deployment
     try:
         yield c
     finally:
         c.revert(snap)
-        c._deployment = deployment
 
 

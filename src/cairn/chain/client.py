@@ -69,8 +69,13 @@ class Deployment:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         dp = data.get("dispute_params")
-        return cls(**{**data, "params": DeployParams(**data.get("params", {})),
-                      "dispute_params": DisputeParams(**dp) if dp else None})
+        return cls(
+            **{
+                **data,
+                "params": DeployParams(**data.get("params", {})),
+                "dispute_params": DisputeParams(**dp) if dp else None,
+            }
+        )
 
 
 class Chain:
@@ -181,8 +186,9 @@ class Chain:
         self.__dict__.pop("disputes", None)
         return found
 
-    def deploy_disputes(self, signer: _tx.Signer, params: DisputeParams | None = None,
-                        *, record: bool = True) -> Deployment:
+    def deploy_disputes(
+        self, signer: _tx.Signer, params: DisputeParams | None = None, *, record: bool = True
+    ) -> Deployment:
         """Deploy Disputes for the current deployment and set it as Staking's slasher.
 
         Only the deployer can do this, once: Staking's slasher can never change.
@@ -291,15 +297,20 @@ class Chain:
         self._read("time", lambda: self.backend.increase_time(seconds))
 
     def snapshot(self) -> Any:
-        return self._read(
+        """Mark the chain's state (dev chains); :meth:`revert` goes back to it."""
+        mark = self._read(
             "snapshot",
             lambda: self.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"],
         )
+        return (mark, self._deployment)
 
     def revert(self, snapshot: Any) -> None:
+        """Back to a :meth:`snapshot`: chain state and the deployment known then."""
+        mark, deployment = snapshot
         self._read(
-            "revert", lambda: self.w3.provider.make_request(RPCEndpoint("evm_revert"), [snapshot])
+            "revert", lambda: self.w3.provider.make_request(RPCEndpoint("evm_revert"), [mark])
         )
+        self._deployment = deployment
         self.__dict__.pop("contracts", None)
         self.__dict__.pop("disputes", None)
 

@@ -41,9 +41,9 @@ def _get(client: httpx.Client, url: str, cid: Cid, accept: str) -> bytes:
 class GatewayBlockstore(Blockstore):
     """A read-only blockstore over a gateway's raw-block endpoint (verified by the port)."""
 
-    def __init__(self, url: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, timeout: float = 30.0, client: httpx.Client | None = None) -> None:
         self.url = url
-        self.client = httpx.Client(timeout=timeout, follow_redirects=True)
+        self.client = client or httpx.Client(timeout=timeout, follow_redirects=True)
 
     def put(self, cid: Cid, data: bytes, *, verified: bool = False) -> None:
         raise GatewayError(f"gateway {self.url} is read-only")
@@ -79,8 +79,7 @@ def fetch(cid: Cid, url: str, store: Blockstore, *, car: bool = True, timeout: f
                 raise GatewayError(f"gateway {url} sent a bad CAR for {cid}: {exc}") from None
             source: Blockstore = staging
         else:
-            source = GatewayBlockstore(url, timeout)
-            source.client = client
+            source = GatewayBlockstore(url, client=client)
         try:
             dag = list(walk_blocks(cid, source))
         except BlockNotFound as exc:

@@ -12,7 +12,7 @@ Public surface:
 - :class:`Policy` and :func:`parse_policy` (:class:`Exact`, :class:`Tolerance`, :class:`Ulp`,
   :class:`TopK`, :class:`Cosine`), :class:`Verdict` — "the same answer"
 - :class:`Runtime` (the port), :class:`TensorSpec`, :class:`OnnxRuntime`,
-  :class:`FakeRuntime`, :func:`cpu_features` — running a model
+  :class:`FakeRuntime`, :class:`WrappedRuntime`, :func:`cpu_features` — running a model
 - :class:`ModelSpec`, :class:`Model`, :func:`load_model` (by CID), :func:`load_model_folder`,
   :func:`load_model_files`, :func:`write_model_folder` — the model folder
 - :func:`build_minilm`, :class:`Embedder` — all-MiniLM-L6-v2 from the bundled weights
@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from cairn.inference._fake import FakeRuntime
 from cairn.inference._onnxruntime import OnnxRuntime
-from cairn.inference.base import Runtime, TensorSpec, cpu_features
+from cairn.inference.base import Runtime, TensorSpec, WrappedRuntime, cpu_features
 from cairn.inference.digits import DIGITS_NAME, build_digits_classifier, digits_split
 from cairn.inference.folder import (
     MODEL_FILE,
@@ -81,6 +81,7 @@ __all__ = [
     "TopK",
     "Ulp",
     "Verdict",
+    "WrappedRuntime",
     "build_digits_classifier",
     "build_minilm",
     "cpu_features",

@@ -27,15 +27,34 @@ from typing import Any
 from cairn.errors import TensorError
 from cairn.inference.tensors import DTYPES, Tensor
 
-__all__ = ["Runtime", "TensorSpec", "cpu_features"]
+__all__ = ["Runtime", "TensorSpec", "WrappedRuntime", "cpu_features"]
 
 Dim = int | str | None
 
 # The x86 and Arm extensions that change which numeric kernels run.
 _FEATURES = (
-    "sse4_1", "sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl",
-    "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile", "amx_bf16",
-    "amx_int8", "asimd", "asimddp", "sve", "sve2", "i8mm", "bf16",
+    "sse4_1",
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+    "asimd",
+    "asimddp",
+    "sve",
+    "sve2",
+    "i8mm",
+    "bf16",
 )
 
 
@@ -105,6 +124,32 @@ class Runtime(ABC):
 
     @abstractmethod
     def _run(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]: ...
+
+
+class WrappedRuntime(Runtime):
+    """A runtime around another: same signature and fingerprint, ``_run`` to override.
+
+    For layers on top of a model (caches, meters) and for the test doubles that
+    inject faults; a subclass calls ``self.inner.run`` for the real answer.
+    """
+
+    def __init__(self, inner: Runtime) -> None:
+        self.inner = inner
+
+    @property
+    def inputs(self) -> Sequence[TensorSpec]:
+        return self.inner.inputs
+
+    @property
+    def outputs(self) -> Sequence[TensorSpec]:
+        return self.inner.outputs
+
+    @property
+    def fingerprint(self) -> str:
+        return self.inner.fingerprint
+
+    def _run(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        return self.inner.run(inputs)
 
 
 @cache

@@ -16,6 +16,7 @@ unexpectedly answers 500 without ever returning a wrong receipt.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -50,7 +51,7 @@ from cairn.inference import (
 )
 from cairn.node.network import NodeContext, ServedModel
 from cairn.node.status import network_document
-from cairn.receipts import InclusionProof, Receipt, tensors_hash, texts_hash
+from cairn.receipts import InclusionProof, Receipt, texts_hash
 
 __all__ = ["create_app"]
 
@@ -202,7 +203,7 @@ def _issue(
     receipt = Receipt(
         model=served.cid,
         input_hash=input_hash,
-        output_hash=tensors_hash(outputs),
+        output_hash=hashlib.sha256(output_blob).digest(),  # = tensors_hash, without re-encoding
         node=ctx.signer.address,
         request_id=os.urandom(32),
         issued_at=int(time.time()),
@@ -268,7 +269,6 @@ def create_app(ctx: NodeContext) -> FastAPI:
     def list_models() -> dict[str, Any]:
         data = []
         for m in ctx.models.values():
-            manifest = json.loads(content.read_bytes(content.Cid.parse(m.manifest_cid), ctx.store))
             data.append(
                 {
                     "id": m.name,
@@ -276,7 +276,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
                     "owned_by": ctx.signer.address,
                     "cid": m.cid,
                     "manifest_cid": m.manifest_cid,
-                    "manifest": manifest,
+                    "manifest": m.manifest,
                     "registry_version": m.version,
                     "kind": m.model.spec.kind,
                     "policy": m.policy,
@@ -297,8 +297,8 @@ def create_app(ctx: NodeContext) -> FastAPI:
             raise HTTPException(400, f"input must hold 1 to {ctx.settings.max_texts} texts")
         with metrics.latency.labels(served.name).time():
             inputs, outputs = served.embedder.run(texts)
-        vectors = np.asarray(outputs[served.embedder.output].to_numpy(), dtype=np.float32)
-        out = {served.embedder.output: Tensor.from_numpy(vectors)}
+        out = {served.embedder.output: outputs[served.embedder.output]}
+        vectors = np.asarray(out[served.embedder.output].to_numpy())
         receipt = _issue(ctx, served, texts_hash(texts), out, json.dumps(texts).encode(), metrics)
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
         return _answer(
@@ -323,7 +323,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         with metrics.latency.labels(served.name).time():
             outputs = served.model.runtime.run(inputs)
         blob = encode_tensors(inputs)
-        receipt = _issue(ctx, served, tensors_hash(inputs), outputs, blob, metrics)
+        receipt = _issue(ctx, served, hashlib.sha256(blob).digest(), outputs, blob, metrics)
         prover = ctx.extra.get("zk")  # zk tier: a queue put; proving runs in the background
         if prover is not None:
             prover.submit(receipt, inputs)

@@ -10,6 +10,7 @@ CID from the blockstore (bytes verified) and wires receipts and anchoring.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -54,6 +55,7 @@ class ServedModel:
     version: int
     model: Model
     policy: dict[str, Any]
+    manifest: dict[str, Any]  # the signed DSSE envelope, as stored (served by /v1/models)
     embedder: Embedder | None = None
 
 
@@ -191,7 +193,8 @@ def bootstrap(
         version = _register(chain, signer, name, cid, manifest, s.update_delay_s, step)
         model = load_model(cid, store, threads=s.threads)
         embedder = Embedder(model) if model.spec.kind == "sentence-embedding" else None
-        models[name] = ServedModel(name, cid, manifest, version, model, policy, embedder)
+        envelope = json.loads(content.read_bytes(content.Cid.parse(manifest), store))
+        models[name] = ServedModel(name, cid, manifest, version, model, policy, envelope, embedder)
     _stake(chain, s, signer, list(models), step)
     receipts = SqliteReceiptStore(dd.node / "receipts.sqlite")
     lock = threading.Lock()

@@ -27,13 +27,11 @@ __all__ = ["network_document"]
 
 
 def _validators(ctx: NodeContext) -> list[Participant]:
-    """Staked validators in the Disputes juror pool (from its Joined events)."""
+    """Staked validators in the Disputes juror pool."""
     found = []
-    for log in ctx.chain.disputes._logs("Joined"):
-        who = str(log["args"]["juror"])
+    for who in ctx.chain.disputes.pool():
         p = ctx.chain.staking.participant(who)
-        if ctx.chain.disputes.in_pool(who):
-            found.append(Participant(address=who, stake=p.stake, endpoint=p.endpoint or None))
+        found.append(Participant(address=who, stake=p.stake, endpoint=p.endpoint or None))
     return found
 
 
