@@ -41,7 +41,7 @@ chromium:
 demo: $(STAMP)
 	$(PY) -m cairn.demo
 
-test: $(TEST_STAMP) $(NODE_STAMP) chromium
+test: lint $(NODE_STAMP) chromium
 	$(PY) -m pytest -q
 
 bench: $(TEST_STAMP) $(NODE_STAMP)
@@ -50,8 +50,10 @@ bench: $(TEST_STAMP) $(NODE_STAMP)
 	$(PY) bench/gateway.py
 	$(PY) bench/verification.py
 
+# Formatting, lint and types (mypy strict); `make test` runs this first.
 lint: $(TEST_STAMP)
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench examples
+	$(VENV)/bin/ruff check src tests bench examples
 	$(VENV)/bin/mypy
 
 clean:

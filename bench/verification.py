@@ -64,12 +64,18 @@ def detection(trials: int, sampler_trials: int) -> dict[str, object]:
             if any(is_sampled(seed, int(i), ppm) for i in wrong):
                 hits += 1
                 break
-    return {"p": P, "f": F, "n": N, "detection_probability": round(analytic, 6),
-            "simulated": round(simulated, 6), "simulated_trials": trials,
-            "sampler_simulated": round(hits / sampler_trials, 6),
-            "sampler_trials": sampler_trials,
-            "median_requests_to_slash": int(np.median(caught)) if caught else None,
-            "requests_for_0.99": requests_to_detect(P, F, 0.99)}
+    return {
+        "p": P,
+        "f": F,
+        "n": N,
+        "detection_probability": round(analytic, 6),
+        "simulated": round(simulated, 6),
+        "simulated_trials": trials,
+        "sampler_simulated": round(hits / sampler_trials, 6),
+        "sampler_trials": sampler_trials,
+        "median_requests_to_slash": int(np.median(caught)) if caught else None,
+        "requests_for_0.99": requests_to_detect(P, F, 0.99),
+    }
 
 
 def overhead(requests: int) -> dict[str, object]:
@@ -79,8 +85,13 @@ def overhead(requests: int) -> dict[str, object]:
     signer = LocalSigner(os.urandom(32))
     with tempfile.TemporaryDirectory() as tmp:
         folder = build_digits_classifier(Path(tmp) / "digits")
-        card = Card("model", "digits-logreg", "1", "Apache-2.0",
-                    policy=ComparisonPolicy.from_dict({"kind": "tolerance", "atol": 1e-5}))
+        card = Card(
+            "model",
+            "digits-logreg",
+            "1",
+            "Apache-2.0",
+            policy=ComparisonPolicy.from_dict({"kind": "tolerance", "atol": 1e-5}),
+        )
         pub = publish(folder, card, signer, store, ManifestIndex(Path(tmp) / "index.json"))
     from cairn.inference import load_model
 
@@ -91,14 +102,28 @@ def overhead(requests: int) -> dict[str, object]:
     receipts = []
     t0 = time.process_time()
     for i in range(requests):
-        body = {"pixels": {"dtype": "float32", "shape": [1, 64],
-                           "data": [float(x) for x in pixels[i % len(pixels)]]}}
+        body = {
+            "pixels": {
+                "dtype": "float32",
+                "shape": [1, 64],
+                "data": [float(x) for x in pixels[i % len(pixels)]],
+            }
+        }
         inputs = tensors_from_json(body)
         outputs = model.runtime.run(inputs)
         in_blob = json.dumps(tensors_to_json(inputs, b64=True)).encode()
         out_blob = json.dumps(tensors_to_json(outputs, b64=True)).encode()
-        r = Receipt(str(pub.artifact_cid), tensors_hash(inputs), tensors_hash(outputs),
-                    signer.address, os.urandom(32), 0, "bench", 0, domain).sign(signer)
+        r = Receipt(
+            str(pub.artifact_cid),
+            tensors_hash(inputs),
+            tensors_hash(outputs),
+            signer.address,
+            os.urandom(32),
+            0,
+            "bench",
+            0,
+            domain,
+        ).sign(signer)
         receipts.append(r)
         source.io[r.request_id] = RetainedIO(in_blob, out_blob)
     serving = time.process_time() - t0
@@ -112,21 +137,40 @@ def overhead(requests: int) -> dict[str, object]:
             assert rex.audit(r, source).ok
             audited += 1
     validator = time.process_time() - t0
-    return {"requests": requests, "audited": audited, "serving_cpu_s": round(serving, 4),
-            "validator_cpu_s": round(validator, 4),
-            "validator_cpu_ratio": round(validator / serving, 4),
-            "request_path_added": "none (sampling and audits run after anchoring)"}
+    return {
+        "requests": requests,
+        "audited": audited,
+        "serving_cpu_s": round(serving, 4),
+        "validator_cpu_s": round(validator, 4),
+        "validator_cpu_ratio": round(validator / serving, 4),
+        "request_path_added": "none (sampling and audits run after anchoring)",
+    }
 
 
 def real_run() -> dict[str, object]:
     t0 = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/verification/test_verification_adversarial.py", "-k", "anvil"],
-        cwd=ROOT, capture_output=True, text=True)
-    return {"real_run_slashed": proc.returncode == 0, "real_run_s": round(time.monotonic() - t0, 1),
-            "real_run": "5 node, 4 validator and 1 Anvil processes; 4 cheaters slashed, "
-                        "1 bad challenger loses its bond, balances checked to the wei"}
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "tests/verification/test_verification_adversarial.py",
+            "-k",
+            "anvil",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    return {
+        "real_run_slashed": proc.returncode == 0,
+        "real_run_s": round(time.monotonic() - t0, 1),
+        "real_run": "5 node, 4 validator and 1 Anvil processes; 4 cheaters slashed, "
+        "1 bad challenger loses its bond, balances checked to the wei",
+    }
 
 
 def zk(proofs: int) -> dict[str, object]:
@@ -138,7 +182,7 @@ def zk(proofs: int) -> dict[str, object]:
     from cairn import content
     from cairn.inference import Tensor, load_model
     from cairn.verification import zk as zklib
-    from cairn.verification.zk_prover import ZkProver
+    from cairn.verification.zk.prover import ZkProver
 
     store = MemoryBlockstore()
     with tempfile.TemporaryDirectory() as tmp:
@@ -156,12 +200,23 @@ def zk(proofs: int) -> dict[str, object]:
     signer, domain = LocalSigner(os.urandom(32)), ReceiptDomain(1, "0x" + "11" * 20)
     prove_s, verify_ms = [], []
     for i in range(proofs):
-        inputs = {"pixels": Tensor.from_numpy(x[i:i + 1])}
+        inputs = {"pixels": Tensor.from_numpy(x[i : i + 1])}
         outputs = model.runtime.run(inputs)
-        r = Receipt(cid, tensors_hash(inputs), tensors_hash(outputs), signer.address,
-                    os.urandom(32), 1, model.runtime.fingerprint, 0, domain).sign(signer)
-        io = RetainedIO(json.dumps(tensors_to_json(inputs, b64=True)).encode(),
-                        json.dumps(tensors_to_json(outputs, b64=True)).encode())
+        r = Receipt(
+            cid,
+            tensors_hash(inputs),
+            tensors_hash(outputs),
+            signer.address,
+            os.urandom(32),
+            1,
+            model.runtime.fingerprint,
+            0,
+            domain,
+        ).sign(signer)
+        io = RetainedIO(
+            json.dumps(tensors_to_json(inputs, b64=True)).encode(),
+            json.dumps(tensors_to_json(outputs, b64=True)).encode(),
+        )
         t0 = time.perf_counter()
         proof = prover.prove(r, inputs)
         prove_s.append(time.perf_counter() - t0)
@@ -169,13 +224,17 @@ def zk(proofs: int) -> dict[str, object]:
         zklib.verify_proof(proof, art, r, io, policy)
         verify_ms.append((time.perf_counter() - t0) * 1000)
     prover.close()
-    return {"zk_setup_s": round(setup_s, 3), "zk_prove_s": round(float(np.median(prove_s)), 3),
-            "zk_verify_ms": round(float(np.median(verify_ms)), 2),
-            "zk_derive_vk_s": round(derive_s, 3), "zk_logrows": art.manifest["logrows"],
-            "zk_output_atol": art.manifest["output_atol"],
-            "zk_note": "EZKL, digits head (Mul+MatMul+Add = logits; Softmax/ArgMax recomputed by "
-                       "the verifier), scale 2^12, public input/output, dev SRS; "
-                       f"median of {proofs} proofs"}
+    return {
+        "zk_setup_s": round(setup_s, 3),
+        "zk_prove_s": round(float(np.median(prove_s)), 3),
+        "zk_verify_ms": round(float(np.median(verify_ms)), 2),
+        "zk_derive_vk_s": round(derive_s, 3),
+        "zk_logrows": art.manifest["logrows"],
+        "zk_output_atol": art.manifest["output_atol"],
+        "zk_note": "EZKL, digits head (Mul+MatMul+Add = logits; Softmax/ArgMax recomputed by "
+        "the verifier), scale 2^12, public input/output, dev SRS; "
+        f"median of {proofs} proofs",
+    }
 
 
 def main() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.audit import audit, load_manifest, render
+from cairn.audit import audit, load_stack_manifest, render
 
 STACKS = Path(__file__).resolve().parents[2] / "examples" / "stacks"
 REPORTS = STACKS / "reports"
@@ -34,7 +34,7 @@ def test_every_example_is_listed() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_example_report_matches_the_checked_in_one(name: str) -> None:
-    produced = render(audit(load_manifest(STACKS / f"{name}.yaml")), "json")
+    produced = render(audit(load_stack_manifest(STACKS / f"{name}.yaml")), "json")
     golden = REPORTS / f"{name}.json"
     if REGENERATE:
         golden.write_text(produced, encoding="utf-8")

@@ -12,7 +12,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cairn.audit import load_manifest, parse_manifest
+from cairn.audit import load_stack_manifest, parse_manifest
 from cairn.errors import CairnError, StackManifestError
 
 PRODUCTION = Path(__file__).parents[2] / "examples" / "stacks" / "cairn-production.yaml"
@@ -111,9 +111,9 @@ def test_valid_manifest_loads_from_a_file(
 ) -> None:
     path = tmp_path / "s.yaml"
     path.write_text(yaml.safe_dump(stack()))
-    assert load_manifest(path).layers.inference.operators == 5
+    assert load_stack_manifest(path).layers.inference.operators == 5
     with pytest.raises(StackManifestError, match="cannot read"):
-        load_manifest(tmp_path / "absent.yaml")
+        load_stack_manifest(tmp_path / "absent.yaml")
 
 
 def test_not_utf8() -> None:

@@ -17,8 +17,9 @@ ADDRESS = "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"
 FAST = ["--kdf", "pbkdf2", "--iterations", "16"]
 
 
-def cairn(data_dir: Path, *args: str, passphrase: str | None = "pw", stdin: str | None = None
-          ) -> Result:
+def cairn(
+    data_dir: Path, *args: str, passphrase: str | None = "pw", stdin: str | None = None
+) -> Result:
     env = {"CAIRN_PASSPHRASE": passphrase} if passphrase is not None else {}
     runner = CliRunner()
     return runner.invoke(app, ["--data-dir", str(data_dir), *args], env=env, input=stdin)
@@ -75,7 +76,9 @@ def test_error_is_one_line_and_exit_1(data_dir: Path) -> None:
     cairn(data_dir, "wallet", "import", "bob", "--key", KEY, *FAST)
     proc = subprocess.run(
         [sys.executable, "-m", "cairn", "--data-dir", str(data_dir), "wallet", "show", "bbo"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 1
     want = "error: no wallet named 'bbo' (did you mean 'bob'?)"
@@ -86,6 +89,16 @@ def test_wrong_passphrase_via_unlock(data_dir: Path) -> None:
     cairn(data_dir, "wallet", "import", "bob", "--key", KEY, *FAST)
     f = data_dir / "x.bin"
     f.write_bytes(b"x")
-    r = cairn(data_dir, "publish", str(f), "--name", "n", "--version", "1", "--license", "MIT",
-              passphrase="nope")
+    r = cairn(
+        data_dir,
+        "publish",
+        str(f),
+        "--name",
+        "n",
+        "--version",
+        "1",
+        "--license",
+        "MIT",
+        passphrase="nope",
+    )
     assert isinstance(r.exception, WrongPassphrase)

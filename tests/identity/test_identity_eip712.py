@@ -69,7 +69,10 @@ def test_signature_and_recovery(mail: dict[str, Any]) -> None:
     sig = sign_typed_data(signer, td)
     want = mail["signature"]
     assert (sig.v, _hex(sig.r.to_bytes(32, "big")), _hex(sig.s.to_bytes(32, "big"))) == (
-        want["v"], want["r"], want["s"])
+        want["v"],
+        want["r"],
+        want["s"],
+    )
     assert sig.hex == want["rsv_hex"]
     assert recover_typed_data(td, sig) == mail["address_checksummed"]
     assert recover_typed_data(td, Signature.from_hex(want["rsv_hex"]).to_bytes()) == signer.address
@@ -107,8 +110,9 @@ def test_domain_derived_when_type_is_absent(mail: dict[str, Any]) -> None:
         (("primaryType",), "Letter", "not defined"),
     ],
 )
-def test_malformed_typed_data(mail: dict[str, Any], path: tuple[str, ...], value: Any,
-                              match: str) -> None:
+def test_malformed_typed_data(
+    mail: dict[str, Any], path: tuple[str, ...], value: Any, match: str
+) -> None:
     td = copy.deepcopy(mail["typedData"])
     target = td
     for key in path[:-1]:
@@ -125,8 +129,20 @@ def test_missing_field(mail: dict[str, Any]) -> None:
         typed_data_digest(td)
 
 
-_ATOMS = st.sampled_from(["uint256", "uint8", "int64", "bool", "bytes", "string", "bytes4",
-                          "address", "uint32[]", "string[2]"])
+_ATOMS = st.sampled_from(
+    [
+        "uint256",
+        "uint8",
+        "int64",
+        "bool",
+        "bytes",
+        "string",
+        "bytes4",
+        "address",
+        "uint32[]",
+        "string[2]",
+    ]
+)
 
 
 def _value(kind: str) -> st.SearchStrategy[Any]:
@@ -152,8 +168,10 @@ def _typed_data(draw: st.DrawFn) -> dict[str, Any]:
     inner = {"name": "x", "type": "Inner"}
     return {
         "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"},
-                             {"name": "chainId", "type": "uint256"}],
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+            ],
             "Inner": [{"name": "n", "type": "uint256"}],
             "Top": [*fields, inner, {"name": "xs", "type": "Inner[]"}],
         },
@@ -177,13 +195,19 @@ def _ref_digest(signable: Any) -> bytes:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=8),
-                    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c,
-                                                                        max_size=4),
-                    max_leaves=20))
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+        lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+        max_leaves=20,
+    )
+)
 def test_garbage_raises_only_signature_error(doc: Any) -> None:
-    candidates = [doc, {"types": doc, "primaryType": "Mail", "domain": {}, "message": doc},
-                  {"types": {"Mail": doc}, "primaryType": "Mail", "domain": {}, "message": {}}]
+    candidates = [
+        doc,
+        {"types": doc, "primaryType": "Mail", "domain": {}, "message": doc},
+        {"types": {"Mail": doc}, "primaryType": "Mail", "domain": {}, "message": {}},
+    ]
     for td in candidates:
         try:
             typed_data_digest(td)

@@ -34,8 +34,9 @@ def test_onnx_equals_sklearn(digits_dir: Path) -> None:
     clf = LogisticRegression(max_iter=2000, random_state=0).fit(x_train / 16.0, y_train)
     out = load_model_folder(digits_dir).runtime.run({"pixels": Tensor.from_numpy(x_test)})
     np.testing.assert_array_equal(out["label"].to_numpy(), clf.predict(x_test / 16.0))
-    np.testing.assert_allclose(out["probabilities"].to_numpy(), clf.predict_proba(x_test / 16.0),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        out["probabilities"].to_numpy(), clf.predict_proba(x_test / 16.0), atol=1e-5
+    )
 
 
 def test_build_is_deterministic(digits_dir: Path, tmp_path: Path) -> None:

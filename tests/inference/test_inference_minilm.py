@@ -34,7 +34,9 @@ SENTENCES = [
 
 def test_folder_layout_and_contract(minilm_dir: Path) -> None:
     assert sorted(p.name for p in minilm_dir.iterdir()) == [
-        "cairn-model.json", "model.onnx", "tokenizer.json"
+        "cairn-model.json",
+        "model.onnx",
+        "tokenizer.json",
     ]
     spec = json.loads((minilm_dir / "cairn-model.json").read_text())
     assert spec["kind"] == "sentence-embedding" and spec["max_length"] == 256
@@ -123,6 +125,7 @@ def test_serving_never_imports_torch(minilm_dir: Path) -> None:
         "bad = [m for m in ('torch', 'sentence_transformers', 'transformers', 'sklearn',"
         " 'safetensors') if m in sys.modules]; print(bad); sys.exit(1 if bad else 0)"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

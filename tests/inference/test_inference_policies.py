@@ -40,9 +40,7 @@ def test_verdict_is_truthy_only_when_it_agrees() -> None:
     assert not Verdict(False, "no")
 
 
-@pytest.mark.parametrize(
-    "policy", [Exact(), Tolerance(1e-3), Ulp(2), TopK(1), Cosine(0.99)]
-)
+@pytest.mark.parametrize("policy", [Exact(), Tolerance(1e-3), Ulp(2), TopK(1), Cosine(0.99)])
 def test_every_policy_rejects_a_different_signature(policy: Any) -> None:
     assert policy.agrees(out(BASE), out(BASE))
     names = policy.agrees(out(BASE), out(BASE, name="z"))

@@ -60,9 +60,11 @@ def test_only_the_backend_imports_onnxruntime() -> None:
 
 
 def test_fake_runtime_checks_inputs_once_for_every_backend() -> None:
-    rt = FakeRuntime(lambda a: {"y": a["x"].sum(axis=-1)},
-                     [TensorSpec("x", "float32", ("batch", 3))],
-                     [TensorSpec("y", "float32", ("batch",))])
+    rt = FakeRuntime(
+        lambda a: {"y": a["x"].sum(axis=-1)},
+        [TensorSpec("x", "float32", ("batch", 3))],
+        [TensorSpec("y", "float32", ("batch",))],
+    )
     y = rt.run({"x": Tensor.from_numpy(np.ones((2, 3), np.float32))})["y"]
     assert y.to_numpy().tolist() == [3.0, 3.0] and rt.calls == 1
     with pytest.raises(TensorError, match="expected \\['x'\\]"):
@@ -76,8 +78,9 @@ def test_fake_runtime_checks_inputs_once_for_every_backend() -> None:
 
 
 def test_fake_runtime_missing_output() -> None:
-    rt = FakeRuntime(lambda a: {}, [TensorSpec("x", "int64", (None,))],
-                     [TensorSpec("y", "int64", (None,))])
+    rt = FakeRuntime(
+        lambda a: {}, [TensorSpec("x", "int64", (None,))], [TensorSpec("y", "int64", (None,))]
+    )
     with pytest.raises(InferenceError, match="no output 'y'"):
         rt.run({"x": Tensor.from_numpy(np.ones(1, np.int64))})
 
@@ -205,12 +208,19 @@ def test_minilm_policy_tolerates_another_runtime_config(
 def _fake_digits() -> FakeRuntime:
     def fn(a: Any) -> dict[str, Any]:
         logits = a["pixels"][:, :10]
-        return {"probabilities": logits / max(float(logits.sum()), 1.0),
-                "label": logits.argmax(axis=-1)}
+        return {
+            "probabilities": logits / max(float(logits.sum()), 1.0),
+            "label": logits.argmax(axis=-1),
+        }
 
-    return FakeRuntime(fn, [TensorSpec("pixels", "float32", ("batch", 64))],
-                       [TensorSpec("probabilities", "float32", ("batch", 10)),
-                        TensorSpec("label", "int64", ("batch",))])
+    return FakeRuntime(
+        fn,
+        [TensorSpec("pixels", "float32", ("batch", 64))],
+        [
+            TensorSpec("probabilities", "float32", ("batch", 10)),
+            TensorSpec("label", "int64", ("batch",)),
+        ],
+    )
 
 
 @pytest.fixture(params=["fake", "onnxruntime"])
@@ -253,10 +263,28 @@ class TestRuntimeConformance:
 
 _spec_json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=6),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["name", "kind", "inputs", "outputs", "policy", "format",
-                                       "dtype", "shape", "max_length", "labels", "min"]),
-                      inner, max_size=5),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "name",
+                    "kind",
+                    "inputs",
+                    "outputs",
+                    "policy",
+                    "format",
+                    "dtype",
+                    "shape",
+                    "max_length",
+                    "labels",
+                    "min",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=15,
 )
 

@@ -37,7 +37,11 @@ def u64(n: int) -> bytes:
 def test_golden_single_tensor_bytes() -> None:
     t = Tensor.from_numpy(np.array([[1.0, -2.5]], dtype=np.float32))
     expected = (
-        b"cairn-tensor/v1\x00" + b"\x07float32" + u32(2) + u64(1) + u64(2)
+        b"cairn-tensor/v1\x00"
+        + b"\x07float32"
+        + u32(2)
+        + u64(1)
+        + u64(2)
         + struct.pack("<2f", 1.0, -2.5)
     )
     assert t.encode() == expected
@@ -50,9 +54,16 @@ def test_golden_named_tensors_sorted_by_name() -> None:
     flag_enc = b"cairn-tensor/v1\x00" + b"\x04bool" + u32(0) + b"\x01"
     ids_enc = b"cairn-tensor/v1\x00" + b"\x05int64" + u32(1) + u64(1) + u64(7)
     expected = (
-        b"cairn-tensors/v1\x00" + u32(2)
-        + u32(4) + b"flag" + u64(len(flag_enc)) + flag_enc
-        + u32(3) + b"ids" + u64(len(ids_enc)) + ids_enc
+        b"cairn-tensors/v1\x00"
+        + u32(2)
+        + u32(4)
+        + b"flag"
+        + u64(len(flag_enc))
+        + flag_enc
+        + u32(3)
+        + b"ids"
+        + u64(len(ids_enc))
+        + ids_enc
     )
     for order in ({"ids": ids, "flag": flag}, {"flag": flag, "ids": ids}):
         assert encode_tensors(order) == expected
@@ -189,8 +200,9 @@ def test_named_json_rejects_non_objects_and_empty() -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 _tensorish = st.fixed_dictionaries(

@@ -19,8 +19,15 @@ SHA = "a" * 64
 
 
 @pytest.mark.parametrize(
-    "good", ["MIT", "Apache-2.0", "MPL-2.0+", "MIT OR Apache-2.0", "LicenseRef-cairn-model",
-             "CC-BY-4.0 AND ODbL-1.0"],
+    "good",
+    [
+        "MIT",
+        "Apache-2.0",
+        "MPL-2.0+",
+        "MIT OR Apache-2.0",
+        "LicenseRef-cairn-model",
+        "CC-BY-4.0 AND ODbL-1.0",
+    ],
 )
 def test_good_licenses(good: str) -> None:
     assert check_license(good) == good
@@ -28,9 +35,14 @@ def test_good_licenses(good: str) -> None:
 
 @pytest.mark.parametrize(
     ("bad", "match"),
-    [("apache-2.0", "did you mean 'Apache-2.0'"), ("Apache-2", "did you mean"),
-     ("", "SPDX"), ("MIT OR", "not an SPDX id"), ("M I T", "not an SPDX id"),
-     ("Proprietary", "unknown SPDX")],
+    [
+        ("apache-2.0", "did you mean 'Apache-2.0'"),
+        ("Apache-2", "did you mean"),
+        ("", "SPDX"),
+        ("MIT OR", "not an SPDX id"),
+        ("M I T", "not an SPDX id"),
+        ("Proprietary", "unknown SPDX"),
+    ],
 )
 def test_bad_licenses(bad: str, match: str) -> None:
     with pytest.raises(ManifestError, match=match):
@@ -42,8 +54,10 @@ def test_bad_licenses(bad: str, match: str) -> None:
     [
         ("exact", {"kind": "exact"}),
         ("tolerance:1e-5", {"kind": "tolerance", "atol": 1e-5}),
-        ('{"kind":"tolerance","atol":0,"rtol":0.01}', {"kind": "tolerance", "atol": 0.0,
-                                                        "rtol": 0.01}),
+        (
+            '{"kind":"tolerance","atol":0,"rtol":0.01}',
+            {"kind": "tolerance", "atol": 0.0, "rtol": 0.01},
+        ),
         ("ulp:4", {"kind": "ulp", "max_ulp": 4}),
         ("topk:5", {"kind": "topk", "k": 5}),
         ("cosine:0.999", {"kind": "cosine", "min": 0.999}),
@@ -57,9 +71,24 @@ def test_policies(text: str, doc: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "fuzzy", "exact:1", "tolerance", "tolerance:-1", "tolerance:nan", "ulp:1.5", "ulp:-2",
-     "topk:0", "cosine:1.5", "cosine:0", '{"kind":"topk","k":5,"x":1}', '{"kind":"ulp"}',
-     '{"kind":"topk","k":true}', "{bad json", "[1]"],
+    [
+        "",
+        "fuzzy",
+        "exact:1",
+        "tolerance",
+        "tolerance:-1",
+        "tolerance:nan",
+        "ulp:1.5",
+        "ulp:-2",
+        "topk:0",
+        "cosine:1.5",
+        "cosine:0",
+        '{"kind":"topk","k":5,"x":1}',
+        '{"kind":"ulp"}',
+        '{"kind":"topk","k":true}',
+        "{bad json",
+        "[1]",
+    ],
 )
 def test_bad_policies(bad: str) -> None:
     with pytest.raises(ManifestError):
@@ -81,14 +110,25 @@ def _card(**over: Any) -> Card:
 
 
 def test_card_validation() -> None:
-    card = _card(base_model=CID, datasets=(CID_V0,), config=CID, evaluations=(CID,),
-                 contributors=("alice",), policy=ComparisonPolicy.parse("topk:3"))
+    card = _card(
+        base_model=CID,
+        datasets=(CID_V0,),
+        config=CID,
+        evaluations=(CID,),
+        contributors=("alice",),
+        policy=ComparisonPolicy.parse("topk:3"),
+    )
     assert Card.from_dict(card.to_dict()) == card
     assert card.predicate_type == "https://cairn.dev/ModelCard/v1"
     assert _card(kind="dataset").predicate_type == "https://cairn.dev/DatasetCard/v1"
     bads: list[dict[str, Any]] = [
-        {"kind": "weights"}, {"name": " "}, {"version": ""}, {"base_model": "nope"},
-        {"datasets": ("Qm",)}, {"contributors": ("",)}, {"license": "mit"},
+        {"kind": "weights"},
+        {"name": " "},
+        {"version": ""},
+        {"base_model": "nope"},
+        {"datasets": ("Qm",)},
+        {"contributors": ("",)},
+        {"license": "mit"},
     ]
     for bad in bads:
         with pytest.raises(ManifestError):
@@ -99,8 +139,13 @@ def test_statement_layout() -> None:
     stmt = Statement((Subject(CID, SHA, "model.onnx", "file"),), _card())
     doc = json.loads(stmt.to_json())
     assert doc["_type"] == "https://in-toto.io/Statement/v1"
-    assert doc["subject"] == [{"name": CID, "digest": {"sha256": SHA},
-                               "annotations": {"filename": "model.onnx", "type": "file"}}]
+    assert doc["subject"] == [
+        {
+            "name": CID,
+            "digest": {"sha256": SHA},
+            "annotations": {"filename": "model.onnx", "type": "file"},
+        }
+    ]
     assert doc["predicateType"] == "https://cairn.dev/ModelCard/v1"
     assert doc["predicate"]["license"] == "MIT"
     assert Statement.parse(stmt.to_json()) == stmt
@@ -127,10 +172,29 @@ def test_statement_rejects() -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(
-        st.sampled_from(["_type", "subject", "predicateType", "predicate", "name", "digest",
-                         "sha256", "kind", "license", "datasets", "comparisonPolicy", "k"]),
-        c, max_size=5),
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "_type",
+                    "subject",
+                    "predicateType",
+                    "predicate",
+                    "name",
+                    "digest",
+                    "sha256",
+                    "kind",
+                    "license",
+                    "datasets",
+                    "comparisonPolicy",
+                    "k",
+                ]
+            ),
+            c,
+            max_size=5,
+        )
+    ),
     max_leaves=20,
 )
 

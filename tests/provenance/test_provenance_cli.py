@@ -16,21 +16,34 @@ ADDRESS = "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"
 
 
 def cairn(data_dir: Path, *args: str) -> Result:
-    return CliRunner().invoke(app, ["--data-dir", str(data_dir), *args],
-                              env={"CAIRN_PASSPHRASE": "pw"})
+    return CliRunner().invoke(
+        app, ["--data-dir", str(data_dir), *args], env={"CAIRN_PASSPHRASE": "pw"}
+    )
 
 
 @pytest.fixture
 def wallet(data_dir: Path) -> str:
-    r = cairn(data_dir, "wallet", "import", "pub", "--key", KEY, "--kdf", "pbkdf2",
-              "--iterations", "16")
+    r = cairn(
+        data_dir, "wallet", "import", "pub", "--key", KEY, "--kdf", "pbkdf2", "--iterations", "16"
+    )
     assert r.exit_code == 0, r.output
     return ADDRESS
 
 
 def _publish(data_dir: Path, path: Path, *extra: str) -> str:
-    r = cairn(data_dir, "publish", str(path), "--name", path.name, "--version", "1",
-              "--license", "Apache-2.0", "-q", *extra)
+    r = cairn(
+        data_dir,
+        "publish",
+        str(path),
+        "--name",
+        path.name,
+        "--version",
+        "1",
+        "--license",
+        "Apache-2.0",
+        "-q",
+        *extra,
+    )
     assert r.exit_code == 0, (r.output, r.exception)
     return r.output.strip()
 
@@ -43,9 +56,25 @@ def test_publish_verify_lineage(data_dir: Path, tmp_path: Path, wallet: str) -> 
     ds_artifact = json.loads(cairn(data_dir, "lineage", ds_manifest, "--json").output)["cid"]
     model = tmp_path / "model.bin"
     model.write_bytes(b"\x01" * 5000)
-    r = cairn(data_dir, "publish", str(model), "--name", "m", "--version", "2",
-              "--license", "MIT", "--dataset", ds_artifact, "--policy", "cosine:0.999",
-              "--contributor", "alice", "--wallet", "pub")
+    r = cairn(
+        data_dir,
+        "publish",
+        str(model),
+        "--name",
+        "m",
+        "--version",
+        "2",
+        "--license",
+        "MIT",
+        "--dataset",
+        ds_artifact,
+        "--policy",
+        "cosine:0.999",
+        "--contributor",
+        "alice",
+        "--wallet",
+        "pub",
+    )
     assert r.exit_code == 0, r.output
     assert "artifact" in r.output and "manifest" in r.output and wallet in r.output
     manifest = r.output.split("manifest ")[1].split()[0]
@@ -75,8 +104,9 @@ def test_bad_lineage_exits_non_zero(data_dir: Path, tmp_path: Path, wallet: str)
     assert cairn(data_dir, "verify", manifest, "--no-lineage").exit_code == 0
 
 
-def test_verify_exit_code_and_one_line(data_dir: Path, tmp_path: Path, wallet: str,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_verify_exit_code_and_one_line(
+    data_dir: Path, tmp_path: Path, wallet: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     f = tmp_path / "m"
     f.write_bytes(b"m")
     manifest = _publish(data_dir, f)
@@ -97,8 +127,9 @@ def test_verify_exit_code_and_one_line(data_dir: Path, tmp_path: Path, wallet: s
         (["--license", "MIT", "--base", "not-a-cid"], ManifestError),
     ],
 )
-def test_publish_rejects_bad_cards(data_dir: Path, tmp_path: Path, wallet: str,
-                                   args: list[str], error: type[Exception]) -> None:
+def test_publish_rejects_bad_cards(
+    data_dir: Path, tmp_path: Path, wallet: str, args: list[str], error: type[Exception]
+) -> None:
     f = tmp_path / "m"
     f.write_bytes(b"m")
     r = cairn(data_dir, "publish", str(f), "--name", "n", "--version", "1", *args)

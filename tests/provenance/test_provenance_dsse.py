@@ -69,8 +69,9 @@ def test_protocol_vector_verifies(proto: dict[str, Any], form: str) -> None:
 
 def test_protocol_vector_resigned_byte_exact(proto: dict[str, Any]) -> None:
     private = ec.derive_private_key(int(proto["key"]["d_decimal"]), ec.SECP256R1())
-    env = sign_envelope(b"hello world", proto["payloadType"],
-                        EcdsaP256Signer(private, proto["key"]["keyid"]))
+    env = sign_envelope(
+        b"hello world", proto["payloadType"], EcdsaP256Signer(private, proto["key"]["keyid"])
+    )
     assert base64.b64encode(env.signatures[0].sig).decode() == proto["signature_base64"]
     assert json.loads(env.to_json()) == proto["envelope_signing_spec_py"]
 
@@ -82,8 +83,11 @@ def test_protocol_vector_negatives(proto: dict[str, Any]) -> None:
     bad = [
         Envelope(b"hello world!", good.payload_type, good.signatures),
         Envelope(good.payload, "http://example.com/Other", good.signatures),
-        Envelope(good.payload, good.payload_type,
-                 (EnvelopeSignature("", sig[:-1] + bytes([sig[-1] ^ 1])),)),
+        Envelope(
+            good.payload,
+            good.payload_type,
+            (EnvelopeSignature("", sig[:-1] + bytes([sig[-1] ^ 1])),),
+        ),
         Envelope(good.payload, good.payload_type, ()),
     ]
     for env in bad:
@@ -98,7 +102,8 @@ def _intoto_keys(intoto: Path) -> dict[str, bytes]:
     keys = json.loads(layout.payload)["keys"]
     found = {kid: k["keyval"]["public"].encode() for kid, k in keys.items()}
     found["70ca5750c2eda80b18f41f4ec5f92146789b5d68dd09577be422a0159bd13680"] = (
-        intoto / "alice.pub").read_bytes()
+        intoto / "alice.pub"
+    ).read_bytes()
     return found
 
 
@@ -143,8 +148,9 @@ def test_wallet_envelope_round_trip() -> None:
 def test_wallet_keyid_must_match_signer() -> None:
     signer, liar = LocalSigner.generate(), LocalSigner.generate()
     env = sign_envelope(b"x", "t", WalletEnvelopeSigner(signer))
-    forged = Envelope(env.payload, env.payload_type,
-                      (EnvelopeSignature(liar.address, env.signatures[0].sig),))
+    forged = Envelope(
+        env.payload, env.payload_type, (EnvelopeSignature(liar.address, env.signatures[0].sig),)
+    )
     with pytest.raises(VerificationFailed):
         WalletVerifier().verify(forged)
 
@@ -160,13 +166,17 @@ def test_url_safe_and_unpadded_base64_accepted() -> None:
 @pytest.mark.parametrize(
     "doc",
     [
-        "[]", "null", "{}", '{"payload": "aGk=", "payloadType": "", "signatures": []}',
+        "[]",
+        "null",
+        "{}",
+        '{"payload": "aGk=", "payloadType": "", "signatures": []}',
         '{"payload": "a!b", "payloadType": "t", "signatures": []}',
         '{"payload": "aGk=", "payloadType": "t", "signatures": {}}',
         '{"payload": "aGk=", "payloadType": "t", "signatures": [{"sig": ""}]}',
         '{"payload": "aGk=", "payloadType": "t", "signatures": [{"sig": "AA==", "keyid": 3}]}',
         '{"payload": 5, "payloadType": "t", "signatures": []}',
-        "not json", "[" * 100000,
+        "not json",
+        "[" * 100000,
     ],
 )
 def test_malformed_envelopes(doc: str) -> None:
@@ -176,9 +186,14 @@ def test_malformed_envelopes(doc: str) -> None:
 
 _json = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=10),
-    lambda c: st.lists(c, max_size=3) | st.dictionaries(
-        st.sampled_from(["payload", "payloadType", "signatures", "sig", "keyid", "x"]), c,
-        max_size=4),
+    lambda c: (
+        st.lists(c, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["payload", "payloadType", "signatures", "sig", "keyid", "x"]),
+            c,
+            max_size=4,
+        )
+    ),
     max_leaves=15,
 )
 

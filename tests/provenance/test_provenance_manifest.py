@@ -55,8 +55,9 @@ def _card(kind: str = "model", **over: object) -> Card:
     return Card(kind, over.pop("name", "m"), "1.0", "Apache-2.0", **over)  # type: ignore[arg-type]
 
 
-def test_publish_file_and_verify(tmp_path: Path, store: MemoryBlockstore,
-                                 index: ManifestIndex) -> None:
+def test_publish_file_and_verify(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     path = _file(tmp_path, "model.onnx", b"weights" * 1000)
     card = _card(policy=ComparisonPolicy.parse("tolerance:1e-5"), contributors=("alice",))
     done = publish(path, card, ALICE, store, index)
@@ -78,23 +79,26 @@ def test_publish_file_and_verify(tmp_path: Path, store: MemoryBlockstore,
     assert index.artifact_of(done.manifest_cid) == str(done.artifact_cid)
 
 
-def test_directory_digest_is_the_sha256sum_listing(tmp_path: Path, store: MemoryBlockstore,
-                                                   index: ManifestIndex) -> None:
+def test_directory_digest_is_the_sha256sum_listing(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     root = tmp_path / "model"
     (root / "sub").mkdir(parents=True)
     files = {"config.json": b"{}", "sub/w.bin": b"\x00" * 3000, "B.txt": b"b", "a.txt": b"a"}
     for rel, data in files.items():
         (root / rel).write_bytes(data)
-    listing = "".join(f"{hashlib.sha256(files[r]).hexdigest()}  {r}\n"
-                      for r in sorted(files, key=str.encode))
+    listing = "".join(
+        f"{hashlib.sha256(files[r]).hexdigest()}  {r}\n" for r in sorted(files, key=str.encode)
+    )
     assert path_sha256(root) == (hashlib.sha256(listing.encode()).hexdigest(), "directory")
     done = publish(root, _card(), ALICE, store, index, profile="unixfs-v0-2015")
     assert done.artifact_cid.version == 0
     assert verify(done.artifact_cid, store, index).subjects[0].type == "directory"
 
 
-def test_symlinks_are_refused(tmp_path: Path, store: MemoryBlockstore,
-                              index: ManifestIndex) -> None:
+def test_symlinks_are_refused(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     root = tmp_path / "d"
     root.mkdir()
     (root / "link").symlink_to("/etc/hostname")
@@ -102,8 +106,9 @@ def test_symlinks_are_refused(tmp_path: Path, store: MemoryBlockstore,
         publish(root, _card(), ALICE, store, index)
 
 
-def test_wrong_expected_signer(tmp_path: Path, store: MemoryBlockstore,
-                               index: ManifestIndex) -> None:
+def test_wrong_expected_signer(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     done = publish(_file(tmp_path, "f", b"x"), _card(), ALICE, store, index)
     with pytest.raises(VerificationFailed, match="trusted"):
         verify(done.manifest_cid, store, index, expected_signer=BOB.address)
@@ -118,8 +123,9 @@ def _tampered(stored: bytes) -> bytes:
     return json.dumps(doc).encode()
 
 
-def test_tampered_envelope_fails(tmp_path: Path, store: MemoryBlockstore,
-                                 index: ManifestIndex) -> None:
+def test_tampered_envelope_fails(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     done = publish(_file(tmp_path, "f", b"x"), _card(), ALICE, store, index)
     forged = store_manifest(_tampered(read_bytes(done.manifest_cid, store)), store, index)
     assert load_manifest(forged, store).statement.card.version == "2.0"
@@ -133,15 +139,19 @@ def test_tampered_block_on_disk_fails(tmp_path: Path) -> None:
     data_dir = DataDir(tmp_path / "d")
     store, index = open_blockstore(data_dir), ManifestIndex.at(data_dir)
     done = publish(_file(tmp_path, "f", b"x"), _card(), ALICE, store, index)
-    block = next(p for p in data_dir.blocks.rglob("*") if p.is_file()
-                 and p.read_bytes() == read_bytes(done.manifest_cid, store))
+    block = next(
+        p
+        for p in data_dir.blocks.rglob("*")
+        if p.is_file() and p.read_bytes() == read_bytes(done.manifest_cid, store)
+    )
     block.write_bytes(_tampered(block.read_bytes()))
     with pytest.raises(VerificationFailed, match="does not match"):
         verify(done.manifest_cid, store, index)
 
 
-def test_missing_subject_bytes_fail(tmp_path: Path, store: MemoryBlockstore,
-                                    index: ManifestIndex) -> None:
+def test_missing_subject_bytes_fail(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     done = publish(_file(tmp_path, "f", b"payload"), _card(), ALICE, store, index)
     other = MemoryBlockstore()  # only the manifest travels
     add_bytes(read_bytes(done.manifest_cid, store), other)
@@ -149,8 +159,9 @@ def test_missing_subject_bytes_fail(tmp_path: Path, store: MemoryBlockstore,
         verify(done.manifest_cid, other, index)
 
 
-def test_subject_digest_mismatch_fails(tmp_path: Path, store: MemoryBlockstore,
-                                       index: ManifestIndex) -> None:
+def test_subject_digest_mismatch_fails(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     cid = add_bytes(b"real bytes", store)
     stmt = Statement((Subject(str(cid), "0" * 64),), _card())
     env = sign_envelope(stmt.to_json(), PAYLOAD_TYPE, WalletEnvelopeSigner(ALICE))
@@ -175,16 +186,26 @@ def _unsigned(path: Path, card: Card, store: MemoryBlockstore, index: ManifestIn
     return artifact
 
 
-def test_lineage_with_missing_and_unsigned_links(tmp_path: Path, store: MemoryBlockstore,
-                                                 index: ManifestIndex) -> None:
+def test_lineage_with_missing_and_unsigned_links(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     d1 = publish(_file(tmp_path, "d1", b"rows"), _card("dataset", name="d1"), BOB, store, index)
     ghost = str(add_bytes(b"never published", MemoryBlockstore()))
     d2 = _unsigned(_file(tmp_path, "d2", b"more rows"), _card("dataset", name="d2"), store, index)
-    base = publish(_file(tmp_path, "base", b"base weights"),
-                   _card(name="base", datasets=(str(d1.artifact_cid), ghost)), BOB, store, index)
-    model = publish(_file(tmp_path, "model", b"tuned"),
-                    _card(base_model=str(base.artifact_cid), datasets=(str(d2),)),
-                    ALICE, store, index)
+    base = publish(
+        _file(tmp_path, "base", b"base weights"),
+        _card(name="base", datasets=(str(d1.artifact_cid), ghost)),
+        BOB,
+        store,
+        index,
+    )
+    model = publish(
+        _file(tmp_path, "model", b"tuned"),
+        _card(base_model=str(base.artifact_cid), datasets=(str(d2),)),
+        ALICE,
+        store,
+        index,
+    )
 
     tree = lineage(model.manifest_cid, store, index)
     assert (tree.cid, tree.status, tree.signer) == (str(model.artifact_cid), "ok", ALICE.address)
@@ -204,8 +225,9 @@ def test_lineage_with_missing_and_unsigned_links(tmp_path: Path, store: MemoryBl
     assert lineage(d1.artifact_cid, store, index).ok
 
 
-def test_lineage_reports_cycles_and_unknown_roots(tmp_path: Path, store: MemoryBlockstore,
-                                                  index: ManifestIndex) -> None:
+def test_lineage_reports_cycles_and_unknown_roots(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
     path = _file(tmp_path, "m", b"m")
     first = publish(path, _card(), ALICE, store, index)
     publish(path, _card(base_model=str(first.artifact_cid)), ALICE, store, index)
@@ -215,10 +237,12 @@ def test_lineage_reports_cycles_and_unknown_roots(tmp_path: Path, store: MemoryB
     assert unknown.status == "missing" and unknown.parents == ()
 
 
-def test_index_matches_v0_and_v1(tmp_path: Path, store: MemoryBlockstore,
-                                 index: ManifestIndex) -> None:
-    done = publish(_file(tmp_path, "f", b"v0"), _card(), ALICE, store, index,
-                   profile="unixfs-v0-2015")
+def test_index_matches_v0_and_v1(
+    tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
+) -> None:
+    done = publish(
+        _file(tmp_path, "f", b"v0"), _card(), ALICE, store, index, profile="unixfs-v0-2015"
+    )
     assert str(done.artifact_cid).startswith("Qm")
     assert index.manifests_for(done.artifact_cid.to_v1()) == [str(done.manifest_cid)]
     assert verify(str(done.artifact_cid.to_v1()), store, index).signer == ALICE.address

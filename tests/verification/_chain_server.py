@@ -33,8 +33,9 @@ def main() -> None:
             if method == "web3_clientVersion":
                 reply: dict[str, Any] = {"result": "cairn-embedded-test"}
             elif method == "evm_increaseTime":
-                backend.increase_time(int(params[0], 16) if isinstance(params[0], str)
-                                      else int(params[0]))
+                backend.increase_time(
+                    int(params[0], 16) if isinstance(params[0], str) else int(params[0])
+                )
                 reply = {"result": True}
             elif method == "evm_mine":
                 backend._tester.mine_blocks(1)

@@ -24,8 +24,13 @@ def main() -> None:
     root, url, key = sys.argv[1:4]
     dd = DataDir(Path(root)).ensure()
     chain = connect(url, dd)
-    v = Dishonest(chain, key, Reexecutor(content.open_blockstore(dd)),
-                  ValidatorState(dd.root / "validator.sqlite"), patience=1)
+    v = Dishonest(
+        chain,
+        key,
+        Reexecutor(content.open_blockstore(dd)),
+        ValidatorState(dd.root / "validator.sqlite"),
+        patience=1,
+    )
     print("READY", flush=True)
     v.run(threading.Event(), 0.3, on_tick=lambda r: print(r, flush=True))
 

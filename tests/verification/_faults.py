@@ -29,8 +29,10 @@ class _Wrapping(WrappedRuntime):
 
 def _wrong(out: dict[str, Tensor]) -> dict[str, Tensor]:
     probs = np.roll(out["probabilities"].to_numpy(), 1, axis=-1)
-    return {"probabilities": Tensor.from_numpy(probs.astype(np.float32)),
-            "label": Tensor.from_numpy(np.argmax(probs, axis=-1).astype(np.int64))}
+    return {
+        "probabilities": Tensor.from_numpy(probs.astype(np.float32)),
+        "label": Tensor.from_numpy(np.argmax(probs, axis=-1).astype(np.int64)),
+    }
 
 
 class WrongSometimes(_Wrapping):

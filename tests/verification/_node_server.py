@@ -57,14 +57,19 @@ def main() -> None:
     card = Card("model", DIGITS_NAME, "1", "Apache-2.0", policy=ComparisonPolicy.from_dict(policy))
     pub = publish(folder, card, signer, store, ManifestIndex(dd.root / "provenance" / "index.json"))
     model = load_model(pub.artifact_cid, store)
-    wrappers = {"honest": lambda r: r, "wrong": WrongSometimes, "cached": Cached,
-                "refuses": lambda r: r, "other-model": lambda r: OtherModel(r, _other_runtime())}
+    wrappers = {
+        "honest": lambda r: r,
+        "wrong": WrongSometimes,
+        "cached": Cached,
+        "refuses": lambda r: r,
+        "other-model": lambda r: OtherModel(r, _other_runtime()),
+    }
     model = replace(model, runtime=wrappers[fault](model.runtime))
     envelope = json.loads(content.read_bytes(pub.manifest_cid, store))
-    served = ServedModel(DIGITS_NAME, str(pub.artifact_cid), str(pub.manifest_cid), 1, model,
-                         policy, envelope)
-    s = NodeSettings(data_dir=dd.root, chain=url, port=int(port), batch_size=20,
-                     batch_seconds=0.5)
+    served = ServedModel(
+        DIGITS_NAME, str(pub.artifact_cid), str(pub.manifest_cid), 1, model, policy, envelope
+    )
+    s = NodeSettings(data_dir=dd.root, chain=url, port=int(port), batch_size=20, batch_seconds=0.5)
     if chain.staking.participant(signer.address).role is None:
         chain.staking.register(signer, Role.NODE, f"http://{s.host}:{s.port}", [DIGITS_NAME])
         chain.staking.stake(signer, 2 * 10**18)
@@ -78,8 +83,9 @@ def main() -> None:
 
     batcher = Batcher(receipts, anchor, max_receipts=s.batch_size, max_age_s=s.batch_seconds)
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
-    ctx = NodeContext(s, dd, chain, lock, signer, store, {DIGITS_NAME: served}, receipts, batcher,
-                      domain)
+    ctx = NodeContext(
+        s, dd, chain, lock, signer, store, {DIGITS_NAME: served}, receipts, batcher, domain
+    )
     _ = np
     serve(ctx, on_ready=lambda u: print(f"READY {u}", flush=True))
 

@@ -16,8 +16,14 @@ from cairn.receipts import MerkleTree, Receipt, ReceiptDomain
 
 ETHER = 10**18
 PARAMS = DeployParams(unbonding_delay=1000, close_window=1000)
-DPARAMS = DisputeParams(committee_size=3, commit_window=100, reveal_window=100, jail_period=5000,
-                        juror_penalty=ETHER // 50, challenge_bond=ETHER // 10)
+DPARAMS = DisputeParams(
+    committee_size=3,
+    commit_window=100,
+    reveal_window=100,
+    jail_period=5000,
+    juror_penalty=ETHER // 50,
+    challenge_bond=ETHER // 10,
+)
 NODE_STAKE = 2 * ETHER
 VALIDATORS = ("v1", "v2", "v3", "v4")
 MODEL = str(Cid.of(b"a model"))
@@ -57,9 +63,20 @@ class AnchoredBatch:
 def signed_receipts(chain: Chain, n: int, signer_key: bytes | None = None) -> list[Receipt]:
     signer = LocalSigner(signer_key or key("node"))
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
-    return [Receipt(MODEL, os.urandom(32), os.urandom(32), signer.address, os.urandom(32),
-                    1_700_000_000 + i, "onnxruntime/test", 7, domain).sign(signer)
-            for i in range(n)]
+    return [
+        Receipt(
+            MODEL,
+            os.urandom(32),
+            os.urandom(32),
+            signer.address,
+            os.urandom(32),
+            1_700_000_000 + i,
+            "onnxruntime/test",
+            7,
+            domain,
+        ).sign(signer)
+        for i in range(n)
+    ]
 
 
 def anchor_batch(chain: Chain, receipts: list[Receipt], batch_id: int = 1) -> AnchoredBatch:

@@ -33,5 +33,3 @@ def net(request: pytest.FixtureRequest) -> Iterator[Chain]:
         yield c
     finally:
         c.revert(snap)
-
-

@@ -36,9 +36,15 @@ HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
 PY = sys.executable
 ETHER = 10**18
-DPARAMS = DisputeParams(committee_size=3, commit_window=100, reveal_window=100, jail_period=5000,
-                        juror_penalty=ETHER // 50, challenge_bond=ETHER // 10,
-                        full_audit_receipts=1000)
+DPARAMS = DisputeParams(
+    committee_size=3,
+    commit_window=100,
+    reveal_window=100,
+    jail_period=5000,
+    juror_penalty=ETHER // 50,
+    challenge_bond=ETHER // 10,
+    full_audit_receipts=1000,
+)
 NODE_STAKE = 2 * ETHER
 FAULTS = {"honest": 3, "wrong": 100, "other-model": 1, "cached": 2, "refuses": 1}
 HONEST, DISHONEST, BAD_CHALLENGER = ("v1", "v2", "v3"), "v4", "v5"
@@ -75,12 +81,18 @@ class Procs:
         self.procs: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.log_dir = log_dir
 
-    def start(self, name: str, args: list[str], ready: str | None = None,
-              timeout: float = 120) -> tuple[subprocess.Popen[bytes], list[str]]:
+    def start(
+        self, name: str, args: list[str], ready: str | None = None, timeout: float = 120
+    ) -> tuple[subprocess.Popen[bytes], list[str]]:
         log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, cwd=ROOT,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                start_new_session=True)  # anvil's npm wrapper has a child
+        proc = subprocess.Popen(
+            args,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,
+        )  # anvil's npm wrapper has a child
         self.procs.append((name, proc))
         lines: list[str] = []
         if ready is None:
@@ -124,17 +136,20 @@ def _start_chain(backend: str, procs: Procs) -> tuple[str, list[str]]:
     port = _free_port()
     if backend == "anvil":
         exe = ROOT / "node_modules" / ".bin" / "anvil"
-        procs.start("anvil", [str(exe), "--port", str(port), "--host", "127.0.0.1"],
-                    ready="Listening on")
+        procs.start(
+            "anvil", [str(exe), "--port", str(port), "--host", "127.0.0.1"], ready="Listening on"
+        )
         return f"http://127.0.0.1:{port}", []
-    _proc, lines = procs.start("chain", [PY, str(HERE / "_chain_server.py"), str(port)],
-                               ready="READY")
+    _proc, lines = procs.start(
+        "chain", [PY, str(HERE / "_chain_server.py"), str(port)], ready="READY"
+    )
     keys = json.loads(next(x for x in lines if x.startswith("KEYS "))[5:])
     return f"http://127.0.0.1:{port}", keys
 
 
-def _wait(what: str, cond: Callable[[], Any], timeout: float = 180, mine: Callable[[], None]
-          | None = None) -> Any:
+def _wait(
+    what: str, cond: Callable[[], Any], timeout: float = 180, mine: Callable[[], None] | None = None
+) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         found = cond()
@@ -157,16 +172,20 @@ def _gas_spent(chain: Any, address: str, start: int) -> int:
 
 
 def _infer(url: str, pixels: Any) -> dict[str, Any]:
-    body = {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64],
-                                  "data": [float(x) for x in pixels]}}}
+    body = {
+        "inputs": {
+            "pixels": {"dtype": "float32", "shape": [1, 64], "data": [float(x) for x in pixels]}
+        }
+    }
     reply = httpx.post(f"{url}/v1/infer/digits-logreg", json=body, timeout=30)
     assert reply.status_code == 200, reply.text
     return dict(reply.json()["receipt"])
 
 
 @pytest.mark.parametrize("backend", ["embedded", "anvil"])
-def test_cheaters_are_slashed_and_honest_parties_are_not(backend: str, procs: Procs,
-                                                         tmp_path: Path) -> None:
+def test_cheaters_are_slashed_and_honest_parties_are_not(
+    backend: str, procs: Procs, tmp_path: Path
+) -> None:
     url, keys = _start_chain(backend, procs)
     dirs = {n: tmp_path / n for n in ("deployer", *FAULTS, *HONEST, DISHONEST)}
     chain = connect(url, dirs["deployer"])
@@ -193,15 +212,47 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(backend: str, procs: Pr
     nodes = {}
     for fault in FAULTS:
         port = _free_port()
-        procs.start(f"node-{fault}", [PY, str(HERE / "_node_server.py"), str(dirs[fault]), url,
-                                      str(port), _key(fault), fault], ready="READY")
+        procs.start(
+            f"node-{fault}",
+            [
+                PY,
+                str(HERE / "_node_server.py"),
+                str(dirs[fault]),
+                url,
+                str(port),
+                _key(fault),
+                fault,
+            ],
+            ready="READY",
+        )
         nodes[fault] = f"http://127.0.0.1:{port}"
     for name in HONEST:
-        procs.start(name, [PY, "-m", "cairn", "--data-dir", str(dirs[name]), "validator", "run",
-                           "--chain", url, "--key", _key(name), "--interval", "0.3",
-                           "--patience", "1"], ready="juror pool")
-    procs.start(DISHONEST, [PY, str(HERE / "_dishonest_validator.py"), str(dirs[DISHONEST]), url,
-                            _key(DISHONEST)], ready="READY")
+        procs.start(
+            name,
+            [
+                PY,
+                "-m",
+                "cairn",
+                "--data-dir",
+                str(dirs[name]),
+                "validator",
+                "run",
+                "--chain",
+                url,
+                "--key",
+                _key(name),
+                "--interval",
+                "0.3",
+                "--patience",
+                "1",
+            ],
+            ready="juror pool",
+        )
+    procs.start(
+        DISHONEST,
+        [PY, str(HERE / "_dishonest_validator.py"), str(dirs[DISHONEST]), url, _key(DISHONEST)],
+        ready="READY",
+    )
 
     pixels = digits_split()[1]
     honest_receipts = []
@@ -217,37 +268,59 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(backend: str, procs: Pr
 
     def honest_batch() -> Any:
         got = httpx.get(f"{nodes['honest']}/v1/receipts/{honest_receipts[0]['requestId']}").json()
-        return got if got["batch_id"] is not None and chain.anchor.root_of(
-            _addr("honest"), got["batch_id"]) else None
+        return (
+            got
+            if got["batch_id"] is not None
+            and chain.anchor.root_of(_addr("honest"), got["batch_id"])
+            else None
+        )
 
     batch_id = _wait("honest anchor", honest_batch)["batch_id"]
-    members = [Receipt.from_json(r) for r in
-               httpx.get(f"{nodes['honest']}/v1/batches/{batch_id}").json()["receipts"]]
+    members = [
+        Receipt.from_json(r)
+        for r in httpx.get(f"{nodes['honest']}/v1/batches/{batch_id}").json()["receipts"]
+    ]
     target = next(r for r in members if r.request_id.hex() == honest_receipts[0]["requestId"][2:])
-    chain.disputes.open(_key(BAD_CHALLENGER), evidence_for(target, members, batch_id), b"\7" * 32,
-                        DisputeKind.WRONG_OUTPUT)
+    chain.disputes.open(
+        _key(BAD_CHALLENGER),
+        evidence_for(target, members, batch_id),
+        b"\7" * 32,
+        DisputeKind.WRONG_OUTPUT,
+    )
 
     faulty = [f for f in FAULTS if f != "honest"]
+
     def every_cheater_disputed() -> Any:
         found = chain.disputes.opened()
         return found if {x.node for x in found} >= {_addr(f) for f in faulty} else None
 
-    opened = _wait("a dispute against every cheater", every_cheater_disputed, mine=mine,
-                   timeout=240)
+    opened = _wait(
+        "a dispute against every cheater", every_cheater_disputed, mine=mine, timeout=240
+    )
 
     def all_committed() -> bool:
         infos = [chain.disputes.dispute(d.id) for d in opened]
-        return all(i.commit_deadline and all(chain.disputes.commitment_of(i.id, j)
-                                              for j in i.committee) for i in infos)
+        return all(
+            i.commit_deadline and all(chain.disputes.commitment_of(i.id, j) for j in i.committee)
+            for i in infos
+        )
 
     _wait("every juror's commitment", all_committed, mine=mine)
     chain.increase_time(DPARAMS.commit_window + 1)
-    _wait("every juror's reveal", lambda: all(
-        all(chain.disputes.vote_of(d.id, j) for j in chain.disputes.dispute(d.id).committee)
-        for d in opened), mine=mine)
+    _wait(
+        "every juror's reveal",
+        lambda: all(
+            all(chain.disputes.vote_of(d.id, j) for j in chain.disputes.dispute(d.id).committee)
+            for d in opened
+        ),
+        mine=mine,
+    )
     chain.increase_time(DPARAMS.reveal_window + 1)
-    _wait("every dispute resolved", lambda: all(
-        chain.disputes.dispute(d.id).status is not Outcome.OPEN for d in opened), mine=mine)
+    _wait(
+        "every dispute resolved",
+        lambda: all(chain.disputes.dispute(d.id).status is not Outcome.OPEN for d in opened),
+        mine=mine,
+    )
 
     # -- the ledger ---------------------------------------------------------------------------
     opened = chain.disputes.opened()
@@ -270,24 +343,45 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(backend: str, procs: Pr
     reward = slashed * DPARAMS.reward_bps // 10_000
     seats = {a: sum(a in chain.disputes.dispute(d.id).committee for d in opened) for a in watched}
     for a in watched:
-        gained = sum(reward if outcome[d.id] is Outcome.GUILTY else -DPARAMS.challenge_bond
-                     for d in opened if d.challenger == a)
+        gained = sum(
+            reward if outcome[d.id] is Outcome.GUILTY else -DPARAMS.challenge_bond
+            for d in opened
+            if d.challenger == a
+        )
         assert chain.balance(a) == before[a] - _gas_spent(chain, a, start) + gained, a
     liar = _addr(DISHONEST)
     assert seats[liar] > 0
     assert chain.staking.participant(liar).stake == ETHER - seats[liar] * DPARAMS.juror_penalty
     for name in HONEST:
         assert chain.staking.participant(_addr(name)).stake == ETHER
-    burned = len(faulty) * (slashed - reward) + DPARAMS.challenge_bond + \
-        seats[liar] * DPARAMS.juror_penalty
+    burned = (
+        len(faulty) * (slashed - reward)
+        + DPARAMS.challenge_bond
+        + seats[liar] * DPARAMS.juror_penalty
+    )
     assert chain.balance(BURN) == before[BURN] + burned
     assert chain.balance(chain.disputes.address) == 0
 
     # -- reputation, as a client sees it -------------------------------------------------------
     assert reputation(chain, _addr("honest")).score > 0.5
     assert reputation(chain, _addr("wrong")).score == 0.0
-    shown = subprocess.run([PY, "-m", "cairn", "--data-dir", str(dirs["deployer"]), "node", "show",
-                            _addr("wrong"), "--chain", url, "--json"], capture_output=True,
-                           check=True, cwd=ROOT)
+    shown = subprocess.run(
+        [
+            PY,
+            "-m",
+            "cairn",
+            "--data-dir",
+            str(dirs["deployer"]),
+            "node",
+            "show",
+            _addr("wrong"),
+            "--chain",
+            url,
+            "--json",
+        ],
+        capture_output=True,
+        check=True,
+        cwd=ROOT,
+    )
     rep = json.loads(shown.stdout)
     assert rep["disputes_lost"] == 1 and rep["jailed"] and rep["audited"] == FAULTS["wrong"]

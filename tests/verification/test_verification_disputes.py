@@ -33,8 +33,9 @@ def _vote(net, dispute_id, votes):
     salts = {name: os.urandom(32) for name in votes}
     for name, guilty in votes.items():
         a = account(name)
-        fees[name] = net.disputes.commit(a, dispute_id,
-                                         commitment(dispute_id, a.address, guilty, salts[name])).fee
+        fees[name] = net.disputes.commit(
+            a, dispute_id, commitment(dispute_id, a.address, guilty, salts[name])
+        ).fee
     net.increase_time(DPARAMS.commit_window + 1)
     for name, guilty in votes.items():
         fees[name] += net.disputes.reveal(account(name), dispute_id, guilty, salts[name]).fee
@@ -115,12 +116,20 @@ def test_evidence_is_checked_onchain(net):
     with pytest.raises(ContractRevert, match="bad node signature"):
         forged = evidence_for(batch.receipts[0], batch.receipts, 1)
         bad_sig = evidence_for(other, [other], 1).signature
-        net.disputes.open(account("v1"), type(forged)(**{**forged.__dict__, "signature": bad_sig}),
-                          b"\1" * 32, DisputeKind.WRONG_OUTPUT)
+        net.disputes.open(
+            account("v1"),
+            type(forged)(**{**forged.__dict__, "signature": bad_sig}),
+            b"\1" * 32,
+            DisputeKind.WRONG_OUTPUT,
+        )
     with pytest.raises(ContractRevert, match="not in the anchored batch"):
         ev = evidence_for(batch.receipts[0], batch.receipts, 1)
-        net.disputes.open(account("v1"), type(ev)(**{**ev.__dict__, "proof": ev.proof[1:]}),
-                          b"\1" * 32, DisputeKind.WRONG_OUTPUT)
+        net.disputes.open(
+            account("v1"),
+            type(ev)(**{**ev.__dict__, "proof": ev.proof[1:]}),
+            b"\1" * 32,
+            DisputeKind.WRONG_OUTPUT,
+        )
     with pytest.raises(ContractRevert, match="batch not anchored"):
         _open(net, type(batch)(9, batch.receipts, batch.tree))
     with pytest.raises(ContractRevert, match="not a staked validator"):

@@ -28,8 +28,8 @@ from cairn.verification import (
     ValidatorState,
     zk,
 )
-from cairn.verification.zk_audit import ZkVerifier
-from cairn.verification.zk_prover import ProvingQueue, ZkProver
+from cairn.verification.zk.prover import ProvingQueue, ZkProver
+from cairn.verification.zk.verifier import ZkVerifier
 
 
 class World:
@@ -48,16 +48,28 @@ class World:
 
     def receipt(self, chain, i: int, *, wrong: bool = False):
         """A signed receipt of image ``i`` and its retained I/O (``wrong``: another label)."""
-        inputs = {"pixels": Tensor.from_numpy(self.x[i:i + 1])}
+        inputs = {"pixels": Tensor.from_numpy(self.x[i : i + 1])}
         outputs = dict(self.model.runtime.run(inputs))
         if wrong:
             label = (np.asarray(outputs["label"].to_numpy()) + 1) % 10
             outputs["label"] = Tensor.from_numpy(label.astype(np.int64))
-        domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor) if chain else \
-            ReceiptDomain(31337, "0x" + "11" * 20)
+        domain = (
+            ReceiptDomain(chain.chain_id, chain.deployment.anchor)
+            if chain
+            else ReceiptDomain(31337, "0x" + "11" * 20)
+        )
         node = LocalSigner(key("node"))
-        r = Receipt(self.cid, tensors_hash(inputs), tensors_hash(outputs), node.address,
-                    os.urandom(32), 1_700_000_000 + i, "onnxruntime/test", 7, domain).sign(node)
+        r = Receipt(
+            self.cid,
+            tensors_hash(inputs),
+            tensors_hash(outputs),
+            node.address,
+            os.urandom(32),
+            1_700_000_000 + i,
+            "onnxruntime/test",
+            7,
+            domain,
+        ).sign(node)
         io = RetainedIO(_json(inputs), _json(outputs))
         return r, inputs, io
 
@@ -86,8 +98,9 @@ def proven(world):
 def test_a_real_proof_verifies_in_milliseconds(world, proven):
     receipt, io, proof, _prove_s = proven  # timings are measured in bench/verification.py
     policy = zk.model_policy(world.cid, world.store)
-    reason = zk.verify_proof(zk.ZkProof.from_bytes(proof.to_bytes()), world.artifact, receipt, io,
-                             policy)
+    reason = zk.verify_proof(
+        zk.ZkProof.from_bytes(proof.to_bytes()), world.artifact, receipt, io, policy
+    )
     assert reason.startswith("zk proof verified")
     assert world.artifact.manifest["model"] == world.cid
     assert world.artifact.manifest["tail"][0]["op"] == "Softmax"
@@ -183,8 +196,13 @@ def _jurors(net, world, source, tmp_path):
     for name in ("v2", "v3", "v4"):
         verifier = ZkVerifier(world.store)
         reexec = Reexecutor(world.store, zk=verifier)
-        out[name] = Validator(net, account(name), reexec, ValidatorState(tmp_path / f"{name}.db"),
-                              sources=lambda _url: source)
+        out[name] = Validator(
+            net,
+            account(name),
+            reexec,
+            ValidatorState(tmp_path / f"{name}.db"),
+            sources=lambda _url: source,
+        )
     return out
 
 
@@ -207,23 +225,34 @@ def test_a_valid_proof_settles_a_dispute(world, net, tmp_path):
     honest, h_in, h_io = world.receipt(net, 3)
     wrong, w_in, w_io = world.receipt(net, 4, wrong=True)
     batch = anchor_batch(net, [honest, wrong])
-    source = MemoryNodeSource(batches={1: batch.receipts}, blocks=world.store,
-                              io={honest.request_id: h_io, wrong.request_id: w_io},
-                              proofs={r.request_id: world.prover.prove(r, i).to_bytes()
-                                      for r, i in ((honest, h_in), (wrong, w_in))})
+    source = MemoryNodeSource(
+        batches={1: batch.receipts},
+        blocks=world.store,
+        io={honest.request_id: h_io, wrong.request_id: w_io},
+        proofs={
+            r.request_id: world.prover.prove(r, i).to_bytes()
+            for r, i in ((honest, h_in), (wrong, w_in))
+        },
+    )
     jurors = _jurors(net, world, source, tmp_path)
     outcomes = {}
     for receipt in (honest, wrong):
-        opened = net.disputes.open(account("v1"), evidence_for(receipt, batch.receipts, 1),
-                                   b"\x01" * 32, DisputeKind.WRONG_OUTPUT)
+        opened = net.disputes.open(
+            account("v1"),
+            evidence_for(receipt, batch.receipts, 1),
+            b"\x01" * 32,
+            DisputeKind.WRONG_OUTPUT,
+        )
         net.increase_time(1)
         net.disputes.draw(account("v1"), opened.value)
         dispute = next(d for d in net.disputes.opened(0) if d.id == opened.value)
         findings = {n: j.reexecutor.audit(j.receipt_of(dispute), source) for n, j in jurors.items()}
         votes = {n: j.judge(dispute) for n, j in jurors.items()}
         _vote(net, opened.value, votes)
-        outcomes[receipt.request_id] = (net.disputes.resolve(account("v1"), opened.value).value,
-                                        findings)
+        outcomes[receipt.request_id] = (
+            net.disputes.resolve(account("v1"), opened.value).value,
+            findings,
+        )
     cleared, findings = outcomes[honest.request_id]
     assert cleared is Outcome.CLEARED
     assert all(f.reason.startswith("zk proof verified") for f in findings.values())

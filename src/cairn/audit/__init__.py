@@ -5,8 +5,8 @@ Modelled on L2BEAT's risk rosette and stages framework
 goes in; a rosette of six layers, the eight checklist questions answered, red
 flags, a stage and Nakamoto coefficients come out, as a table, JSON or HTML.
 
-    >>> from cairn.audit import audit, load_manifest, render
-    >>> report = audit(load_manifest("examples/stacks/cairn-embedded.yaml"))
+    >>> from cairn.audit import audit, load_stack_manifest, render
+    >>> report = audit(load_stack_manifest("examples/stacks/cairn-embedded.yaml"))
     >>> report.rosette["inference"].rating
     'bad'
 """
@@ -40,7 +40,7 @@ __all__ = [
     "audit",
     "audit_live",
     "explain",
-    "load_manifest",
+    "load_stack_manifest",
     "manifest_from_network",
     "open_source",
     "parse_manifest",
@@ -49,7 +49,7 @@ __all__ = [
 ]
 
 
-def load_manifest(path: str | Path) -> StackManifest:
+def load_stack_manifest(path: str | Path) -> StackManifest:
     """Read and validate a stack manifest file; errors name ``FILE:LINE``."""
     path = Path(path)
     try:

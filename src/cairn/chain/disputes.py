@@ -77,9 +77,18 @@ class DisputeParams:
     full_audit_receipts: int = 100
 
     def args(self) -> tuple[int, ...]:
-        return (self.challenge_bond, self.slash_bps, self.reward_bps, self.jail_period,
-                self.committee_size, self.commit_window, self.reveal_window,
-                self.juror_penalty, self.audit_rate_ppm, self.full_audit_receipts)
+        return (
+            self.challenge_bond,
+            self.slash_bps,
+            self.reward_bps,
+            self.jail_period,
+            self.committee_size,
+            self.commit_window,
+            self.reveal_window,
+            self.juror_penalty,
+            self.audit_rate_ppm,
+            self.full_audit_receipts,
+        )
 
 
 @dataclass(frozen=True)
@@ -102,9 +111,16 @@ class Evidence:
     proof: tuple[bytes, ...]
 
     def receipt_tuple(self) -> tuple[Any, ...]:
-        return (self.model, self.input_hash, self.output_hash,
-                Web3.to_checksum_address(self.node), self.request_id, self.issued_at,
-                self.runtime, self.price)
+        return (
+            self.model,
+            self.input_hash,
+            self.output_hash,
+            Web3.to_checksum_address(self.node),
+            self.request_id,
+            self.issued_at,
+            self.runtime,
+            self.price,
+        )
 
 
 @dataclass(frozen=True)
@@ -142,8 +158,10 @@ class OpenedDispute:
 
 def commitment(dispute_id: int, juror: str, guilty: bool, salt: bytes) -> bytes:
     """The sealed vote ``keccak256(abi.encode(id, juror, guilty, salt))``."""
-    data = encode(["uint256", "address", "bool", "bytes32"],
-                  [dispute_id, Web3.to_checksum_address(juror), guilty, salt])
+    data = encode(
+        ["uint256", "address", "bool", "bytes32"],
+        [dispute_id, Web3.to_checksum_address(juror), guilty, salt],
+    )
     return bytes(keccak(data))
 
 
@@ -151,9 +169,18 @@ def _opened(log: Any) -> OpenedDispute:
     a = log["args"]
     r = a["receipt"]
     receipt = {k: (bytes(v) if isinstance(v, bytes | bytearray) else v) for k, v in dict(r).items()}
-    return OpenedDispute(int(a["id"]), a["node"], a["challenger"], DisputeKind(a["kind"]),
-                         int(a["batchId"]), bytes(a["digest"]), bytes(a["challengerOutput"]),
-                         int(a["bond"]), receipt, int(log["blockNumber"]))
+    return OpenedDispute(
+        int(a["id"]),
+        a["node"],
+        a["challenger"],
+        DisputeKind(a["kind"]),
+        int(a["batchId"]),
+        bytes(a["digest"]),
+        bytes(a["challengerOutput"]),
+        int(a["bond"]),
+        receipt,
+        int(log["blockNumber"]),
+    )
 
 
 class Disputes(ContractWrapper):
@@ -165,13 +192,27 @@ class Disputes(ContractWrapper):
         """Enter the juror pool (the signer must be a staked validator)."""
         return tx_of(self._send(signer, "join"), None)
 
-    def open(self, signer: Signer, evidence: Evidence, challenger_output: bytes,
-             kind: DisputeKind, bond: int | None = None) -> Tx[int]:
+    def open(
+        self,
+        signer: Signer,
+        evidence: Evidence,
+        challenger_output: bytes,
+        kind: DisputeKind,
+        bond: int | None = None,
+    ) -> Tx[int]:
         """Challenge a receipt with its evidence and the bond; ``value`` is the dispute id."""
         bond = self.params().challenge_bond if bond is None else bond
-        receipt = self._send(signer, "open", evidence.receipt_tuple(), evidence.signature,
-                             evidence.batch_id, list(evidence.proof), challenger_output,
-                             int(kind), value=bond)
+        receipt = self._send(
+            signer,
+            "open",
+            evidence.receipt_tuple(),
+            evidence.signature,
+            evidence.batch_id,
+            list(evidence.proof),
+            challenger_output,
+            int(kind),
+            value=bond,
+        )
         return tx_of(receipt, int(self._event(receipt, "DisputeOpened")["id"]))
 
     def draw(self, signer: Signer, dispute_id: int) -> Tx[None]:
@@ -191,10 +232,21 @@ class Disputes(ContractWrapper):
 
     def dispute(self, dispute_id: int) -> DisputeInfo:
         d = self._call("dispute", dispute_id)
-        return DisputeInfo(dispute_id, d[0], d[1], bytes(d[2]), DisputeKind(d[3]) if d[3] else
-                           DisputeKind.WRONG_OUTPUT, Outcome(d[4]) if d[4] else Outcome.OPEN,
-                           int(d[5]), int(d[6]), int(d[7]), int(d[8]), tuple(d[9]), int(d[10]),
-                           int(d[11]))
+        return DisputeInfo(
+            dispute_id,
+            d[0],
+            d[1],
+            bytes(d[2]),
+            DisputeKind(d[3]) if d[3] else DisputeKind.WRONG_OUTPUT,
+            Outcome(d[4]) if d[4] else Outcome.OPEN,
+            int(d[5]),
+            int(d[6]),
+            int(d[7]),
+            int(d[8]),
+            tuple(d[9]),
+            int(d[10]),
+            int(d[11]),
+        )
 
     def count(self) -> int:
         return int(self._call("disputeCount"))
@@ -231,17 +283,29 @@ class Disputes(ContractWrapper):
         return bytes(self._call("receiptDigest", evidence.receipt_tuple()))
 
     def params(self) -> DisputeParams:
-        names = ("challengeBond", "slashBps", "rewardBps", "jailPeriod", "committeeSize",
-                 "commitWindow", "revealWindow", "jurorPenalty", "auditRatePpm",
-                 "fullAuditReceipts")
+        names = (
+            "challengeBond",
+            "slashBps",
+            "rewardBps",
+            "jailPeriod",
+            "committeeSize",
+            "commitWindow",
+            "revealWindow",
+            "jurorPenalty",
+            "auditRatePpm",
+            "fullAuditReceipts",
+        )
         return DisputeParams(*(int(self._call(n)) for n in names))
 
     # -- events -----------------------------------------------------------------
 
     def _events(self, event: str, from_block: int, **filters: Any) -> list[Any]:
         try:
-            return list(getattr(self.contract.events, event).get_logs(
-                from_block=from_block, argument_filters=filters or None))
+            return list(
+                getattr(self.contract.events, event).get_logs(
+                    from_block=from_block, argument_filters=filters or None
+                )
+            )
         except Exception as exc:
             raise translate(exc, self.name, self.backend.url) from exc
 

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from cairn._atomic import atomic_write_bytes
-from cairn.audit import FORMATS, audit, audit_live, explain, load_manifest, render
+from cairn.audit import FORMATS, audit, audit_live, explain, load_stack_manifest, render
 from cairn.audit.render import table
 from cairn.cli._common import console
 from cairn.errors import AuditError
@@ -54,7 +54,7 @@ def audit_command(
     if live is not None:
         report = audit_live(live)
     elif manifest is not None:
-        report = audit(load_manifest(manifest))
+        report = audit(load_stack_manifest(manifest))
     else:
         raise AuditError("give a stack manifest FILE.yaml, --live URL, or --explain")
     if fmt == "table" and out is None:

@@ -25,9 +25,7 @@ PASSPHRASE_ENV = "CAIRN_PASSPHRASE"
 wallet_app = typer.Typer(help="Named secp256k1 wallets in encrypted keystore files.")
 
 NameArg = Annotated[str, typer.Argument(help="Wallet name.")]
-KdfOpt = Annotated[
-    str, typer.Option(help="Keystore KDF: scrypt (default, strong) or pbkdf2.")
-]
+KdfOpt = Annotated[str, typer.Option(help="Keystore KDF: scrypt (default, strong) or pbkdf2.")]
 IterOpt = Annotated[
     int | None,
     typer.Option("--iterations", help="KDF cost (scrypt n or pbkdf2 rounds); default is strong."),
@@ -67,10 +65,12 @@ def new(
     iterations: IterOpt = None,
 ) -> None:
     """Create a wallet with a fresh random key; print its address."""
-    info = _store(ctx).create(name, _passphrase(confirm=True), kdf=_kdf(kdf),
-                              iterations=iterations)
-    console.print(f"created wallet [bold]{info.name}[/] {info.address}"
-                  + (" (default)" if info.is_default else ""), highlight=False)
+    info = _store(ctx).create(name, _passphrase(confirm=True), kdf=_kdf(kdf), iterations=iterations)
+    console.print(
+        f"created wallet [bold]{info.name}[/] {info.address}"
+        + (" (default)" if info.is_default else ""),
+        highlight=False,
+    )
 
 
 @wallet_app.command("import")
@@ -87,8 +87,9 @@ def import_(
     secret = key if key is not None else sys.stdin.readline().strip()
     if not secret:
         raise IdentityError("no private key given: pass --key HEX or pipe it on stdin")
-    info = _store(ctx).import_key(name, secret, _passphrase(confirm=True), kdf=_kdf(kdf),
-                                  iterations=iterations)
+    info = _store(ctx).import_key(
+        name, secret, _passphrase(confirm=True), kdf=_kdf(kdf), iterations=iterations
+    )
     console.print(f"imported wallet [bold]{info.name}[/] {info.address}", highlight=False)
 
 
@@ -108,8 +109,9 @@ def list_(ctx: typer.Context) -> None:
 @wallet_app.command("show")
 def show(
     ctx: typer.Context,
-    name: Annotated[str | None, typer.Argument(help="Wallet name (default wallet if omitted).")]
-    = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Wallet name (default wallet if omitted).")
+    ] = None,
 ) -> None:
     """Print a wallet's address."""
     typer.echo(_store(ctx).get(name).address)

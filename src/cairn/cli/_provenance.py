@@ -20,8 +20,13 @@ from cairn.provenance import verify as verify_manifest
 
 __all__ = ["register"]
 
-_MARK = {"ok": "[green]✓[/]", "missing": "[red]✗ missing[/]", "unsigned": "[red]✗ unsigned[/]",
-         "invalid": "[red]✗ invalid[/]", "cycle": "[red]✗ cycle[/]"}
+_MARK = {
+    "ok": "[green]✓[/]",
+    "missing": "[red]✗ missing[/]",
+    "unsigned": "[red]✗ unsigned[/]",
+    "invalid": "[red]✗ invalid[/]",
+    "cycle": "[red]✗ cycle[/]",
+}
 
 
 def publish(
@@ -39,16 +44,19 @@ def publish(
     contributor: Annotated[list[str] | None, typer.Option(help="A contributor (repeat).")] = None,
     policy: Annotated[
         str | None,
-        typer.Option(help="Output comparison: exact, tolerance:ATOL, ulp:N, topk:K, cosine:MIN "
-                     "or JSON. Default for models: exact."),
+        typer.Option(
+            help="Output comparison: exact, tolerance:ATOL, ulp:N, topk:K, cosine:MIN "
+            "or JSON. Default for models: exact."
+        ),
     ] = None,
     kind: Annotated[str, typer.Option(help="model or dataset.")] = "model",
     profile: Annotated[
         str, typer.Option(help="Import profile: unixfs-v1-2025 or unixfs-v0-2015.")
     ] = content.DEFAULT_PROFILE,
     wallet: Annotated[str | None, typer.Option(help="Signing wallet (default wallet).")] = None,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Print only the manifest CID.")]
-    = False,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Print only the manifest CID.")
+    ] = False,
 ) -> None:
     """Import PATH, sign a manifest for it with a wallet, store it; print the manifest CID."""
     if kind not in ("model", "dataset"):
@@ -57,8 +65,18 @@ def publish(
     chosen = ComparisonPolicy.parse(policy) if policy else None
     if chosen is None and kind == "model":
         chosen = ComparisonPolicy("exact")
-    card = Card(kind, name, version, license, base, tuple(dataset or ()), config,  # type: ignore[arg-type]
-                tuple(eval_ or ()), tuple(contributor or ()), chosen)
+    card = Card(
+        kind,
+        name,
+        version,
+        license,
+        base,
+        tuple(dataset or ()),
+        config,  # type: ignore[arg-type]
+        tuple(eval_ or ()),
+        tuple(contributor or ()),
+        chosen,
+    )
     signer = unlock_wallet(ctx, wallet)
     data_dir = state(ctx).data_dir
     store = content.open_blockstore(data_dir)
@@ -66,18 +84,20 @@ def publish(
     if quiet:
         typer.echo(str(done.manifest_cid))
         return
-    console.print(f"artifact [bold]{done.artifact_cid}[/] {path.name}", highlight=False,
-                  soft_wrap=True)
-    console.print(f"manifest [bold]{done.manifest_cid}[/] signed by {signer.address}",
-                  highlight=False, soft_wrap=True)
+    console.print(
+        f"artifact [bold]{done.artifact_cid}[/] {path.name}", highlight=False, soft_wrap=True
+    )
+    console.print(
+        f"manifest [bold]{done.manifest_cid}[/] signed by {signer.address}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def verify(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of an artifact or of its manifest.")],
-    signer: Annotated[
-        str | None, typer.Option(help="Require this signer address.")
-    ] = None,
+    signer: Annotated[str | None, typer.Option(help="Require this signer address.")] = None,
     no_lineage: Annotated[
         bool, typer.Option("--no-lineage", help="Skip checking base models and datasets.")
     ] = False,
@@ -86,8 +106,9 @@ def verify(
     data_dir = state(ctx).data_dir
     store = content.open_blockstore(data_dir)
     content.Cid.parse(cid)
-    result = verify_manifest(cid, store, ManifestIndex.at(data_dir), expected_signer=signer,
-                             check_lineage=not no_lineage)
+    result = verify_manifest(
+        cid, store, ManifestIndex.at(data_dir), expected_signer=signer, check_lineage=not no_lineage
+    )
     card = result.card
     links = "" if result.lineage is None else f", lineage ok ({_count(result.lineage)} links)"
     console.print(

@@ -34,15 +34,26 @@ def validator_run(
     key: KeyOpt = None,
     wallet: WalletOpt = None,
     interval: Annotated[float, typer.Option("--interval", help="Seconds between ticks.")] = 2.0,
-    patience: Annotated[int, typer.Option(
-        "--patience", help="Ticks a node gets to hand over an input before it is disputed.")] = 2,
+    patience: Annotated[
+        int,
+        typer.Option(
+            "--patience", help="Ticks a node gets to hand over an input before it is disputed."
+        ),
+    ] = 2,
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
-    zk: Annotated[bool, typer.Option(
-        help="Accept a node's zk proof instead of re-executing (needs the zk extra). Without "
-        "--trusted-srs any SRS is accepted, which is safe on a development network only: "
-        "whoever made an SRS can forge proofs under it.")] = False,
-    trusted_srs: Annotated[list[str] | None, typer.Option(
-        "--trusted-srs", help="sha256 of a ceremony SRS to accept (repeat); implies --zk.")
+    zk: Annotated[
+        bool,
+        typer.Option(
+            help="Accept a node's zk proof instead of re-executing (needs the zk extra). Without "
+            "--trusted-srs any SRS is accepted, which is safe on a development network only: "
+            "whoever made an SRS can forge proofs under it."
+        ),
+    ] = False,
+    trusted_srs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--trusted-srs", help="sha256 of a ceremony SRS to accept (repeat); implies --zk."
+        ),
     ] = None,
 ) -> None:
     """Join the juror pool, then watch anchors, audit, dispute and vote until stopped."""
@@ -54,8 +65,13 @@ def validator_run(
     account = _signer(ctx, c, key, wallet)
     store = content.open_blockstore(dd)
     state_path = dd.root / "validator" / f"{account.address.lower()}-{c.chain_id}.sqlite"
-    v = Validator(c, account, Reexecutor(store, zk=_zk_verifier(store, zk, trusted_srs)),
-                  ValidatorState(state_path), patience=patience)
+    v = Validator(
+        c,
+        account,
+        Reexecutor(store, zk=_zk_verifier(store, zk, trusted_srs)),
+        ValidatorState(state_path),
+        patience=patience,
+    )
     v.ensure_joined()
     console.print(f"validator {account.address} in the juror pool of {c.url}", soft_wrap=True)
     if once:
@@ -86,13 +102,17 @@ def node_show(
     if as_json:
         typer.echo(json.dumps(rep.to_json()))
         return
-    console.print(f"node      {rep.node}\nstake     {_eth(rep.stake)}"
-                  f"{'' if rep.staked else ' (not staked)'}\n"
-                  f"receipts  {rep.receipts} anchored, {rep.audited} audited, {rep.passed} passed\n"
-                  f"disputes  {rep.disputes_lost} lost, {rep.disputes_won} won; "
-                  f"slashed {_eth(rep.slashed_wei)}\n"
-                  f"jailed    {'yes' if rep.jailed else 'no'}\nuptime    {rep.uptime:.3f}\n"
-                  f"score     {rep.score:.3f}", soft_wrap=True, highlight=False)
+    console.print(
+        f"node      {rep.node}\nstake     {_eth(rep.stake)}"
+        f"{'' if rep.staked else ' (not staked)'}\n"
+        f"receipts  {rep.receipts} anchored, {rep.audited} audited, {rep.passed} passed\n"
+        f"disputes  {rep.disputes_lost} lost, {rep.disputes_won} won; "
+        f"slashed {_eth(rep.slashed_wei)}\n"
+        f"jailed    {'yes' if rep.jailed else 'no'}\nuptime    {rep.uptime:.3f}\n"
+        f"score     {rep.score:.3f}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _zk_verifier(store: Any, enabled: bool, trusted: list[str] | None) -> Any:
@@ -100,7 +120,7 @@ def _zk_verifier(store: Any, enabled: bool, trusted: list[str] | None) -> Any:
     if not enabled and not trusted:
         return None
     try:
-        from cairn.verification.zk_audit import ZkVerifier
+        from cairn.verification.zk.verifier import ZkVerifier
     except ImportError:
         err_console.print("zk proofs ignored: ezkl is not installed (pip install 'cairn[zk]')")
         return None
@@ -110,4 +130,3 @@ def _zk_verifier(store: Any, enabled: bool, trusted: list[str] | None) -> Any:
 def register(app: typer.Typer) -> None:
     app.add_typer(validator_app, name="validator")
     app.add_typer(node_app, name="node")
-

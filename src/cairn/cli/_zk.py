@@ -36,8 +36,9 @@ def zk_setup(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="A model CID in the blockstore, or a model folder.")],
     srs: Annotated[Path | None, typer.Option("--srs", help="A ceremony KZG SRS file.")] = None,
-    dev_srs: Annotated[bool, typer.Option(
-        "--dev-srs", help="Generate a local SRS (tests and development only).")] = False,
+    dev_srs: Annotated[
+        bool, typer.Option("--dev-srs", help="Generate a local SRS (tests and development only).")
+    ] = False,
     scale: Annotated[int, typer.Option("--scale", help="Fixed-point scale, as log2.")] = 12,
 ) -> None:
     """Compile MODEL's circuit, make its keys, store the zk artifact; print its CID."""
@@ -50,17 +51,22 @@ def zk_setup(
     dd = state(ctx).data_dir
     store = content.open_blockstore(dd)
     cid = str(content.add_path(Path(model), store)) if Path(model).is_dir() else model
-    samples = list(digits_split()[1][:16]) if load_model(cid, store).spec.name == DIGITS_NAME \
-        else []
+    samples = (
+        list(digits_split()[1][:16]) if load_model(cid, store).spec.name == DIGITS_NAME else []
+    )
     started = time.perf_counter()
-    art = zk.setup(cid, store, srs=srs.read_bytes() if srs else None, scale=scale,
-                   calibration=samples)
+    art = zk.setup(
+        cid, store, srs=srs.read_bytes() if srs else None, scale=scale, calibration=samples
+    )
     artifact_cid = art.store(store, dd.root / "zk" / "artifacts" / cid)
     zk.record_artifact(_index(ctx), cid, artifact_cid)
-    console.print(f"model     {cid}\nartifact  {artifact_cid}\nvk sha256 {art.vk_sha256}\n"
-                  f"logrows   {art.manifest['logrows']} ({art.manifest['srs_kind']} SRS)\n"
-                  f"setup     {time.perf_counter() - started:.2f} s", soft_wrap=True,
-                  highlight=False)
+    console.print(
+        f"model     {cid}\nartifact  {artifact_cid}\nvk sha256 {art.vk_sha256}\n"
+        f"logrows   {art.manifest['logrows']} ({art.manifest['srs_kind']} SRS)\n"
+        f"setup     {time.perf_counter() - started:.2f} s",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _receipt_and_io(node: str, receipt_id: str) -> tuple[object, object]:
@@ -85,7 +91,7 @@ def zk_prove(
     from cairn.inference import tensors_from_json
     from cairn.receipts import Receipt
     from cairn.verification import RetainedIO, zk
-    from cairn.verification.zk_prover import ZkProver
+    from cairn.verification.zk.prover import ZkProver
 
     receipt, io = _receipt_and_io(node, receipt_id)
     assert isinstance(receipt, Receipt) and isinstance(io, RetainedIO)
@@ -112,7 +118,7 @@ def zk_verify(
     from cairn import content
     from cairn.receipts import Receipt
     from cairn.verification import HttpNodeSource, RetainedIO, zk
-    from cairn.verification.zk_audit import ZkVerifier
+    from cairn.verification.zk.verifier import ZkVerifier
 
     raw = proof.read_bytes()
     parsed = zk.ZkProof.from_bytes(raw)
@@ -121,8 +127,11 @@ def zk_verify(
     verifier = ZkVerifier(content.open_blockstore(state(ctx).data_dir))
     started = time.perf_counter()
     reason = verifier.verify(receipt, io, raw, HttpNodeSource(node))
-    console.print(f"ok: {reason} ({(time.perf_counter() - started) * 1000:.0f} ms with "
-                  "artifact checks)", soft_wrap=True, highlight=False)
+    console.print(
+        f"ok: {reason} ({(time.perf_counter() - started) * 1000:.0f} ms with artifact checks)",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def register(app: typer.Typer) -> None:

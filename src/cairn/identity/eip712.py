@@ -191,11 +191,15 @@ def _parts(typed_data: Mapping[str, Any]) -> tuple[dict[str, Any], str, Mapping[
     if not isinstance(domain, Mapping) or not isinstance(primary, str):
         raise SignatureError("typed data 'domain' must be an object, 'primaryType' a string")
     for name, fields in types.items():
-        if not isinstance(name, str) or not isinstance(fields, list | tuple) or not all(
-            isinstance(f, Mapping)
-            and isinstance(f.get("name"), str)
-            and isinstance(f.get("type"), str)
-            for f in fields
+        if (
+            not isinstance(name, str)
+            or not isinstance(fields, list | tuple)
+            or not all(
+                isinstance(f, Mapping)
+                and isinstance(f.get("name"), str)
+                and isinstance(f.get("type"), str)
+                for f in fields
+            )
         ):
             raise SignatureError(f"EIP-712 type {name!r} must be a list of {{name, type}}")
     if "EIP712Domain" not in types:  # wallets derive it from the keys present

@@ -157,8 +157,9 @@ class WalletStore:
         address = self._read(path).get("address")
         if not isinstance(address, str):
             raise IdentityError(f"keystore {path} has no address")
-        return WalletInfo(name, checksum_address("0x" + address.removeprefix("0x")), path,
-                          name == default)
+        return WalletInfo(
+            name, checksum_address("0x" + address.removeprefix("0x")), path, name == default
+        )
 
     @staticmethod
     def _read(path: Path) -> dict[str, Any]:

@@ -55,8 +55,12 @@ class BertConfig:
         position = cfg.get("position_embedding_type", "absolute")
         if cfg.get("hidden_act") != "gelu" or position != "absolute":
             raise ValueError("only BERT with exact GELU and absolute positions is supported")
-        return cls(int(cfg["hidden_size"]), int(cfg["num_attention_heads"]),
-                   int(cfg["num_hidden_layers"]), float(cfg["layer_norm_eps"]))
+        return cls(
+            int(cfg["hidden_size"]),
+            int(cfg["num_attention_heads"]),
+            int(cfg["num_hidden_layers"]),
+            float(cfg["layer_norm_eps"]),
+        )
 
 
 class _Graph:
@@ -89,9 +93,13 @@ class _Graph:
         return self.op("Add", [mm, self.weight(f"{prefix}.bias")], out)
 
     def layer_norm(self, x: str, prefix: str, eps: float, out: str) -> str:
-        return self.op("LayerNormalization",
-                       [x, self.weight(f"{prefix}.weight"), self.weight(f"{prefix}.bias")],
-                       out, axis=-1, epsilon=eps)
+        return self.op(
+            "LayerNormalization",
+            [x, self.weight(f"{prefix}.weight"), self.weight(f"{prefix}.bias")],
+            out,
+            axis=-1,
+            epsilon=eps,
+        )
 
 
 def _embeddings(g: _Graph, cfg: BertConfig) -> str:
@@ -101,8 +109,11 @@ def _embeddings(g: _Graph, cfg: BertConfig) -> str:
     with_type = g.op("Add", [words, type0], "emb/with_type")
     seq = g.op("Shape", ["input_ids"], "emb/seq_len", start=1, end=2)
     zero = g.const("const/zero_1d", [0], np.int64)
-    positions = g.op("Slice", [g.weight("embeddings.position_embeddings.weight"), zero, seq, zero],
-                     "emb/positions")
+    positions = g.op(
+        "Slice",
+        [g.weight("embeddings.position_embeddings.weight"), zero, seq, zero],
+        "emb/positions",
+    )
     summed = g.op("Add", [with_type, positions], "emb/sum")
     return g.layer_norm(summed, "embeddings.LayerNorm", cfg.layer_norm_eps, "emb/out")
 
@@ -128,10 +139,14 @@ def _attention(g: _Graph, x: str, bias: str, cfg: BertConfig, p: str) -> str:
     scale = g.const("const/attn_scale", 1.0 / np.sqrt(cfg.hidden_size // cfg.num_attention_heads))
     scores = g.op("Mul", [g.op("MatMul", [q, k], f"{p}/qk"), scale], f"{p}/scores")
     probs = g.op("Softmax", [g.op("Add", [scores, bias], f"{p}/masked")], f"{p}/probs", axis=-1)
-    ctx = g.op("Transpose", [g.op("MatMul", [probs, v], f"{p}/ctx")], f"{p}/ctx_t",
-               perm=[0, 2, 1, 3])
-    merged = g.op("Reshape", [ctx, g.const("const/merge_heads", [0, 0, cfg.hidden_size], np.int64)],
-                  f"{p}/merged")
+    ctx = g.op(
+        "Transpose", [g.op("MatMul", [probs, v], f"{p}/ctx")], f"{p}/ctx_t", perm=[0, 2, 1, 3]
+    )
+    merged = g.op(
+        "Reshape",
+        [ctx, g.const("const/merge_heads", [0, 0, cfg.hidden_size], np.int64)],
+        f"{p}/merged",
+    )
     dense = g.linear(merged, f"{p}.attention.output.dense", f"{p}/attn_out")
     residual = g.op("Add", [dense, x], f"{p}/attn_residual")
     eps = cfg.layer_norm_eps
@@ -140,24 +155,41 @@ def _attention(g: _Graph, x: str, bias: str, cfg: BertConfig, p: str) -> str:
 
 def _feed_forward(g: _Graph, x: str, cfg: BertConfig, p: str) -> str:
     h = g.linear(x, f"{p}.intermediate.dense", f"{p}/ffn_in")
-    erf = g.op("Erf", [g.op("Div", [h, g.const("const/sqrt2", np.sqrt(2.0))], f"{p}/gelu_div")],
-               f"{p}/gelu_erf")
+    erf = g.op(
+        "Erf",
+        [g.op("Div", [h, g.const("const/sqrt2", np.sqrt(2.0))], f"{p}/gelu_div")],
+        f"{p}/gelu_erf",
+    )
     gate = g.op("Add", [erf, g.const("const/one", 1.0)], f"{p}/gelu_1p")
-    gelu = g.op("Mul", [g.op("Mul", [h, gate], f"{p}/gelu_mul"), g.const("const/half", 0.5)],
-                f"{p}/gelu")
+    gelu = g.op(
+        "Mul", [g.op("Mul", [h, gate], f"{p}/gelu_mul"), g.const("const/half", 0.5)], f"{p}/gelu"
+    )
     out = g.linear(gelu, f"{p}.output.dense", f"{p}/ffn_out")
     residual = g.op("Add", [out, x], f"{p}/ffn_residual")
     return g.layer_norm(residual, f"{p}.output.LayerNorm", cfg.layer_norm_eps, f"{p}/out")
 
 
 def _mean_pool_normalize(g: _Graph, tokens: str) -> str:
-    mask = g.op("Unsqueeze", [g.op("Cast", ["attention_mask"], "pool/mask_f", to=TensorProto.FLOAT),
-                              g.const("const/axes_neg1", [-1], np.int64)], "pool/mask3d")
+    mask = g.op(
+        "Unsqueeze",
+        [
+            g.op("Cast", ["attention_mask"], "pool/mask_f", to=TensorProto.FLOAT),
+            g.const("const/axes_neg1", [-1], np.int64),
+        ],
+        "pool/mask3d",
+    )
     axis1 = g.const("const/axes_1", [1], np.int64)
-    summed = g.op("ReduceSum", [g.op("Mul", [tokens, mask], "pool/masked"), axis1], "pool/sum",
-                  keepdims=0)
-    count = g.op("Max", [g.op("ReduceSum", [mask, axis1], "pool/count_raw", keepdims=0),
-                         g.const("const/count_eps", 1e-9)], "pool/count")
+    summed = g.op(
+        "ReduceSum", [g.op("Mul", [tokens, mask], "pool/masked"), axis1], "pool/sum", keepdims=0
+    )
+    count = g.op(
+        "Max",
+        [
+            g.op("ReduceSum", [mask, axis1], "pool/count_raw", keepdims=0),
+            g.const("const/count_eps", 1e-9),
+        ],
+        "pool/count",
+    )
     mean = g.op("Div", [summed, count], "pool/mean")
     norm = g.op("ReduceL2", [mean], "pool/norm_raw", axes=[1], keepdims=1)  # attr until opset 18
     norm = g.op("Max", [norm, g.const("const/norm_eps", 1e-12)], "pool/norm")
@@ -175,13 +207,20 @@ def bert_mean_pooling_graph(
         p = f"encoder.layer.{i}"
         x = _feed_forward(g, _attention(g, x, bias, cfg, p), cfg, p)
     _mean_pool_normalize(g, x)
-    ids = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
-           for n in ("input_ids", "attention_mask")]
-    out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT,
-                                        ["batch", cfg.hidden_size])
+    ids = [
+        helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
+        for n in ("input_ids", "attention_mask")
+    ]
+    out = helper.make_tensor_value_info(
+        "sentence_embedding", TensorProto.FLOAT, ["batch", cfg.hidden_size]
+    )
     graph = helper.make_graph(g.nodes, name, ids, [out], initializer=g.inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
-                              producer_name="cairn", producer_version=producer_version)
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="cairn",
+        producer_version=producer_version,
+    )
     model.ir_version = 8  # ONNX 1.10+; readable by every onnxruntime we support
     onnx.checker.check_model(model)
     return model

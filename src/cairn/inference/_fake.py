@@ -31,8 +31,14 @@ class FakeRuntime(Runtime):
     [2.0, 2.0]
     """
 
-    def __init__(self, fn: Callable[[Arrays], Arrays], inputs: Sequence[TensorSpec],
-                 outputs: Sequence[TensorSpec], *, name: str = "fake") -> None:
+    def __init__(
+        self,
+        fn: Callable[[Arrays], Arrays],
+        inputs: Sequence[TensorSpec],
+        outputs: Sequence[TensorSpec],
+        *,
+        name: str = "fake",
+    ) -> None:
         self._fn, self._inputs, self._outputs, self._name = fn, tuple(inputs), tuple(outputs), name
         self.calls = 0
 

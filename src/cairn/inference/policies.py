@@ -84,8 +84,9 @@ class Policy(ABC):
         for name in sorted(expected):
             e, a = expected[name], actual[name]
             if (e.dtype, e.shape) != (a.dtype, a.shape):
-                return Verdict(False, f"{name}: {a.dtype}{list(a.shape)}, expected"
-                                      f" {e.dtype}{list(e.shape)}")
+                return Verdict(
+                    False, f"{name}: {a.dtype}{list(a.shape)}, expected {e.dtype}{list(e.shape)}"
+                )
             problem = self._compare(e, a)
             if problem:
                 return Verdict(False, f"{name}: {problem}")
@@ -93,7 +94,7 @@ class Policy(ABC):
 
     @abstractmethod
     def _compare(self, expected: Tensor, actual: Tensor) -> str:
-        """"" when the two tensors (same dtype and shape) agree, else the reason."""
+        """ "" when the two tensors (same dtype and shape) agree, else the reason."""
 
     def to_dict(self) -> dict[str, Any]:
         """The manifest form; ``parse_policy(p.to_dict()) == p``."""
@@ -120,7 +121,7 @@ class Tolerance(Policy):
 
     def _compare(self, expected: Tensor, actual: Tensor) -> str:
         e, a = _numeric(expected), _numeric(actual)
-        if (nan := _nan_mismatch(e, a)):
+        if nan := _nan_mismatch(e, a):
             return nan
         with np.errstate(invalid="ignore", over="ignore"):
             diff = np.abs(a - e)
@@ -139,7 +140,7 @@ class Ulp(Policy):
         if expected.dtype not in _ULP_INT:
             return f"ulp comparison needs a float dtype, not {expected.dtype}"
         e, a = expected.to_numpy(), actual.to_numpy()
-        if (nan := _nan_mismatch(e, a)):
+        if nan := _nan_mismatch(e, a):
             return nan
         dist = np.abs(_ordered(e) - _ordered(a))
         dist[np.isnan(e)] = 0
@@ -204,8 +205,12 @@ def parse_policy(obj: object) -> Policy:
     return _PARSERS[cls.kind](params)
 
 
-def _fields(params: dict[str, Any], required: dict[str, Callable[[Any], bool]],
-            optional: dict[str, Callable[[Any], bool]], kind: str) -> dict[str, Any]:
+def _fields(
+    params: dict[str, Any],
+    required: dict[str, Callable[[Any], bool]],
+    optional: dict[str, Callable[[Any], bool]],
+    kind: str,
+) -> dict[str, Any]:
     unknown = set(params) - set(required) - set(optional)
     missing = set(required) - set(params)
     if unknown or missing:
@@ -238,8 +243,9 @@ def _flag(v: Any) -> bool:
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], Policy]] = {
     "exact": lambda p: Exact(**_fields(p, {}, {}, "exact")),
-    "tolerance": lambda p: Tolerance(**_floats(_fields(p, {"atol": _nonneg}, {"rtol": _nonneg},
-                                                       "tolerance"))),
+    "tolerance": lambda p: Tolerance(
+        **_floats(_fields(p, {"atol": _nonneg}, {"rtol": _nonneg}, "tolerance"))
+    ),
     "ulp": lambda p: Ulp(**_fields(p, {"max_ulp": _count}, {}, "ulp")),
     "topk": lambda p: TopK(**_fields(p, {"k": _posint}, {"ordered": _flag}, "topk")),
     "cosine": lambda p: Cosine(**_floats(_fields(p, {"min": _unit}, {}, "cosine"))),

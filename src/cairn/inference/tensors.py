@@ -67,9 +67,18 @@ TENSORS_MAGIC = b"cairn-tensors/v1\x00"
 DTYPES: Mapping[str, np.dtype[Any]] = {
     name: np.dtype(name).newbyteorder("<")
     for name in (
-        "float16", "float32", "float64",
-        "int8", "int16", "int32", "int64",
-        "uint8", "uint16", "uint32", "uint64", "bool",
+        "float16",
+        "float32",
+        "float64",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "bool",
     )
 }
 #: A bound on one tensor's element count, so that a hostile shape cannot exhaust memory.
@@ -129,8 +138,14 @@ class Tensor:
         name = self.dtype.encode("ascii")
         dims = struct.pack(f"<{len(self.shape)}Q", *self.shape)
         return b"".join(
-            (TENSOR_MAGIC, bytes([len(name)]), name, struct.pack("<I", len(self.shape)), dims,
-             self.data)
+            (
+                TENSOR_MAGIC,
+                bytes([len(name)]),
+                name,
+                struct.pack("<I", len(self.shape)),
+                dims,
+                self.data,
+            )
         )
 
     @classmethod

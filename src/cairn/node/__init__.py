@@ -5,8 +5,8 @@ Public surface: :class:`NodeSettings`, :func:`bootstrap` and :class:`NodeContext
 :func:`serve` (run it until Ctrl-C or SIGTERM).
 """
 
+from cairn.node.bootstrap import NodeContext, ServedModel, bootstrap
 from cairn.node.gateway import create_app
-from cairn.node.network import NodeContext, ServedModel, bootstrap
 from cairn.node.server import serve
 from cairn.node.settings import NodeSettings
 

@@ -49,8 +49,8 @@ from cairn.inference import (
     tensors_from_json,
     tensors_to_json,
 )
-from cairn.node.network import NodeContext, ServedModel
-from cairn.node.status import network_document
+from cairn.node.bootstrap import NodeContext, ServedModel
+from cairn.node.network_document import network_document
 from cairn.receipts import InclusionProof, Receipt, texts_hash
 
 __all__ = ["create_app"]

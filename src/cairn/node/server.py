@@ -13,8 +13,8 @@ from collections.abc import Callable
 import uvicorn
 
 from cairn.chain.devnet import free_port
+from cairn.node.bootstrap import NodeContext
 from cairn.node.gateway import create_app
-from cairn.node.network import NodeContext
 
 __all__ = ["free_port", "serve"]
 

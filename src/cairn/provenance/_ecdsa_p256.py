@@ -53,8 +53,9 @@ class EcdsaP256Verifier(PublicKeyVerifier[ec.EllipticCurvePublicKey]):
 
     def _check(self, key: ec.EllipticCurvePublicKey, pae: bytes, sig: bytes) -> bool:
         if len(sig) == 64:
-            sig = encode_dss_signature(int.from_bytes(sig[:32], "big"),
-                                       int.from_bytes(sig[32:], "big"))
+            sig = encode_dss_signature(
+                int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big")
+            )
         try:
             key.verify(sig, pae, _ALG)
         except (InvalidSignature, ValueError):

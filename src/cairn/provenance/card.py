@@ -27,17 +27,62 @@ __all__ = ["Card", "ComparisonPolicy", "check_license", "parse_cid"]
 
 CardKind = Literal["model", "dataset"]
 
-SPDX_IDS = frozenset({
-    "0BSD", "AFL-3.0", "AGPL-3.0-only", "AGPL-3.0-or-later", "Apache-1.1", "Apache-2.0",
-    "Artistic-2.0", "BigScience-OpenRAIL-M", "BSD-2-Clause", "BSD-3-Clause", "BSD-3-Clause-Clear",
-    "BSL-1.0", "CC-BY-3.0", "CC-BY-4.0", "CC-BY-NC-4.0", "CC-BY-NC-ND-4.0", "CC-BY-NC-SA-4.0",
-    "CC-BY-ND-4.0", "CC-BY-SA-3.0", "CC-BY-SA-4.0", "CC0-1.0", "CDLA-Permissive-1.0",
-    "CDLA-Permissive-2.0", "CDLA-Sharing-1.0", "CreativeML-OpenRAIL-M", "ECL-2.0", "EPL-1.0",
-    "EPL-2.0", "EUPL-1.2", "GPL-2.0-only", "GPL-2.0-or-later", "GPL-3.0-only", "GPL-3.0-or-later",
-    "ISC", "LGPL-2.1-only", "LGPL-2.1-or-later", "LGPL-3.0-only", "LGPL-3.0-or-later", "MIT",
-    "MIT-0", "MPL-2.0", "MS-PL", "ODbL-1.0", "ODC-By-1.0", "OFL-1.1", "PDDL-1.0", "PostgreSQL",
-    "Python-2.0", "Unlicense", "UPL-1.0", "WTFPL", "Zlib",
-})
+SPDX_IDS = frozenset(
+    {
+        "0BSD",
+        "AFL-3.0",
+        "AGPL-3.0-only",
+        "AGPL-3.0-or-later",
+        "Apache-1.1",
+        "Apache-2.0",
+        "Artistic-2.0",
+        "BigScience-OpenRAIL-M",
+        "BSD-2-Clause",
+        "BSD-3-Clause",
+        "BSD-3-Clause-Clear",
+        "BSL-1.0",
+        "CC-BY-3.0",
+        "CC-BY-4.0",
+        "CC-BY-NC-4.0",
+        "CC-BY-NC-ND-4.0",
+        "CC-BY-NC-SA-4.0",
+        "CC-BY-ND-4.0",
+        "CC-BY-SA-3.0",
+        "CC-BY-SA-4.0",
+        "CC0-1.0",
+        "CDLA-Permissive-1.0",
+        "CDLA-Permissive-2.0",
+        "CDLA-Sharing-1.0",
+        "CreativeML-OpenRAIL-M",
+        "ECL-2.0",
+        "EPL-1.0",
+        "EPL-2.0",
+        "EUPL-1.2",
+        "GPL-2.0-only",
+        "GPL-2.0-or-later",
+        "GPL-3.0-only",
+        "GPL-3.0-or-later",
+        "ISC",
+        "LGPL-2.1-only",
+        "LGPL-2.1-or-later",
+        "LGPL-3.0-only",
+        "LGPL-3.0-or-later",
+        "MIT",
+        "MIT-0",
+        "MPL-2.0",
+        "MS-PL",
+        "ODbL-1.0",
+        "ODC-By-1.0",
+        "OFL-1.1",
+        "PDDL-1.0",
+        "PostgreSQL",
+        "Python-2.0",
+        "Unlicense",
+        "UPL-1.0",
+        "WTFPL",
+        "Zlib",
+    }
+)
 _SPDX_LOWER = {i.lower(): i for i in SPDX_IDS}
 _IDSTRING = re.compile(r"^[A-Za-z0-9.-]+\+?$")
 _LICENSE_REF = re.compile(r"^(DocumentRef-[A-Za-z0-9.-]+:)?LicenseRef-[A-Za-z0-9.-]+$")
@@ -192,10 +237,15 @@ class Card:
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "kind": self.kind, "name": self.name, "version": self.version,
-            "license": self.license, "baseModel": self.base_model,
-            "datasets": list(self.datasets), "config": self.config,
-            "evaluations": list(self.evaluations), "contributors": list(self.contributors),
+            "kind": self.kind,
+            "name": self.name,
+            "version": self.version,
+            "license": self.license,
+            "baseModel": self.base_model,
+            "datasets": list(self.datasets),
+            "config": self.config,
+            "evaluations": list(self.evaluations),
+            "contributors": list(self.contributors),
             "comparisonPolicy": self.policy.to_dict() if self.policy else None,
         }
         return {k: v for k, v in doc.items() if v is not None}

@@ -57,9 +57,14 @@ class LineageNode:
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {
-            "cid": self.cid, "role": self.role, "status": self.status,
-            "manifest": self.manifest, "name": self.name, "version": self.version,
-            "signer": self.signer, "problem": self.problem,
+            "cid": self.cid,
+            "role": self.role,
+            "status": self.status,
+            "manifest": self.manifest,
+            "name": self.name,
+            "version": self.version,
+            "signer": self.signer,
+            "problem": self.problem,
         }
         doc = {k: v for k, v in doc.items() if v is not None}
         doc["parents"] = [p.to_dict() for p in self.parents]

@@ -67,8 +67,12 @@ class Subject:
         filename = notes.get("filename", "")
         if not isinstance(filename, str):
             raise ManifestError("subject filename must be a string")
-        return cls(doc.get("name"), doc["digest"].get("sha256"), filename,  # type: ignore[arg-type]
-                   notes.get("type", "file"))
+        return cls(
+            doc.get("name"),
+            doc["digest"].get("sha256"),
+            filename,  # type: ignore[arg-type]
+            notes.get("type", "file"),
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,8 +62,9 @@ def verify(
         if problems:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise VerificationFailed(f"lineage: {problems[0]}{more}")
-    return Verification(manifest.cid, signer, manifest.statement.subjects,
-                        manifest.statement.card, tree)
+    return Verification(
+        manifest.cid, signer, manifest.statement.subjects, manifest.statement.card, tree
+    )
 
 
 def _check_subject(subject: Subject, store: Blockstore) -> None:

@@ -18,14 +18,14 @@ Public surface:
 - :class:`Reputation`, :func:`reputation`, :func:`rank_nodes` — the score clients use
 - zk tier (needs the ``zk`` extra, so imported by module, not re-exported here):
   :mod:`cairn.verification.zk` (artifacts, setup, :func:`~cairn.verification.zk.verify_proof`),
-  :mod:`~cairn.verification.zk_prover` (:class:`ZkProver`, the node's ``ProvingQueue``),
-  :mod:`~cairn.verification.zk_audit` (:class:`ZkVerifier`, for ``Reexecutor(zk=...)``)
+  :mod:`~cairn.verification.zk.prover` (:class:`ZkProver`, the node's ``ProvingQueue``),
+  :mod:`~cairn.verification.zk.verifier` (:class:`ZkVerifier`, for ``Reexecutor(zk=...)``)
 """
 
 from cairn.verification._http import HttpNodeSource
 from cairn.verification._state import ValidatorState
-from cairn.verification.audit import Finding, Reexecutor, evidence_for
 from cairn.verification.base import MemoryNodeSource, NodeSource, RetainedIO
+from cairn.verification.reexecute import Finding, Reexecutor, evidence_for
 from cairn.verification.reputation import Reputation, rank_nodes, reputation
 from cairn.verification.sampling import (
     AuditPlan,

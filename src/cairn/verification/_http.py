@@ -49,8 +49,10 @@ class HttpNodeSource(NodeSource):
 
     def retained(self, request_id: bytes) -> RetainedIO:
         rid = "0x" + request_id.hex()
-        return RetainedIO(self._get(f"/v1/receipts/{rid}/input").content,
-                          self._get(f"/v1/receipts/{rid}/output").content)
+        return RetainedIO(
+            self._get(f"/v1/receipts/{rid}/input").content,
+            self._get(f"/v1/receipts/{rid}/output").content,
+        )
 
     def zk_proof(self, request_id: bytes) -> bytes | None:
         path = f"/v1/receipts/0x{request_id.hex()}/zk"

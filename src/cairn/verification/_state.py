@@ -41,8 +41,9 @@ class ValidatorState:
     def __init__(self, path: Path | None) -> None:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(":memory:" if path is None else path,
-                                   check_same_thread=False, isolation_level=None)
+        self._db = sqlite3.connect(
+            ":memory:" if path is None else path, check_same_thread=False, isolation_level=None
+        )
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
 
@@ -61,34 +62,46 @@ class ValidatorState:
         with self._lock:
             self._db.executemany(
                 "INSERT OR IGNORE INTO audits(node, batch_id, leaf, status) VALUES (?,?,?,?)",
-                [(node, batch_id, leaf, "pending") for leaf in leaves])
+                [(node, batch_id, leaf, "pending") for leaf in leaves],
+            )
 
     def pending(self) -> list[AuditRow]:
         return self.audits("pending")
 
     def audits(self, status: str | None = None) -> list[AuditRow]:
         sql = "SELECT node, batch_id, leaf, status, attempts, reason, dispute_id FROM audits"
-        rows = self._q(sql + (" WHERE status=?" if status else "") + " ORDER BY rowid",
-                       (status,) if status else ())
+        rows = self._q(
+            sql + (" WHERE status=?" if status else "") + " ORDER BY rowid",
+            (status,) if status else (),
+        )
         return [AuditRow(*r) for r in rows]  # type: ignore[arg-type]
 
-    def settle(self, row: AuditRow, status: str, reason: str | None = None,
-               dispute_id: int | None = None) -> None:
-        self._q("UPDATE audits SET status=?, reason=?, dispute_id=?, attempts=attempts+1 "
-                "WHERE node=? AND batch_id=? AND leaf=?",
-                (status, reason, dispute_id, row.node, row.batch_id, row.leaf))
+    def settle(
+        self, row: AuditRow, status: str, reason: str | None = None, dispute_id: int | None = None
+    ) -> None:
+        self._q(
+            "UPDATE audits SET status=?, reason=?, dispute_id=?, attempts=attempts+1 "
+            "WHERE node=? AND batch_id=? AND leaf=?",
+            (status, reason, dispute_id, row.node, row.batch_id, row.leaf),
+        )
 
     def retry(self, row: AuditRow, reason: str) -> None:
-        self._q("UPDATE audits SET attempts=attempts+1, reason=? "
-                "WHERE node=? AND batch_id=? AND leaf=?",
-                (reason, row.node, row.batch_id, row.leaf))
+        self._q(
+            "UPDATE audits SET attempts=attempts+1, reason=? "
+            "WHERE node=? AND batch_id=? AND leaf=?",
+            (reason, row.node, row.batch_id, row.leaf),
+        )
 
     def track(self, dispute_id: int) -> None:
         self._q("INSERT OR IGNORE INTO disputes(dispute_id, done) VALUES (?, 0)", (dispute_id,))
 
     def open_disputes(self) -> list[int]:
-        return [int(r[0]) for r in self._q(  # type: ignore[call-overload]
-            "SELECT dispute_id FROM disputes WHERE done=0 ORDER BY dispute_id")]
+        return [
+            int(r[0])
+            for r in self._q(  # type: ignore[call-overload]
+                "SELECT dispute_id FROM disputes WHERE done=0 ORDER BY dispute_id"
+            )
+        ]
 
     def finish(self, dispute_id: int) -> None:
         self._q("UPDATE disputes SET done=1 WHERE dispute_id=?", (dispute_id,))
@@ -101,8 +114,10 @@ class ValidatorState:
         return bool(guilty), bytes(salt), bool(revealed)  # type: ignore[call-overload]
 
     def seal(self, dispute_id: int, guilty: bool, salt: bytes) -> None:
-        self._q("INSERT OR REPLACE INTO votes(dispute_id, guilty, salt) VALUES (?,?,?)",
-                (dispute_id, int(guilty), salt))
+        self._q(
+            "INSERT OR REPLACE INTO votes(dispute_id, guilty, salt) VALUES (?,?,?)",
+            (dispute_id, int(guilty), salt),
+        )
 
     def revealed(self, dispute_id: int) -> None:
         self._q("UPDATE votes SET revealed=1 WHERE dispute_id=?", (dispute_id,))

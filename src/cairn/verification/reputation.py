@@ -53,8 +53,15 @@ def _audited(chain: Chain, node: str) -> tuple[int, int]:
     for a in chain.anchor.anchors(node):
         if a.block_number + 1 <= head:
             block_hash = bytes(chain.w3.eth.get_block(a.block_number + 1)["hash"])
-            plan = plan_batch(block_hash, a.node, a.batch_id, a.receipt_count, receipts,
-                              params.audit_rate_ppm, params.full_audit_receipts)
+            plan = plan_batch(
+                block_hash,
+                a.node,
+                a.batch_id,
+                a.receipt_count,
+                receipts,
+                params.audit_rate_ppm,
+                params.full_audit_receipts,
+            )
             audited += len(plan.leaves)
         receipts += a.receipt_count
     return receipts, audited
@@ -76,9 +83,20 @@ def reputation(chain: Chain, node: str) -> Reputation:
     score = (passed + 1) / (passed + LOST_WEIGHT * len(lost) + 2) * uptime
     if jailed or not staked:
         score = 0.0
-    return Reputation(part.address, part.stake, staked, receipts, audited, passed, len(lost),
-                      len(won), sum(int(r["slashed"]) for r in lost), jailed, round(uptime, 6),
-                      round(score, 6))
+    return Reputation(
+        part.address,
+        part.stake,
+        staked,
+        receipts,
+        audited,
+        passed,
+        len(lost),
+        len(won),
+        sum(int(r["slashed"]) for r in lost),
+        jailed,
+        round(uptime, 6),
+        round(score, 6),
+    )
 
 
 def rank_nodes(chain: Chain, nodes: Iterable[str]) -> list[Reputation]:

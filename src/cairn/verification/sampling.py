@@ -40,8 +40,11 @@ _PPM = 1_000_000
 
 def audit_seed(next_block_hash: bytes, node: str, batch_id: int) -> bytes:
     """The batch's seed, from the hash of the block after its anchor."""
-    return bytes(keccak(next_block_hash + bytes.fromhex(node.removeprefix("0x"))
-                        + batch_id.to_bytes(32, "big")))
+    return bytes(
+        keccak(
+            next_block_hash + bytes.fromhex(node.removeprefix("0x")) + batch_id.to_bytes(32, "big")
+        )
+    )
 
 
 def is_sampled(seed: bytes, leaf: int, rate_ppm: int) -> bool:
@@ -59,12 +62,22 @@ class AuditPlan:
     leaves: tuple[int, ...]
 
 
-def plan_batch(next_block_hash: bytes, node: str, batch_id: int, count: int, first_index: int,
-               rate_ppm: int, full_audit_receipts: int) -> AuditPlan:
+def plan_batch(
+    next_block_hash: bytes,
+    node: str,
+    batch_id: int,
+    count: int,
+    first_index: int,
+    rate_ppm: int,
+    full_audit_receipts: int,
+) -> AuditPlan:
     """Which of the batch's ``count`` leaves to audit; ``first_index`` numbers its first leaf."""
     seed = audit_seed(next_block_hash, node, batch_id)
-    leaves = tuple(i for i in range(count)
-                   if first_index + i < full_audit_receipts or is_sampled(seed, i, rate_ppm))
+    leaves = tuple(
+        i
+        for i in range(count)
+        if first_index + i < full_audit_receipts or is_sampled(seed, i, rate_ppm)
+    )
     return AuditPlan(node, batch_id, seed, leaves)
 
 
@@ -80,8 +93,9 @@ def requests_to_detect(p: float, f: float, target: float = 0.99) -> int:
     return math.ceil(math.log(1.0 - target) / math.log(1.0 - p * f))
 
 
-def simulate_detection(p: float, f: float, n: int, trials: int, seed: int = 0
-                       ) -> tuple[float, list[int]]:
+def simulate_detection(
+    p: float, f: float, n: int, trials: int, seed: int = 0
+) -> tuple[float, list[int]]:
     """Monte Carlo: the fraction of trials caught within ``n`` requests, and when each was.
 
     Each request is wrong with probability ``f`` and sampled with probability ``p``,

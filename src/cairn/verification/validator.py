@@ -8,7 +8,7 @@ and the validator's SQLite memory (:mod:`cairn.verification._state`):
    read from the Disputes contract.
 2. **Audit.** Fetch the batch from the node, rebuild its Merkle root and
    compare it with the anchor; re-execute each sampled receipt
-   (:class:`~cairn.verification.audit.Reexecutor`). A node that does not hand
+   (:class:`~cairn.verification.reexecute.Reexecutor`). A node that does not hand
    over an input gets ``patience`` ticks before it is disputed.
 3. **Dispute.** A failed audit opens a dispute with the evidence and the bond,
    unless the receipt is already disputed or judged.
@@ -46,8 +46,8 @@ from cairn.content import Cid
 from cairn.errors import CairnError, ContractRevert, EvidenceMismatch, NodeUnavailable
 from cairn.receipts import MerkleTree, Receipt, ReceiptDomain
 from cairn.verification._state import AuditRow, ValidatorState
-from cairn.verification.audit import NO_HASH, Reexecutor, evidence_for
 from cairn.verification.base import NodeSource
+from cairn.verification.reexecute import NO_HASH, Reexecutor, evidence_for
 from cairn.verification.sampling import plan_batch
 
 __all__ = ["TickReport", "Validator"]
@@ -67,8 +67,14 @@ class TickReport:
     resolved: dict[int, Outcome] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.planned or self.passed or self.disputed or self.committed
-                    or self.revealed or self.resolved)
+        return bool(
+            self.planned
+            or self.passed
+            or self.disputed
+            or self.committed
+            or self.revealed
+            or self.resolved
+        )
 
 
 def _http_source(url: str) -> NodeSource:
@@ -80,9 +86,17 @@ def _http_source(url: str) -> NodeSource:
 class Validator:
     """A staked validator of one network."""
 
-    def __init__(self, chain: Chain, signer: Any, reexecutor: Reexecutor, state: ValidatorState,
-                 *, sources: Callable[[str], NodeSource] = _http_source, patience: int = 2,
-                 lock: threading.Lock | None = None) -> None:
+    def __init__(
+        self,
+        chain: Chain,
+        signer: Any,
+        reexecutor: Reexecutor,
+        state: ValidatorState,
+        *,
+        sources: Callable[[str], NodeSource] = _http_source,
+        patience: int = 2,
+        lock: threading.Lock | None = None,
+    ) -> None:
         self.chain = chain
         self.account = as_account(signer)
         self.address: str = self.account.address
@@ -116,8 +130,12 @@ class Validator:
 
     # -- the loop ------------------------------------------------------------------
 
-    def run(self, stop: threading.Event, interval: float = 1.0,
-            on_tick: Callable[[TickReport], None] | None = None) -> None:
+    def run(
+        self,
+        stop: threading.Event,
+        interval: float = 1.0,
+        on_tick: Callable[[TickReport], None] | None = None,
+    ) -> None:
         while not stop.is_set():
             try:
                 report = self.tick()
@@ -149,11 +167,22 @@ class Validator:
                 if a.node.lower() == self.address.lower():
                     continue
                 block_hash = bytes(c.w3.eth.get_block(a.block_number + 1)["hash"])
-                earlier = [x for x in c.anchor.anchors(a.node) if x.block_number < a.block_number
-                           or (x.block_number == a.block_number and x.batch_id < a.batch_id)]
+                earlier = [
+                    x
+                    for x in c.anchor.anchors(a.node)
+                    if x.block_number < a.block_number
+                    or (x.block_number == a.block_number and x.batch_id < a.batch_id)
+                ]
                 first = sum(x.receipt_count for x in earlier)
-                plan = plan_batch(block_hash, a.node, a.batch_id, a.receipt_count, first,
-                                  params.audit_rate_ppm, params.full_audit_receipts)
+                plan = plan_batch(
+                    block_hash,
+                    a.node,
+                    a.batch_id,
+                    a.receipt_count,
+                    first,
+                    params.audit_rate_ppm,
+                    params.full_audit_receipts,
+                )
                 self.state.plan(a.node, a.batch_id, plan.leaves)
                 report.planned += len(plan.leaves)
             self.state.put("anchor_block", head - 1)
@@ -164,9 +193,17 @@ class Validator:
             logs = c.anchor.contract.events.Anchored.get_logs(from_block=start, to_block=end)
         except Exception as exc:
             raise translate(exc, "ReceiptAnchor", c.url) from exc
-        return [Anchor(x["args"]["node"], int(x["args"]["batchId"]), bytes(x["args"]["root"]),
-                       int(x["args"]["receiptCount"]), int(x["blockNumber"]),
-                       Web3.to_hex(x["transactionHash"])) for x in logs]
+        return [
+            Anchor(
+                x["args"]["node"],
+                int(x["args"]["batchId"]),
+                bytes(x["args"]["root"]),
+                int(x["args"]["receiptCount"]),
+                int(x["blockNumber"]),
+                Web3.to_hex(x["transactionHash"]),
+            )
+            for x in logs
+        ]
 
     # -- 2. audit and 3. dispute ---------------------------------------------------
 
@@ -202,8 +239,9 @@ class Validator:
         built = MerkleTree.build([r.digest() for r in members]).root if members else None
         if root is None or built != root:
             raise EvidenceMismatch(f"batch {batch_id} of {node} does not match its anchored root")
-        if any(r.node.lower() != node.lower() or r.signer().lower() != node.lower()
-               for r in members):
+        if any(
+            r.node.lower() != node.lower() or r.signer().lower() != node.lower() for r in members
+        ):
             raise EvidenceMismatch(f"batch {batch_id} of {node} holds receipts it did not sign")
         return members
 
@@ -286,8 +324,9 @@ class Validator:
             salt = os.urandom(32)
             self.state.seal(dispute_id, guilty, salt)  # before sending: never lose a salt
             with self._chain() as c:
-                c.disputes.commit(self.account, dispute_id,
-                                  commitment(dispute_id, self.address, guilty, salt))
+                c.disputes.commit(
+                    self.account, dispute_id, commitment(dispute_id, self.address, guilty, salt)
+                )
             report.committed.append(dispute_id)
             return
         vote = self.state.vote(dispute_id)
@@ -314,6 +353,14 @@ class Validator:
 
     def receipt_of(self, opened: OpenedDispute) -> Receipt:
         r = opened.receipt
-        return Receipt(str(Cid.parse(bytes(r["model"]))), r["inputHash"], r["outputHash"],
-                       Web3.to_checksum_address(r["node"]), r["requestId"], int(r["issuedAt"]),
-                       r["runtime"], int(r["price"]), self._domain)
+        return Receipt(
+            str(Cid.parse(bytes(r["model"]))),
+            r["inputHash"],
+            r["outputHash"],
+            Web3.to_checksum_address(r["node"]),
+            r["requestId"],
+            int(r["issuedAt"]),
+            r["runtime"],
+            int(r["price"]),
+            self._domain,
+        )

@@ -23,8 +23,18 @@ import ezkl
 
 from cairn.errors import ZkError
 
-__all__ = ["VERSION", "Keys", "compile_keys", "felt", "gen_srs", "prove", "unfelt", "verify",
-           "witness_outputs", "write_settings"]
+__all__ = [
+    "VERSION",
+    "Keys",
+    "compile_keys",
+    "felt",
+    "gen_srs",
+    "prove",
+    "unfelt",
+    "verify",
+    "witness_outputs",
+    "write_settings",
+]
 
 VERSION = str(getattr(ezkl, "__version__", "unknown"))
 _DECOMP_BASE, _DECOMP_LEGS = 256, 5
@@ -57,12 +67,22 @@ def write_settings(head_onnx: bytes, scale: int) -> bytes:
     with tempfile.TemporaryDirectory(prefix="cairn-zk-") as tmp:
         d = Path(tmp)
         (d / "head.onnx").write_bytes(head_onnx)
-        _call("gen_settings", ezkl.gen_settings, str(d / "head.onnx"), str(d / "s.json"),
-              _run_args(scale, None))
+        _call(
+            "gen_settings",
+            ezkl.gen_settings,
+            str(d / "head.onnx"),
+            str(d / "s.json"),
+            _run_args(scale, None),
+        )
         rows = int(json.loads((d / "s.json").read_bytes())["num_rows"])
         logrows = max(rows + 64, _DECOMP_BASE + 64).bit_length()
-        _call("gen_settings", ezkl.gen_settings, str(d / "head.onnx"), str(d / "s.json"),
-              _run_args(scale, logrows))
+        _call(
+            "gen_settings",
+            ezkl.gen_settings,
+            str(d / "head.onnx"),
+            str(d / "s.json"),
+            _run_args(scale, logrows),
+        )
         return (d / "s.json").read_bytes()
 
 
@@ -83,10 +103,21 @@ class Keys:
         (d / "head.onnx").write_bytes(head_onnx)
         (d / "settings.json").write_bytes(settings)
         (d / "srs").write_bytes(srs)
-        _call("compile_circuit", ezkl.compile_circuit, str(d / "head.onnx"),
-              str(d / "circuit.ezkl"), str(d / "settings.json"))
-        _call("setup", ezkl.setup, str(d / "circuit.ezkl"), str(d / "vk.key"), str(d / "pk.key"),
-              str(d / "srs"))
+        _call(
+            "compile_circuit",
+            ezkl.compile_circuit,
+            str(d / "head.onnx"),
+            str(d / "circuit.ezkl"),
+            str(d / "settings.json"),
+        )
+        _call(
+            "setup",
+            ezkl.setup,
+            str(d / "circuit.ezkl"),
+            str(d / "vk.key"),
+            str(d / "pk.key"),
+            str(d / "srs"),
+        )
 
     @property
     def vk(self) -> bytes:
@@ -95,8 +126,15 @@ class Keys:
     def witness(self, inputs: Sequence[Sequence[float]]) -> dict[str, Any]:
         d = self.dir
         (d / "input.json").write_text(json.dumps({"input_data": [list(x) for x in inputs]}))
-        _call("gen_witness", ezkl.gen_witness, str(d / "input.json"), str(d / "circuit.ezkl"),
-              str(d / "witness.json"), str(d / "vk.key"), str(d / "srs"))
+        _call(
+            "gen_witness",
+            ezkl.gen_witness,
+            str(d / "input.json"),
+            str(d / "circuit.ezkl"),
+            str(d / "witness.json"),
+            str(d / "vk.key"),
+            str(d / "srs"),
+        )
         out: dict[str, Any] = json.loads((d / "witness.json").read_bytes())
         return out
 
@@ -108,8 +146,9 @@ def compile_keys(head_onnx: bytes, settings: bytes, srs: bytes) -> Keys:
     return Keys(head_onnx, settings, srs)
 
 
-def witness_outputs(keys: Keys, inputs: Sequence[Sequence[float]], scales: Sequence[int]
-                    ) -> list[list[float]]:
+def witness_outputs(
+    keys: Keys, inputs: Sequence[Sequence[float]], scales: Sequence[int]
+) -> list[list[float]]:
     """The circuit's outputs for ``inputs``, dequantized (for calibrating the tolerance)."""
     w = keys.witness(inputs)
     return [[unfelt(f, s) for f in out] for out, s in zip(w["outputs"], scales, strict=True)]
@@ -118,8 +157,15 @@ def witness_outputs(keys: Keys, inputs: Sequence[Sequence[float]], scales: Seque
 def prove(keys: Keys, inputs: Sequence[Sequence[float]]) -> bytes:
     keys.witness(inputs)
     d = keys.dir
-    _call("prove", ezkl.prove, str(d / "witness.json"), str(d / "circuit.ezkl"),
-          str(d / "pk.key"), str(d / "proof.json"), str(d / "srs"))
+    _call(
+        "prove",
+        ezkl.prove,
+        str(d / "witness.json"),
+        str(d / "circuit.ezkl"),
+        str(d / "pk.key"),
+        str(d / "proof.json"),
+        str(d / "srs"),
+    )
     return (d / "proof.json").read_bytes()
 
 
@@ -127,13 +173,23 @@ def verify(proof: bytes, settings: bytes, vk: bytes, srs: bytes) -> bool:
     """Whether ``proof`` (with the public instances it carries) verifies under ``vk``."""
     with tempfile.TemporaryDirectory(prefix="cairn-zk-") as tmp:
         d = Path(tmp)
-        for name, data in (("proof.json", proof), ("settings.json", settings), ("vk.key", vk),
-                           ("srs", srs)):
+        for name, data in (
+            ("proof.json", proof),
+            ("settings.json", settings),
+            ("vk.key", vk),
+            ("srs", srs),
+        ):
             (d / name).write_bytes(data)
         try:
             check: Any = ezkl.verify  # the stubs make reduced_srs required; it has a default
-            return bool(check(str(d / "proof.json"), str(d / "settings.json"),
-                                    str(d / "vk.key"), str(d / "srs")))
+            return bool(
+                check(
+                    str(d / "proof.json"),
+                    str(d / "settings.json"),
+                    str(d / "vk.key"),
+                    str(d / "srs"),
+                )
+            )
         except Exception:  # a malformed or tampered proof: not a valid one
             return False
 

@@ -38,7 +38,7 @@ from cairn.receipts import MerkleTree, Receipt, tensors_hash, texts_hash
 from cairn.verification.base import NodeSource, RetainedIO
 
 if TYPE_CHECKING:
-    from cairn.verification.zk_audit import ZkVerifier
+    from cairn.verification.zk.verifier import ZkVerifier
 
 __all__ = ["Finding", "Reexecutor", "evidence_for"]
 
@@ -69,8 +69,9 @@ class _Loaded:
 class Reexecutor:
     """Runs audited receipts; models are fetched once into ``store`` and kept loaded."""
 
-    def __init__(self, store: Blockstore, *, threads: int = 1,
-                 zk: ZkVerifier | None = None) -> None:
+    def __init__(
+        self, store: Blockstore, *, threads: int = 1, zk: ZkVerifier | None = None
+    ) -> None:
         self.store = store
         self.threads = threads
         self.zk = zk  # with it, a valid attached proof replaces re-execution
@@ -155,6 +156,16 @@ def evidence_for(receipt: Receipt, members: list[Receipt], batch_id: int) -> Evi
         raise EvidenceMismatch("receipt is not in the batch")
     tree = MerkleTree.build([r.digest() for r in members])
     proof = tree.proof(ids.index(receipt.request_id))
-    return Evidence(bytes(Cid.parse(receipt.model)), receipt.input_hash, receipt.output_hash,
-                    receipt.node, receipt.request_id, receipt.issued_at, receipt.runtime,
-                    receipt.price, receipt.signature.to_bytes(), batch_id, tuple(proof))
+    return Evidence(
+        bytes(Cid.parse(receipt.model)),
+        receipt.input_hash,
+        receipt.output_hash,
+        receipt.node,
+        receipt.request_id,
+        receipt.issued_at,
+        receipt.runtime,
+        receipt.price,
+        receipt.signature.to_bytes(),
+        batch_id,
+        tuple(proof),
+    )

@@ -57,8 +57,9 @@ class ZkVerifier:
                 self._artifacts[cid] = art
             return self._artifacts[cid]
 
-    def verify(self, receipt: Receipt, io: RetainedIO, raw_proof: bytes,
-               source: NodeSource | None = None) -> str:
+    def verify(
+        self, receipt: Receipt, io: RetainedIO, raw_proof: bytes, source: NodeSource | None = None
+    ) -> str:
         """Why the proof proves ``receipt``; :class:`ZkError` if it does not."""
         from cairn.verification import zk
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from cairn.errors import CairnError, ZkError
 from cairn.inference import Tensor
 from cairn.receipts import Receipt, tensors_hash
-from cairn.verification import _ezkl
-from cairn.verification.zk import ZkArtifact, ZkProof, flat_inputs
+from cairn.verification.zk import _ezkl
+from cairn.verification.zk.artifact import ZkArtifact, ZkProof, flat_inputs
 
 __all__ = ["ProvingQueue", "ZkProver"]
 
@@ -64,8 +64,7 @@ class ZkProver:
 _CHILD_PROVERS: dict[str, ZkProver] = {}
 
 
-def _prove_in_child(artifact: ZkArtifact, receipt: Receipt, inputs: Mapping[str, Tensor]
-                    ) -> bytes:
+def _prove_in_child(artifact: ZkArtifact, receipt: Receipt, inputs: Mapping[str, Tensor]) -> bytes:
     """Runs in the prover process; keys are made once per artifact and kept there."""
     key = str(artifact.cid)
     if key not in _CHILD_PROVERS:
@@ -97,8 +96,9 @@ class ProvingQueue:
         if self._thread is None:
             with self._start_lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._work, name="cairn-zk-prover",
-                                                    daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._work, name="cairn-zk-prover", daemon=True
+                    )
                     self._thread.start()
 
     def get(self, request_id: bytes) -> bytes | None:
@@ -136,7 +136,8 @@ class ProvingQueue:
                 receipt, inputs = item
                 if self._pool is None:
                     self._pool = concurrent.futures.ProcessPoolExecutor(
-                        1, mp_context=multiprocessing.get_context("spawn"))
+                        1, mp_context=multiprocessing.get_context("spawn")
+                    )
                 art = self.provers[receipt.model].artifact
                 proof = self._pool.submit(_prove_in_child, art, receipt, dict(inputs)).result()
                 tmp = self._path(receipt.request_id).with_suffix(".tmp")

@@ -21,7 +21,7 @@ from cairn.audit.network import (
     VerificationInfo,
 )
 from cairn.chain import Role
-from cairn.node.network import NodeContext
+from cairn.node.bootstrap import NodeContext
 
 __all__ = ["network_document"]
 

@@ -225,8 +225,8 @@ def enable_zk(ctx: NodeContext) -> None:
     if not index.is_file():
         return
     try:
-        from cairn.verification.zk import load_artifacts
-        from cairn.verification.zk_prover import ProvingQueue
+        from cairn.verification.zk.artifact import load_artifacts
+        from cairn.verification.zk.prover import ProvingQueue
     except ImportError:
         log.warning("zk artifacts found but ezkl is not installed: pip install 'cairn[zk]'")
         return

@@ -39,13 +39,24 @@ from cairn.content import Blockstore, Cid
 from cairn.errors import CairnError, ZkError
 from cairn.inference import MODEL_FILE, Tensor, load_model, tensors_from_json
 from cairn.receipts import Receipt, tensors_hash
-from cairn.verification import _ezkl
-from cairn.verification._zkgraph import Tail, run_tail, split_graph
 from cairn.verification.base import RetainedIO
+from cairn.verification.zk import _ezkl
+from cairn.verification.zk._graph import Tail, run_tail, split_graph
 
-__all__ = ["MANIFEST", "ZkArtifact", "ZkProof", "check_derivation", "compare", "flat_inputs",
-           "load_artifact", "load_artifacts", "model_policy", "record_artifact",
-           "setup", "verify_proof"]
+__all__ = [
+    "MANIFEST",
+    "ZkArtifact",
+    "ZkProof",
+    "check_derivation",
+    "compare",
+    "flat_inputs",
+    "load_artifact",
+    "load_artifacts",
+    "model_policy",
+    "record_artifact",
+    "setup",
+    "verify_proof",
+]
 
 MANIFEST, FORMAT, PROOF_FORMAT = "cairn-zk.json", "cairn-zk/v1", "cairn-zk-proof/v1"
 FILES = ("head.onnx", "settings.json", "vk.key", "srs")
@@ -98,8 +109,14 @@ def _model_onnx(model_cid: str, store: Blockstore) -> bytes:
     return content.read_bytes(dict(content.list_directory(root, store))[MODEL_FILE], store)
 
 
-def setup(model_cid: str, store: Blockstore, *, srs: bytes | None = None,
-          scale: int = DEFAULT_SCALE, calibration: Sequence[npt.NDArray[Any]] = ()) -> ZkArtifact:
+def setup(
+    model_cid: str,
+    store: Blockstore,
+    *,
+    srs: bytes | None = None,
+    scale: int = DEFAULT_SCALE,
+    calibration: Sequence[npt.NDArray[Any]] = (),
+) -> ZkArtifact:
     """Compile the model's head into a circuit, make its keys, calibrate the output tolerance.
 
     ``srs=None`` generates a development SRS locally (tests only: whoever made it
@@ -119,18 +136,29 @@ def setup(model_cid: str, store: Blockstore, *, srs: bytes | None = None,
     finally:
         keys.close()
     manifest = {
-        "format": FORMAT, "model": model_cid, "backend": "ezkl", "ezkl_version": _ezkl.VERSION,
-        "scale": scale, "inputs": inputs, "logrows": logrows,
+        "format": FORMAT,
+        "model": model_cid,
+        "backend": "ezkl",
+        "ezkl_version": _ezkl.VERSION,
+        "scale": scale,
+        "inputs": inputs,
+        "logrows": logrows,
         "srs_kind": "dev" if srs is None else "supplied",
         "head_outputs": [{"name": n, "scale": s} for n, s in zip(outputs, out_scales, strict=True)],
-        "tail": [t.__dict__ for t in tail], "output_atol": atol,
+        "tail": [t.__dict__ for t in tail],
+        "output_atol": atol,
         "sha256": {n: _sha(d) for n, d in files.items()},
     }
     return ZkArtifact(manifest, files)
 
 
-def _calibrate(head: bytes, keys: _ezkl.Keys, scales: list[int],
-               samples: Sequence[npt.NDArray[Any]], floor: float) -> float:
+def _calibrate(
+    head: bytes,
+    keys: _ezkl.Keys,
+    scales: list[int],
+    samples: Sequence[npt.NDArray[Any]],
+    floor: float,
+) -> float:
     """4 × the largest |float − circuit| output deviation over ``samples``, at least 2 steps."""
     from cairn.inference import OnnxRuntime
 
@@ -185,8 +213,14 @@ class ZkProof:
     proof: bytes
 
     def to_bytes(self) -> bytes:
-        return json.dumps({"format": PROOF_FORMAT, "request_id": "0x" + self.request_id.hex(),
-                           "artifact": self.artifact, "proof": json.loads(self.proof)}).encode()
+        return json.dumps(
+            {
+                "format": PROOF_FORMAT,
+                "request_id": "0x" + self.request_id.hex(),
+                "artifact": self.artifact,
+                "proof": json.loads(self.proof),
+            }
+        ).encode()
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> ZkProof:
@@ -194,8 +228,11 @@ class ZkProof:
             obj = json.loads(raw)
             if obj.get("format") != PROOF_FORMAT:
                 raise ValueError(f"not {PROOF_FORMAT}")
-            return cls(bytes.fromhex(obj["request_id"].removeprefix("0x")), str(obj["artifact"]),
-                       json.dumps(obj["proof"]).encode())
+            return cls(
+                bytes.fromhex(obj["request_id"].removeprefix("0x")),
+                str(obj["artifact"]),
+                json.dumps(obj["proof"]).encode(),
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ZkError(f"malformed zk proof: {exc}") from None
 
@@ -204,28 +241,37 @@ def flat_inputs(tensors: Mapping[str, Tensor], names: Sequence[str]) -> list[lis
     return [np.asarray(tensors[n].to_numpy(), dtype=np.float64).reshape(-1).tolist() for n in names]
 
 
-def verify_proof(proof: ZkProof, artifact: ZkArtifact, receipt: Receipt, io: RetainedIO,
-                 policy: Mapping[str, Any] | None = None) -> str:
+def verify_proof(
+    proof: ZkProof,
+    artifact: ZkArtifact,
+    receipt: Receipt,
+    io: RetainedIO,
+    policy: Mapping[str, Any] | None = None,
+) -> str:
     """Check ``proof`` proves ``receipt``; return why it does, raise :class:`ZkError` if not."""
     if artifact.model != receipt.model:
-        raise ZkError(f"the circuit is for model {artifact.model}, "
-                      f"the receipt names {receipt.model}")
+        raise ZkError(
+            f"the circuit is for model {artifact.model}, the receipt names {receipt.model}"
+        )
     if proof.request_id != receipt.request_id:
         raise ZkError("the proof is attached to another receipt")
     inputs, outputs = _io(io, receipt)
     files = artifact.files
     if not _ezkl.verify(proof.proof, files["settings.json"], files["vk.key"], files["srs"]):
-        raise ZkError(f"the proof does not verify under the circuit's verifying key "
-                      f"(vk sha256 {artifact.vk_sha256[:16]}…)")
+        raise ZkError(
+            f"the proof does not verify under the circuit's verifying key "
+            f"(vk sha256 {artifact.vk_sha256[:16]}…)"
+        )
     instances = _instances(proof.proof)
     names = [str(n) for n in artifact.manifest["inputs"]]
     if set(names) != set(inputs):
         raise ZkError(f"the receipt's inputs {sorted(inputs)} are not the circuit's {names}")
     flat = [v for row in flat_inputs(inputs, names) for v in row]
     if len(instances) < len(flat) or any(
-            _ezkl.felt(v, artifact.scale) != f for v, f in zip(flat, instances, strict=False)):
+        _ezkl.felt(v, artifact.scale) != f for v, f in zip(flat, instances, strict=False)
+    ):
         raise ZkError("the proof is for another input than the receipt's inputHash covers")
-    proven = _proven_outputs(artifact, instances[len(flat):])
+    proven = _proven_outputs(artifact, instances[len(flat) :])
     problem = compare(artifact, proven, outputs, policy or {})
     if problem:
         raise ZkError(f"the proof's outputs disagree with the receipt's output: {problem}")
@@ -259,14 +305,21 @@ def _proven_outputs(artifact: ZkArtifact, felts: list[str]) -> dict[str, npt.NDA
     size = len(felts) // max(len(heads), 1)
     if size * len(heads) != len(felts) or not felts:
         raise ZkError("the proof's public outputs do not have the circuit's shape")
-    return {h["name"]: np.array([_ezkl.unfelt(f, int(h["scale"]))
-                                 for f in felts[i * size:(i + 1) * size]]).reshape(1, -1)
-            for i, h in enumerate(heads)}
+    return {
+        h["name"]: np.array(
+            [_ezkl.unfelt(f, int(h["scale"])) for f in felts[i * size : (i + 1) * size]]
+        ).reshape(1, -1)
+        for i, h in enumerate(heads)
+    }
 
 
-def compare(artifact: ZkArtifact, proven: Mapping[str, npt.NDArray[np.float64]],
-            actual: Mapping[str, Tensor], policy: Mapping[str, Any]) -> str:
-    """"" if the receipt's ``actual`` outputs are what the proven head outputs imply, else why.
+def compare(
+    artifact: ZkArtifact,
+    proven: Mapping[str, npt.NDArray[np.float64]],
+    actual: Mapping[str, Tensor],
+    policy: Mapping[str, Any],
+) -> str:
+    """ "" if the receipt's ``actual`` outputs are what the proven head outputs imply, else why.
 
     With ε = the artifact's ``output_atol`` and a = the model policy's ``atol`` (0 if none):
     a head output must be within ε + a of the proven value; a Softmax tail output within
@@ -277,8 +330,10 @@ def compare(artifact: ZkArtifact, proven: Mapping[str, npt.NDArray[np.float64]],
     eps = float(artifact.manifest["output_atol"])
     a = float(policy.get("atol", 0.0))
     cut = {t.input for t in artifact.tail}  # proven, but not outputs of the model itself
-    expected = {**{k: v for k, v in proven.items() if k not in cut},
-                **run_tail(artifact.tail, proven)}
+    expected = {
+        **{k: v for k, v in proven.items() if k not in cut},
+        **run_tail(artifact.tail, proven),
+    }
     if set(expected) != set(actual):
         return f"outputs {sorted(actual)}, the circuit implies {sorted(expected)}"
     kinds = {t.output: t.op for t in artifact.tail}

@@ -39,8 +39,9 @@ def _last_axis(node: onnx.NodeProto) -> bool:
     attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     if attrs.get("axis", -1) != -1:
         return False
-    return node.op_type != "ArgMax" or (attrs.get("keepdims", 1) == 0
-                                        and attrs.get("select_last_index", 0) == 0)
+    return node.op_type != "ArgMax" or (
+        attrs.get("keepdims", 1) == 0 and attrs.get("select_last_index", 0) == 0
+    )
 
 
 def split_graph(model_onnx: bytes) -> tuple[bytes, list[Tail], list[str], list[str]]:
@@ -56,8 +57,15 @@ def split_graph(model_onnx: bytes) -> tuple[bytes, list[Tail], list[str], list[s
     g = model.graph
     graph_outputs = {o.name for o in g.output}
     produced = {out for n in g.node for out in n.output}
-    tail = [n for n in g.node if n.op_type in _TAIL_OPS and len(n.output) == 1
-            and n.output[0] in graph_outputs and n.input[0] in produced and _last_axis(n)]
+    tail = [
+        n
+        for n in g.node
+        if n.op_type in _TAIL_OPS
+        and len(n.output) == 1
+        and n.output[0] in graph_outputs
+        and n.input[0] in produced
+        and _last_axis(n)
+    ]
     cut = {n.output[0] for n in tail}
     head_nodes = [n for n in g.node if n not in tail]
     outs: list[str] = []
@@ -65,20 +73,28 @@ def split_graph(model_onnx: bytes) -> tuple[bytes, list[Tail], list[str], list[s
         if name not in outs:
             outs.append(name)
     values = {v.name: v for v in (*inferred.graph.value_info, *g.output)}
-    out_infos = [values[n] if n in values else
-                 helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None) for n in outs]
-    head_graph = helper.make_graph(head_nodes, g.name, list(g.input), out_infos,
-                                   initializer=list(g.initializer))
-    head = helper.make_model(head_graph, opset_imports=list(model.opset_import),
-                             producer_name="cairn.verification.zk")
+    out_infos = [
+        values[n] if n in values else helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, None)
+        for n in outs
+    ]
+    head_graph = helper.make_graph(
+        head_nodes, g.name, list(g.input), out_infos, initializer=list(g.initializer)
+    )
+    head = helper.make_model(
+        head_graph, opset_imports=list(model.opset_import), producer_name="cairn.verification.zk"
+    )
     head.ir_version = model.ir_version
-    return (head.SerializeToString(deterministic=True),
-            [Tail(n.op_type, n.input[0], n.output[0]) for n in tail],
-            [i.name for i in g.input], outs)
+    return (
+        head.SerializeToString(deterministic=True),
+        [Tail(n.op_type, n.input[0], n.output[0]) for n in tail],
+        [i.name for i in g.input],
+        outs,
+    )
 
 
-def run_tail(tail: list[Tail], values: Mapping[str, npt.NDArray[Any]]
-             ) -> dict[str, npt.NDArray[Any]]:
+def run_tail(
+    tail: list[Tail], values: Mapping[str, npt.NDArray[Any]]
+) -> dict[str, npt.NDArray[Any]]:
     """The cut-off outputs, from the head's (proven) outputs."""
     out: dict[str, npt.NDArray[Any]] = {}
     for t in tail:
