@@ -39,7 +39,7 @@ chromium:
 	  { $(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium; }
 
 demo: $(STAMP)
-	$(PY) -m cairn.demo
+	$(PY) examples/demo/run.py
 
 test: lint $(NODE_STAMP) chromium
 	$(PY) -m pytest -q

@@ -16,11 +16,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
-
 from cairn.chain import Chain, connect
 from cairn.chain.check import run_check
 from cairn.chain.devnet import Anvil
+from cairn.identity import LocalSigner, Signer
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "gas.json"
@@ -30,7 +29,7 @@ TARGETS = {"anchor": 60_000, "redeem": 90_000}
 BATCHES = (1, 100, 10_000)
 
 
-def measure(chain: Chain, key: Any) -> dict[str, Any]:
+def measure(chain: Chain, key: Signer) -> dict[str, Any]:
     ops = run_check(chain, key)
     chain.staking.stake(key, 2000)  # the check ends unbonded; anchoring needs a staked node
     per_receipt = {}
@@ -43,12 +42,12 @@ def measure(chain: Chain, key: Any) -> dict[str, Any]:
 def main(argv: list[str]) -> int:
     results: dict[str, Any] = {}
     embedded = connect("embedded://")
-    key = Account.create()
+    key = LocalSigner.generate()
     embedded.fund(key.address, 10**20)
     results["embedded"] = measure(embedded, key)
     if "--no-anvil" not in argv and ANVIL.exists():
         with Anvil(ANVIL) as url:
-            results["anvil"] = measure(connect(url), ANVIL_KEY)
+            results["anvil"] = measure(connect(url), LocalSigner.from_hex(ANVIL_KEY))
     report = _report(results)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(

@@ -31,10 +31,11 @@ from cairn.identity import LocalSigner
 from cairn.inference import (
     build_digits_classifier,
     digits_split,
+    parse_policy,
     tensors_from_json,
     tensors_to_json,
 )
-from cairn.provenance import Card, ComparisonPolicy, ManifestIndex, publish
+from cairn.provenance import Card, ManifestIndex, publish
 from cairn.receipts import Receipt, ReceiptDomain, tensors_hash
 from cairn.verification import (
     MemoryNodeSource,
@@ -90,7 +91,7 @@ def overhead(requests: int) -> dict[str, object]:
             "digits-logreg",
             "1",
             "Apache-2.0",
-            policy=ComparisonPolicy.from_dict({"kind": "tolerance", "atol": 1e-5}),
+            policy=parse_policy({"kind": "tolerance", "atol": 1e-5}),
         )
         pub = publish(folder, card, signer, store, ManifestIndex(Path(tmp) / "index.json"))
     from cairn.inference import load_model

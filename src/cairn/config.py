@@ -45,6 +45,39 @@ class DataDir:
     def node(self) -> Path:
         return self.root / "node"
 
+    @property
+    def receipts_db(self) -> Path:
+        """The node's receipts (SQLite), kept for the audit window."""
+        return self.node / "receipts.sqlite"
+
+    @property
+    def models(self) -> Path:
+        """Model folders built here (one sub-folder per model name)."""
+        return self.root / "models"
+
+    @property
+    def provenance_index(self) -> Path:
+        """Which manifests describe which artifact (:class:`~cairn.provenance.ManifestIndex`)."""
+        return self.root / "provenance" / "index.json"
+
+    @property
+    def zk(self) -> Path:
+        """The zk tier: ``index.json`` (model CID → artifact CID), ``artifacts/``, ``proofs/``."""
+        return self.root / "zk"
+
+    @property
+    def zk_index(self) -> Path:
+        return self.zk / "index.json"
+
+    @property
+    def zk_proofs(self) -> Path:
+        return self.zk / "proofs"
+
+    @property
+    def validator(self) -> Path:
+        """Validators' memory (one SQLite file per address and chain)."""
+        return self.root / "validator"
+
     def ensure(self) -> DataDir:
         """Create the root if needed; fail clearly if it is not a writable directory."""
         try:

@@ -1,10 +1,10 @@
 """The one exception family of cairn.
 
 Every failure a caller can act on is a :class:`CairnError`. Third-party
-exceptions (web3, eth-account, onnxruntime, httpx, ...) are translated at the
+exceptions (Web3.py, eth-account, onnxruntime, httpx, ...) are translated at the
 backend boundary, so callers catch one family. Where a built-in exception
 describes the same thing, the cairn class also inherits it, so that
-``except ValueError`` keeps working (the web3.py habit).
+``except ValueError`` keeps working (as Web3.py's ``Web3ValueError`` does).
 
 The tree::
 
@@ -26,6 +26,7 @@ The tree::
     │   └── VerificationFailed               signature, subject or lineage check failed
     ├── ChainError                        cairn.chain
     │   ├── ChainUnreachable                 RPC endpoint down or wrong chain
+    │   ├── ChainRpcError                    the chain answered a JSON-RPC call with an error
     │   ├── ContractRevert                   a transaction reverted; carries the reason
     │   ├── InsufficientFunds
     │   ├── NotDeployed                      no contracts recorded for this chain
@@ -40,6 +41,7 @@ The tree::
     │   ├── EvidenceMismatch (ValueError)    a node's batch or I/O does not match what it signed
     │   └── ZkError                          EZKL setup, proving or verification failed
     ├── PaymentError                      cairn.payments
+    ├── ClientError                       cairn.client: a gateway unreachable, or it refused
     ├── NodeError                         cairn.node
     └── AuditError                        cairn.audit
         └── StackManifestError (ValueError)  a bad stack manifest, with its line
@@ -59,7 +61,9 @@ __all__ = [
     "CairnError",
     "CarError",
     "ChainError",
+    "ChainRpcError",
     "ChainUnreachable",
+    "ClientError",
     "ConfigError",
     "ContentError",
     "ContentValueError",
@@ -167,6 +171,15 @@ class ChainUnreachable(ChainError):
     """The chain's RPC endpoint cannot be reached or is not the expected chain."""
 
 
+class ChainRpcError(ChainError):
+    """A JSON-RPC call failed; ``code`` and ``data`` are its EIP-1474 error, as answered."""
+
+    def __init__(self, code: int, message: str, data: object = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+
+
 class ContractRevert(ChainError):
     """A contract call reverted; ``contract`` and ``reason`` say which and why."""
 
@@ -226,6 +239,14 @@ class ZkError(VerificationError):
 
 class PaymentError(CairnError):
     """Payment channels and vouchers (cairn.payments)."""
+
+
+class ClientError(CairnError):
+    """A gateway was unreachable or refused a call; ``status`` is its HTTP status (0: none)."""
+
+    def __init__(self, message: str, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class NodeError(CairnError):

@@ -17,7 +17,7 @@ import pytest
 
 from cairn.audit import NetworkDocument, audit, audit_live, manifest_from_network, read_network
 from cairn.audit._memory import MemorySource
-from cairn.audit.base import open_source
+from cairn.audit.sources import open_source
 from cairn.errors import AuditError
 
 EMBEDDED: dict[str, Any] = {

@@ -6,18 +6,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from eth_account import Account
 from eth_hash.auto import keccak
 
 from cairn.chain import Chain, DeployParams, connect
+from cairn.identity import LocalSigner
 
 ETHER = 10**18
 PARAMS = DeployParams()  # the tests' constants assume the defaults
 NAMES = ("alice", "bob", "carol", "judge")
 
 
-def account(name: str) -> Any:
-    return Account.from_key(keccak(f"cairn-test-{name}".encode()))
+def account(name: str) -> LocalSigner:
+    return LocalSigner(keccak(f"cairn-test-{name}".encode()))
 
 
 def _setup(chain: Chain) -> Chain:

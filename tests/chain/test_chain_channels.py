@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from eth_account import Account
 
 from cairn.chain import DeployParams, SignedVoucher, VoucherDomain, sign_voucher
 from cairn.errors import ContractRevert, InsufficientFunds
+from cairn.identity import LocalSigner
 
 ETHER = 10**18
 PARAMS = DeployParams()  # what tests/chain/conftest.py deploys with
@@ -130,11 +130,11 @@ def test_close_reverts(chain, alice, bob):
 
 
 def test_insufficient_funds_changes_nothing(chain, bob):
-    poor = Account.create()
+    poor = LocalSigner.generate()
     chain.fund(poor.address, 10**15)
     count = chain.channels._call("channelCount")
     with pytest.raises(InsufficientFunds, match="PaymentChannels"):
         chain.channels.open(poor, bob.address, ETHER)
     assert chain.channels._call("channelCount") == count
-    assert chain.w3.eth.get_transaction_count(poor.address) == 0
+    assert chain.rpc("eth_getTransactionCount", [poor.address, "latest"]) == "0x0"
     assert chain.balance(poor.address) == 10**15

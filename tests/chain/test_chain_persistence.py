@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from eth_account import Account
 from eth_hash.auto import keccak
 
 from cairn.chain import Role, connect
@@ -18,9 +17,10 @@ from cairn.errors import (
     ContractRevert,
     NotDeployed,
 )
+from cairn.identity import LocalSigner
 
-ALICE = Account.from_key(keccak(b"persist-alice"))
-BOB = Account.from_key(keccak(b"persist-bob"))
+ALICE = LocalSigner(keccak(b"persist-alice"))
+BOB = LocalSigner(keccak(b"persist-bob"))
 
 
 def test_restart_keeps_registrations_stakes_channels(data_dir):

@@ -11,17 +11,17 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from eth_account import Account
 from eth_hash.auto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cairn.chain import Chain, DeployParams, Role, connect
 from cairn.errors import ContractRevert
+from cairn.identity import LocalSigner
 
 PARAMS = DeployParams()
 MIN = PARAMS.min_node_stake
-ACCOUNTS = [Account.from_key(keccak(f"prop-{i}".encode())) for i in range(4)]
+ACCOUNTS = [LocalSigner(keccak(f"prop-{i}".encode())) for i in range(4)]
 NODE, PAYEE, JUDGE, OTHER = ACCOUNTS
 SETTINGS = settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

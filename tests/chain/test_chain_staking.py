@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from cairn.chain import DeployParams, Role
-from cairn.chain._tx import as_account, send
 from cairn.errors import ContractRevert
 
 ETHER = 10**18
@@ -62,9 +61,8 @@ def test_stake_reverts(chain, alice, bob):
     st.register(bob, Role.VALIDATOR, "v")
     with reverts("below minimum stake"):
         st.stake(bob, MIN)
-    call = st.contract.functions.stake(MIN)
     with reverts("wrong value"):
-        send(chain.w3, chain.backend, "Staking", call, as_account(alice), MIN + 1)
+        st._send(alice, "stake", MIN, value=MIN + 1)
 
 
 def test_unbond_withdraw_reverts(chain, alice):

@@ -1,4 +1,4 @@
-"""Fixtures for the inference tests: the two model folders, built once per session."""
+"""Fixtures for the inference tests: the two model folders (MiniLM built once per session)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.inference import Embedder, build_digits_classifier, build_minilm
+from cairn.inference import Embedder, build_minilm, digits_folder
 
 
 @pytest.fixture(scope="session")
@@ -20,5 +20,6 @@ def embedder(minilm_dir: Path) -> Embedder:
 
 
 @pytest.fixture(scope="session")
-def digits_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_digits_classifier(tmp_path_factory.mktemp("models") / "digits")
+def digits_dir() -> Path:
+    """The prebuilt folder that ships with cairn, as nodes serve it (read-only)."""
+    return digits_folder()

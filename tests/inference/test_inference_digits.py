@@ -1,14 +1,34 @@
-"""The digits classifier: accurate, and the hand-built ONNX graph equals scikit-learn."""
+"""The digits classifier: shipped prebuilt, accurate, equal to scikit-learn, and rebuildable.
+
+The folder ships as package data (``tools/build_digits.py`` wrote it; its
+``--check`` compares a rebuild byte for byte); these tests hold it to the
+training that made it: a rebuild gives the same spec and the same answers, and
+two rebuilds give the same bytes.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from cairn.inference import Tensor, build_digits_classifier, digits_split, load_model_folder
+from cairn import content
+from cairn.inference import (
+    Tensor,
+    build_digits_classifier,
+    digits_folder,
+    digits_samples,
+    digits_split,
+    load_model_folder,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_CID = "bafybeiaolq6ibn3w4gco3gvddmrgjkwfpgaobbnl2slfkv3mtzcajqz7ni"
 
 
 def test_folder_and_contract(digits_dir: Path) -> None:
@@ -39,7 +59,55 @@ def test_onnx_equals_sklearn(digits_dir: Path) -> None:
     )
 
 
-def test_build_is_deterministic(digits_dir: Path, tmp_path: Path) -> None:
+def test_a_rebuild_matches_the_shipped_model(digits_dir: Path, tmp_path: Path) -> None:
+    """Same contract (held-out accuracy included) and the same answers; bytes may differ only
+    where another scikit-learn or BLAS rounds the fitted weights differently."""
     again = build_digits_classifier(tmp_path / "again")
+    shipped = json.loads((digits_dir / "cairn-model.json").read_text())
+    assert json.loads((again / "cairn-model.json").read_text()) == shipped
+    x_test = digits_split()[1]
+    mine = load_model_folder(again).runtime.run({"pixels": Tensor.from_numpy(x_test)})
+    theirs = load_model_folder(digits_dir).runtime.run({"pixels": Tensor.from_numpy(x_test)})
+    np.testing.assert_array_equal(mine["label"].to_numpy(), theirs["label"].to_numpy())
+    np.testing.assert_allclose(
+        mine["probabilities"].to_numpy(), theirs["probabilities"].to_numpy(), atol=1e-4
+    )
+
+
+def test_build_is_deterministic(tmp_path: Path) -> None:
+    one, two = (build_digits_classifier(tmp_path / n) for n in ("one", "two"))
     for name in ("model.onnx", "cairn-model.json"):
-        assert (again / name).read_bytes() == (digits_dir / name).read_bytes()
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+
+
+def test_the_shipped_cid_is_fixed() -> None:
+    """Every node serves these bytes, so one CID; a new build is a new model (update this)."""
+    cid = content.add_path(digits_folder(), content.MemoryBlockstore())
+    assert str(cid) == SHIPPED_CID
+
+
+def test_samples_are_the_held_out_rows() -> None:
+    x, y = digits_samples()
+    _, x_test, _, y_test = digits_split()
+    assert x.dtype == np.float32 and x.shape == (32, 64) and y.shape == (32,)
+    np.testing.assert_array_equal(x, x_test[:32])
+    np.testing.assert_array_equal(y, y_test[:32])
+
+
+def test_serving_it_needs_no_scikit_learn(tmp_path: Path) -> None:
+    """Load and run the shipped model in a process where scikit-learn cannot be imported."""
+    blocker = tmp_path / "sklearn"
+    blocker.mkdir()
+    (blocker / "__init__.py").write_text("raise ImportError('scikit-learn is not installed')\n")
+    code = (
+        "from cairn.inference import Tensor, digits_folder, digits_samples, load_model_folder\n"
+        "out = load_model_folder(digits_folder()).runtime.run("
+        "{'pixels': Tensor.from_numpy(digits_samples()[0])})\n"
+        "print(int((out['label'].to_numpy() == digits_samples()[1]).sum()))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT / "src")])}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) >= 30  # of 32 held-out rows

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from cairn.cli._node import check_response
+from cairn.client import GatewayClient, verify_answer
 
 pytestmark = pytest.mark.integration
 
@@ -23,7 +23,9 @@ def test_node_on_anvil_anchors_and_verifies_against_anvil(
         request = {"model": "all-MiniLM-L6-v2", "input": ["anchored on anvil"]}
         body = httpx.post(f"{live.url}/v1/embeddings", json=request, timeout=60).json()
         live.ctx.batcher.flush()
-        receipt = check_response(body, request, online=anvil, gateway=live.url)
+        receipt = verify_answer(body, request)
+        with GatewayClient(live.url) as gateway:
+            gateway.verify_online(receipt, anvil)
         assert receipt.domain.chain_id == 31337
     finally:
         server.should_exit = True

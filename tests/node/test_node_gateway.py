@@ -16,7 +16,7 @@ from sklearn.datasets import load_digits
 from cairn import content
 from cairn.audit import audit, manifest_from_network
 from cairn.audit.network import NetworkDocument
-from cairn.cli._node import check_response
+from cairn.client import GatewayClient, verify_answer
 from cairn.errors import ReceiptInvalid
 from cairn.provenance import ManifestIndex, verify
 from cairn.receipts import InclusionProof, Receipt, verify_online
@@ -45,7 +45,7 @@ def test_embeddings_answer_is_openai_shaped_and_its_receipt_verifies(client: htt
     assert len(body["data"][0]["embedding"]) == 384
     assert body["usage"]["prompt_tokens"] > 0
     assert Receipt.from_header(resp.headers["Cairn-Receipt"]) == Receipt.from_json(body["receipt"])
-    receipt = check_response(body, EMBED)
+    receipt = verify_answer(body, EMBED)
     assert receipt.model == client.get("/v1/models").json()["data"][0]["cid"]
 
 
@@ -56,9 +56,9 @@ def test_a_changed_number_or_input_fails_verification(client: httpx.Client) -> N
         np.float32(changed["data"][1]["embedding"][5] + 0.01)
     )
     with pytest.raises(ReceiptInvalid, match="output does not match"):
-        check_response(changed, EMBED)
+        verify_answer(changed, EMBED)
     with pytest.raises(ReceiptInvalid, match="input does not match"):
-        check_response(body, {**EMBED, "input": ["something else", "a second text"]})
+        verify_answer(body, {**EMBED, "input": ["something else", "a second text"]})
 
 
 def test_digits_inference_is_right_and_receipted(client: httpx.Client) -> None:
@@ -67,7 +67,7 @@ def test_digits_inference_is_right_and_receipted(client: httpx.Client) -> None:
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert body["outputs"]["label"]["data"] == list(load_digits().target[:2])
-    check_response(body, request)
+    verify_answer(body, request)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,8 @@ def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None
                 receipt, proof, chain.anchor.root_of, lambda a: chain.staking.is_staked(a)
             )
         # and as a client does it, through the gateway's read-only RPC
-        check_response(body, None, online=f"{node.url}/v1/chain/rpc", gateway=node.url)
+        with GatewayClient(node.url) as gateway:
+            gateway.verify_online(verify_answer(body), f"{node.url}/v1/chain/rpc")
     forged = InclusionProof(proof.node, proof.batch_id, proof.leaf_index, bytes(32), proof.siblings)
     with pytest.raises(ReceiptInvalid, match="another root"), node.ctx.chain_lock:
         verify_online(receipt, forged, chain.anchor.root_of, lambda a: True)

@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import pytest
 
-from cairn.inference import DIGITS_NAME, digits_split
+from cairn.inference import DIGITS_NAME, digits_samples
 
 pytestmark = pytest.mark.slow
 
@@ -45,8 +44,8 @@ def test_node_proves_receipts_and_clients_verify(tmp_path: Path, start: Any) -> 
 
     live, server, thread = start(data)
     try:
-        assert "zk" in live.ctx.extra
-        row = digits_split()[1][0].astype(np.float32)
+        assert live.ctx.prover is not None
+        row = digits_samples()[0][0]
         body = {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": row.tolist()}}}
         answer = httpx.post(f"{live.url}/v1/infer/{DIGITS_NAME}", json=body, timeout=60).json()
         rid = answer["receipt"]["requestId"]

@@ -10,6 +10,7 @@ from typer.testing import CliRunner, Result
 
 from cairn.cli.main import app, main
 from cairn.errors import ManifestError, VerificationFailed
+from cairn.inference import PolicyError
 
 KEY = "0xc85ef7d79691fe79573b1a7064c19c1a9819ebdbd1faaab1a8ec92344438aaf4"
 ADDRESS = "0xCD2a3d9F938E13CD947Ec05AbC7FE734Df8DD826"
@@ -122,7 +123,7 @@ def test_verify_exit_code_and_one_line(
     ("args", "error"),
     [
         (["--license", "apache"], ManifestError),
-        (["--license", "MIT", "--policy", "fuzzy"], ManifestError),
+        (["--license", "MIT", "--policy", "fuzzy"], PolicyError),
         (["--license", "MIT", "--kind", "weights"], ManifestError),
         (["--license", "MIT", "--base", "not-a-cid"], ManifestError),
     ],

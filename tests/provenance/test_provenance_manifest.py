@@ -13,10 +13,10 @@ from cairn.config import DataDir
 from cairn.content import Cid, MemoryBlockstore, add_bytes, add_path, open_blockstore, read_bytes
 from cairn.errors import ManifestError, VerificationFailed
 from cairn.identity import LocalSigner
+from cairn.inference import parse_policy_text
 from cairn.provenance import (
     PAYLOAD_TYPE,
     Card,
-    ComparisonPolicy,
     Envelope,
     ManifestIndex,
     Statement,
@@ -59,7 +59,7 @@ def test_publish_file_and_verify(
     tmp_path: Path, store: MemoryBlockstore, index: ManifestIndex
 ) -> None:
     path = _file(tmp_path, "model.onnx", b"weights" * 1000)
-    card = _card(policy=ComparisonPolicy.parse("tolerance:1e-5"), contributors=("alice",))
+    card = _card(policy=parse_policy_text("tolerance:1e-5"), contributors=("alice",))
     done = publish(path, card, ALICE, store, index)
     assert done.artifact_cid == add_path(path, MemoryBlockstore())
     stored = read_bytes(done.manifest_cid, store)

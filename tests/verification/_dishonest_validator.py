@@ -11,7 +11,10 @@ from pathlib import Path
 
 from cairn import content
 from cairn.chain import OpenedDispute, connect
+from cairn.client import GatewayNodeSource
 from cairn.config import DataDir
+from cairn.identity import LocalSigner
+from cairn.node import run_validator
 from cairn.verification import Reexecutor, Validator, ValidatorState
 
 
@@ -26,13 +29,14 @@ def main() -> None:
     chain = connect(url, dd)
     v = Dishonest(
         chain,
-        key,
+        LocalSigner.from_hex(key),
         Reexecutor(content.open_blockstore(dd)),
         ValidatorState(dd.root / "validator.sqlite"),
+        sources=GatewayNodeSource,
         patience=1,
     )
     print("READY", flush=True)
-    v.run(threading.Event(), 0.3, on_tick=lambda r: print(r, flush=True))
+    run_validator(v, threading.Event(), 0.3, on_tick=lambda r: print(r, flush=True))
 
 
 if __name__ == "__main__":

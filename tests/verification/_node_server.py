@@ -15,10 +15,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 import numpy as np
-from _faults import Cached, OtherModel, RefusingStore, WrongSometimes
 
 from cairn import content
 from cairn.chain import Role, connect
@@ -31,11 +28,13 @@ from cairn.inference import (
     OnnxRuntime,
     build_digits_classifier,
     load_model,
+    parse_policy,
 )
 from cairn.inference.digits import _graph, digits_split
 from cairn.node import NodeContext, NodeSettings, ServedModel, serve
-from cairn.provenance import Card, ComparisonPolicy, ManifestIndex, publish
+from cairn.provenance import Card, ManifestIndex, publish
 from cairn.receipts import Batcher, ReceiptDomain, SqliteReceiptStore
+from cairn.testing import Cached, OtherModel, RefusingStore, WrongSometimes
 
 
 def _other_runtime() -> OnnxRuntime:
@@ -54,7 +53,7 @@ def main() -> None:
     store = content.open_blockstore(dd)
     folder = build_digits_classifier(dd.root / "models" / DIGITS_NAME)
     policy = dict(ModelSpec.from_bytes((folder / SPEC_FILE).read_bytes()).policy)
-    card = Card("model", DIGITS_NAME, "1", "Apache-2.0", policy=ComparisonPolicy.from_dict(policy))
+    card = Card("model", DIGITS_NAME, "1", "Apache-2.0", policy=parse_policy(policy))
     pub = publish(folder, card, signer, store, ManifestIndex(dd.root / "provenance" / "index.json"))
     model = load_model(pub.artifact_cid, store)
     wrappers = {

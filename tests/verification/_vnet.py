@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
-from eth_account import Account
 from eth_hash.auto import keccak
 
 from cairn.chain import Chain, DeployParams, DisputeParams, Role
@@ -33,8 +31,8 @@ def key(name: str) -> bytes:
     return keccak(f"cairn-verification-{name}".encode())
 
 
-def account(name: str) -> Any:
-    return Account.from_key(key(name))
+def account(name: str) -> LocalSigner:
+    return LocalSigner(key(name))
 
 
 def setup_network(chain: Chain) -> Chain:

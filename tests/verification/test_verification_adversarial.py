@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from eth_account import Account
-from web3 import Web3
+from eth_hash.auto import keccak
 
 from cairn.chain import BURN, DeployParams, DisputeKind, DisputeParams, Outcome, Role, connect
+from cairn.identity import LocalSigner
 from cairn.inference import digits_split
 from cairn.verification import reputation
 
@@ -53,11 +53,15 @@ pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
 
 def _key(name: str) -> str:
-    return "0x" + Web3.keccak(text=f"cairn-adversarial-{name}").hex().removeprefix("0x")
+    return "0x" + keccak(f"cairn-adversarial-{name}".encode()).hex()
+
+
+def _signer(name: str) -> LocalSigner:
+    return LocalSigner.from_hex(_key(name))
 
 
 def _addr(name: str) -> str:
-    return str(Account.from_key(_key(name)).address)
+    return _signer(name).address
 
 
 def _free_port() -> int:
@@ -163,11 +167,11 @@ def _wait(
 
 def _gas_spent(chain: Any, address: str, start: int) -> int:
     total = 0
-    for n in range(start, int(chain.w3.eth.block_number) + 1):
-        for tx in chain.w3.eth.get_block(n, full_transactions=True)["transactions"]:
+    for n in range(start, chain.head() + 1):
+        for tx in chain.rpc("eth_getBlockByNumber", [hex(n), True])["transactions"]:
             if tx["from"].lower() == address.lower():
-                r = chain.w3.eth.get_transaction_receipt(tx["hash"])
-                total += int(r["gasUsed"]) * int(r["effectiveGasPrice"])
+                r = chain.rpc("eth_getTransactionReceipt", [tx["hash"]])
+                total += int(r["gasUsed"], 16) * int(r["effectiveGasPrice"], 16)
     return total
 
 
@@ -189,7 +193,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     url, keys = _start_chain(backend, procs)
     dirs = {n: tmp_path / n for n in ("deployer", *FAULTS, *HONEST, DISHONEST)}
     chain = connect(url, dirs["deployer"])
-    funder = keys[0] if keys else chain.dev_keys()[0]
+    funder = LocalSigner.from_hex(keys[0]) if keys else chain.dev_keys()[0]
     chain.deploy(funder, DeployParams(unbonding_delay=1000, close_window=1000), disputes=DPARAMS)
     for name, d in dirs.items():
         (d / "chain").mkdir(parents=True, exist_ok=True)
@@ -198,16 +202,16 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     for name in (*FAULTS, *HONEST, DISHONEST, BAD_CHALLENGER):
         chain.transfer(funder, _addr(name), 20 * ETHER)
     for name in (*HONEST, DISHONEST, BAD_CHALLENGER):
-        chain.staking.register(_key(name), Role.VALIDATOR, "")
-        chain.staking.stake(_key(name), ETHER)
+        chain.staking.register(_signer(name), Role.VALIDATOR, "")
+        chain.staking.stake(_signer(name), ETHER)
         if name != BAD_CHALLENGER:  # it only challenges; it never sits on a committee
-            chain.disputes.join(_key(name))
-    start = int(chain.w3.eth.block_number) + 1
+            chain.disputes.join(_signer(name))
+    start = chain.head() + 1
     watched = [_addr(n) for n in (*HONEST, DISHONEST, BAD_CHALLENGER)]
     before = {a: chain.balance(a) for a in [*watched, BURN]}
 
     def mine() -> None:
-        chain.w3.provider.make_request("evm_mine", [])
+        chain.increase_time(0)  # mines a block (the clock moves at most a second)
 
     nodes = {}
     for fault in FAULTS:
@@ -282,7 +286,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     ]
     target = next(r for r in members if r.request_id.hex() == honest_receipts[0]["requestId"][2:])
     chain.disputes.open(
-        _key(BAD_CHALLENGER),
+        _signer(BAD_CHALLENGER),
         evidence_for(target, members, batch_id),
         b"\7" * 32,
         DisputeKind.WRONG_OUTPUT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -46,7 +47,7 @@ def _vote(net, dispute_id, votes):
 def test_contract_digest_is_the_receipt_digest(net):
     receipt = signed_receipts(net, 1)[0]
     ev = evidence_for(receipt, [receipt], 1)
-    assert net.disputes.receipt_digest(ev) == receipt.digest()
+    assert net.disputes.receipt_digest(ev.receipt) == receipt.digest()
 
 
 def test_guilty_node_is_slashed_jailed_and_challenger_paid_to_the_wei(net):
@@ -114,11 +115,11 @@ def test_evidence_is_checked_onchain(net):
     batch = anchor_batch(net, signed_receipts(net, 4))
     other = signed_receipts(net, 1, signer_key=key("impostor"))[0]
     with pytest.raises(ContractRevert, match="bad node signature"):
-        forged = evidence_for(batch.receipts[0], batch.receipts, 1)
-        bad_sig = evidence_for(other, [other], 1).signature
+        ev = evidence_for(batch.receipts[0], batch.receipts, 1)
+        forged = dataclasses.replace(ev.receipt, signature=other.signature)
         net.disputes.open(
             account("v1"),
-            type(forged)(**{**forged.__dict__, "signature": bad_sig}),
+            dataclasses.replace(ev, receipt=forged),
             b"\1" * 32,
             DisputeKind.WRONG_OUTPUT,
         )
@@ -126,7 +127,7 @@ def test_evidence_is_checked_onchain(net):
         ev = evidence_for(batch.receipts[0], batch.receipts, 1)
         net.disputes.open(
             account("v1"),
-            type(ev)(**{**ev.__dict__, "proof": ev.proof[1:]}),
+            dataclasses.replace(ev, proof=ev.proof[1:]),
             b"\1" * 32,
             DisputeKind.WRONG_OUTPUT,
         )

@@ -246,7 +246,7 @@ def test_a_valid_proof_settles_a_dispute(world, net, tmp_path):
         net.increase_time(1)
         net.disputes.draw(account("v1"), opened.value)
         dispute = next(d for d in net.disputes.opened(0) if d.id == opened.value)
-        findings = {n: j.reexecutor.audit(j.receipt_of(dispute), source) for n, j in jurors.items()}
+        findings = {n: j.reexecutor.audit(dispute.receipt, source) for n, j in jurors.items()}
         votes = {n: j.judge(dispute) for n, j in jurors.items()}
         _vote(net, opened.value, votes)
         outcomes[receipt.request_id] = (

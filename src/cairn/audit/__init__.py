@@ -16,13 +16,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from cairn.audit._yaml import parse_manifest
-from cairn.audit.base import NetworkSource, open_source, read_network
+from cairn.audit.base import NetworkSource, read_network
 from cairn.audit.explain import explain
 from cairn.audit.manifest import LAYERS, StackManifest
 from cairn.audit.network import NetworkDocument, manifest_from_network
 from cairn.audit.render import FORMATS, render
 from cairn.audit.report import Answer, Nakamoto, Petal, RedFlag, Report, Stage
 from cairn.audit.rules import audit
+from cairn.audit.sources import open_source
 from cairn.errors import StackManifestError
 
 __all__ = [

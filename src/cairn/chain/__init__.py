@@ -6,16 +6,44 @@ and one web3.py client over two backends chosen by URL in :func:`connect`:
 ``embedded://`` (py-evm in this process, persisted in the data dir) and
 ``http(s)://`` (any JSON-RPC node). Nothing here sits on the inference path.
 
->>> chain = connect("embedded://")          # doctest: +SKIP
->>> chain.deploy(chain.dev_keys()[0])       # doctest: +SKIP
->>> chain.registry.register(key, "minilm")  # doctest: +SKIP
+This package is the chain boundary: web3 and eth-account are imported here and
+nowhere else. Public surface:
+
+- :func:`connect` → :class:`Chain`: typed contracts (``registry``, ``staking``,
+  ``anchor``, ``channels``, ``disputes``), ``deploy``, ``head()``,
+  ``block_hash(n)``, ``now()``, ``balance(address)``, ``transfer``, ``fund``,
+  ``rpc(method, params)`` (a raw read-only JSON-RPC passthrough,
+  :data:`READ_ONLY_RPC`), ``dev_keys()`` (signers of a dev chain's funded accounts).
+- Every write is signed by a :class:`cairn.identity.Signer` (``LocalSigner``, a
+  keystore wallet, a KMS); the key never leaves it. A write returns :class:`Tx`.
+- :class:`Evidence` holds a :class:`cairn.receipts.Receipt`; an
+  :class:`OpenedDispute` carries the disputed :class:`~cairn.receipts.Receipt`.
+- :class:`OnchainView`: a receipt's anchored root and its node's stake, from an
+  RPC URL and the receipt alone (for :func:`cairn.receipts.verify_online`).
+- Vouchers (:func:`sign_voucher`, :func:`verify_voucher`, ...) are EIP-712
+  through :mod:`cairn.identity`.
+- Every failure is a :class:`~cairn.errors.ChainError` (``ChainUnreachable``,
+  ``ChainRpcError``, ``ContractRevert``, ``InsufficientFunds``, ``NotDeployed``,
+  ``VoucherInvalid``); nothing raw from web3 escapes.
+
+>>> chain = connect("embedded://")                  # doctest: +SKIP
+>>> deployer = chain.dev_keys()[0]                  # doctest: +SKIP
+>>> chain.deploy(deployer)                          # doctest: +SKIP
+>>> chain.registry.register(deployer, "minilm")     # doctest: +SKIP
 """
 
-from cairn.chain._tx import Signer, Tx, as_account
+from cairn.chain._tx import Tx
 from cairn.chain.anchor import Anchor, ReceiptAnchor
 from cairn.chain.base import Backend
 from cairn.chain.channels import ChannelState, PaymentChannels
-from cairn.chain.client import EMBEDDED, Chain, Deployment, DeployParams, connect
+from cairn.chain.client import (
+    EMBEDDED,
+    READ_ONLY_RPC,
+    Chain,
+    Deployment,
+    DeployParams,
+    connect,
+)
 from cairn.chain.disputes import (
     BURN,
     DisputeInfo,
@@ -27,6 +55,7 @@ from cairn.chain.disputes import (
     Outcome,
     commitment,
 )
+from cairn.chain.onchain import OnchainView
 from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
 from cairn.chain.staking import Participant, Role, Staking, model_id
 from cairn.chain.vouchers import (
@@ -41,6 +70,7 @@ from cairn.chain.vouchers import (
 __all__ = [
     "BURN",
     "EMBEDDED",
+    "READ_ONLY_RPC",
     "Anchor",
     "Backend",
     "Chain",
@@ -55,6 +85,7 @@ __all__ = [
     "ModelInfo",
     "ModelRegistry",
     "ModelVersion",
+    "OnchainView",
     "OpenedDispute",
     "Outcome",
     "Participant",
@@ -62,11 +93,9 @@ __all__ = [
     "ReceiptAnchor",
     "Role",
     "SignedVoucher",
-    "Signer",
     "Staking",
     "Tx",
     "VoucherDomain",
-    "as_account",
     "commitment",
     "connect",
     "model_id",

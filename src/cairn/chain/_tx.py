@@ -5,9 +5,16 @@ revert is refused before it is signed or sent: a failed call changes nothing,
 on the chain or in the data dir. The estimate's revert reason becomes
 :class:`~cairn.errors.ContractRevert` naming the contract; a balance too small
 for value plus gas becomes :class:`~cairn.errors.InsufficientFunds`; a dead
-endpoint becomes :class:`~cairn.errors.ChainUnreachable`. Transactions are
-signed locally (EIP-155 chain id, EIP-1559 fees) and sent raw, so the same code
-runs on the embedded chain and on any JSON-RPC node.
+endpoint becomes :class:`~cairn.errors.ChainUnreachable`; anything else the
+chain or web3 raises becomes :class:`~cairn.errors.ChainError` — nothing raw
+escapes this package.
+
+Transactions are EIP-1559 (type 2, EIP-2718 envelope) with the EIP-155 chain id.
+They are signed through the :class:`cairn.identity.Signer` port: the signing
+hash ``keccak256(0x02 || rlp([chainId, nonce, ..., accessList]))`` (EIP-1559,
+"Specification") is computed here and handed to ``signer.sign_hash``, so a key
+never leaves its signer (a keystore, a KMS or a hardware wallet signs the same
+way), and the raw transaction is assembled from the returned (y-parity, r, s).
 """
 
 from __future__ import annotations
@@ -15,7 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from eth_account import Account
+from eth_account.typed_transactions.typed_transaction import TypedTransaction
+from eth_utils.exceptions import ValidationError
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception, Web3RPCError
 
@@ -27,12 +35,11 @@ from cairn.errors import (
     ContractRevert,
     InsufficientFunds,
 )
+from cairn.identity import Signer
 
-__all__ = ["Signer", "Tx", "as_account", "translate"]
+__all__ = ["Tx", "sign_transaction", "translate"]
 
 T = TypeVar("T")
-# An eth-account LocalAccount, or a private key as hex or bytes.
-Signer = Any
 
 _GAS_MARGIN = 1.2  # the estimate is exact for today's state; leave room for a moved one
 _RECEIPT_TIMEOUT = 120.0
@@ -49,18 +56,6 @@ class Tx(Generic[T]):
     fee: int = 0  # wei paid for gas: gas used × effective gas price
 
 
-def as_account(signer: Signer) -> Any:
-    """A LocalAccount from a LocalAccount, a cairn.identity LocalSigner, or a private key."""
-    if hasattr(signer, "sign_transaction") and hasattr(signer, "address"):
-        return signer
-    if isinstance(getattr(signer, "private_key", None), bytes):  # cairn.identity.LocalSigner
-        signer = signer.private_key
-    try:
-        return Account.from_key(signer)
-    except (ValueError, TypeError) as exc:
-        raise ChainError("not a private key (expected 32 bytes, hex)") from exc
-
-
 def _reason(message: str) -> str:
     text = message.strip()
     for prefix in (
@@ -73,40 +68,71 @@ def _reason(message: str) -> str:
     return text or "reverted without a reason"
 
 
+def _one_line(text: str, limit: int = 300) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def translate(exc: BaseException, contract: str, url: str = "") -> CairnError:
-    """One cairn error for a web3, eth-tester or transport failure."""
+    """One cairn error, with a one-line message, for a web3, eth-tester or transport failure.
+
+    Programming errors (``TypeError``, ``AttributeError``, ...) are not chain
+    errors and are raised as they are.
+    """
     if isinstance(exc, CairnError):
         return exc
     if isinstance(exc, ContractLogicError):
-        return ContractRevert(contract, _reason(str(exc.message or exc)))
+        return ContractRevert(contract, _one_line(_reason(str(exc.message or exc))))
     if isinstance(exc, OSError):  # requests' errors are OSErrors too
         return ChainUnreachable(f"chain {url or '?'} is unreachable: {type(exc).__name__}")
     if isinstance(exc, TimeExhausted):
         return ChainError(f"{contract}: transaction not mined in {_RECEIPT_TIMEOUT:.0f}s")
-    message = str(getattr(exc, "message", None) or exc)
+    message = _one_line(str(getattr(exc, "message", None) or exc))
     if "insufficient funds" in message.lower():
         return InsufficientFunds(f"{contract}: insufficient funds for value plus gas")
     if isinstance(exc, Web3RPCError) and "revert" in message.lower():
         return ContractRevert(contract, _reason(message))
-    if isinstance(exc, Web3Exception | ValueError):
+    if isinstance(exc, Web3Exception | ValueError | ValidationError):
         return ChainError(f"{contract}: {message}")
     raise exc
 
 
-def send(w3: Web3, backend: Backend, contract: str, call: Any, account: Any, value: int = 0) -> Any:
+def _signer(signer: Any) -> Signer:
+    if not isinstance(signer, Signer):
+        raise ChainError(
+            f"chain writes are signed by a cairn.identity Signer, not {type(signer).__name__} "
+            "(e.g. LocalSigner.from_hex(key))"
+        )
+    return signer
+
+
+def sign_transaction(tx: dict[str, Any], signer: Signer) -> bytes:
+    """The raw, signed EIP-1559 transaction for ``tx`` (a web3 transaction dict)."""
+    fields = {k: v for k, v in tx.items() if k != "from"}
+    unsigned = TypedTransaction.from_dict(fields)
+    sig = signer.sign_hash(unsigned.hash())
+    signed = TypedTransaction.from_dict(
+        {**unsigned.as_dict(), "v": sig.v - 27, "r": sig.r, "s": sig.s}
+    )
+    return signed.encode()
+
+
+def send(
+    w3: Web3, backend: Backend, contract: str, call: Any, signer: Signer, value: int = 0
+) -> Any:
     """Estimate, sign, send and wait for ``call``; return its receipt."""
+    sender = Web3.to_checksum_address(_signer(signer).address)
     try:
         tx = call.build_transaction(
             {
-                "from": account.address,
+                "from": sender,
                 "value": value,
-                "nonce": w3.eth.get_transaction_count(account.address, "pending"),
+                "nonce": w3.eth.get_transaction_count(sender, "pending"),
                 "chainId": w3.eth.chain_id,
             }
         )
         tx["gas"] = int(tx["gas"] * _GAS_MARGIN)
-        signed = account.sign_transaction(tx)
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        tx_hash = w3.eth.send_raw_transaction(sign_transaction(tx, signer))
         receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=_RECEIPT_TIMEOUT)
     except Exception as exc:
         raise translate(exc, contract, backend.url) from exc

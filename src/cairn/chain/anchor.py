@@ -12,8 +12,9 @@ from typing import Any
 
 from web3 import Web3
 
-from cairn.chain._tx import Signer, Tx, tx_of
+from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
+from cairn.identity import Signer
 
 __all__ = ["Anchor", "ReceiptAnchor"]
 
@@ -62,3 +63,11 @@ class ReceiptAnchor(ContractWrapper):
     def anchors(self, node: str) -> list[Anchor]:
         """Every batch ``node`` anchored, in chain order."""
         return [_anchor(log) for log in self._logs("Anchored", node=Web3.to_checksum_address(node))]
+
+    def anchored(self, from_block: int, to_block: int | None = None) -> list[Anchor]:
+        """Every batch any node anchored in blocks ``from_block..to_block``, in chain order."""
+        return [_anchor(log) for log in self._logs("Anchored", from_block, to_block)]
+
+    def staking_address(self) -> str:
+        """The Staking contract whose nodes may anchor here (fixed at deployment)."""
+        return str(self._call("staking"))

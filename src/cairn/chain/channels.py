@@ -12,9 +12,10 @@ from functools import cached_property
 
 from web3 import Web3
 
-from cairn.chain._tx import Signer, Tx, tx_of
+from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.vouchers import SignedVoucher, VoucherDomain, sign_voucher
+from cairn.identity import Signer
 
 __all__ = ["ChannelState", "PaymentChannels"]
 
@@ -43,7 +44,8 @@ class PaymentChannels(ContractWrapper):
     @cached_property
     def domain(self) -> VoucherDomain:
         """The EIP-712 domain vouchers for this contract are signed under."""
-        return VoucherDomain(int(self.w3.eth.chain_id), self.address)
+        chain_id = int(self._read("chain id", lambda: self._w3.eth.chain_id))
+        return VoucherDomain(chain_id, self.address)
 
     def open(self, signer: Signer, payee: str, deposit: int) -> Tx[int]:
         """Open a channel with ``deposit`` wei; ``value`` is the channel id."""

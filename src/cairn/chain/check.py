@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from eth_account import Account
-
-from cairn.chain._tx import Signer, Tx, as_account
+from cairn.chain._tx import Tx
 from cairn.chain.client import Chain, DeployParams
 from cairn.chain.staking import Role
+from cairn.identity import LocalSigner, Signer
 
 __all__ = ["CHECK_PARAMS", "run_check"]
 
@@ -29,8 +28,8 @@ def run_check(
     chain: Chain, signer: Signer, on_step: Callable[[str, int], None] | None = None
 ) -> dict[str, int]:
     """Deploy, run each operation once; return {operation: gas used}."""
-    me = as_account(signer)
-    payee = Account.create().address
+    me = signer
+    payee = LocalSigner.generate().address
     gas: dict[str, int] = {}
 
     chain.transfer(me, payee, 1)  # a payee is a live node: no new-account surcharge in "redeem"

@@ -6,6 +6,12 @@ JSON-RPC to any EVM node. Contracts are deployed once per chain; their addresses
 are recorded per chain id (EIP-155) in ``<data dir>/chain/deployments.json``,
 written atomically, and checked to hold code before use, so a reset dev chain is
 reported instead of called.
+
+:class:`Chain` is the boundary: web3 stays inside it. Callers get typed
+contracts, a few chain reads (:meth:`Chain.head`, :meth:`Chain.block_hash`,
+:meth:`Chain.now`, :meth:`Chain.balance`), a raw read-only JSON-RPC passthrough
+(:meth:`Chain.rpc`, what the gateway proxies) and :class:`~cairn.errors.CairnError`
+for every failure. Writes are signed by a :class:`cairn.identity.Signer`.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from web3 import Web3
 from web3.types import RPCEndpoint, TxParams
@@ -22,19 +28,48 @@ from web3.types import RPCEndpoint, TxParams
 from cairn._atomic import atomic_write_bytes
 from cairn.chain import _tx
 from cairn.chain._artifacts import load_artifact
+from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.anchor import ReceiptAnchor
 from cairn.chain.base import Backend
 from cairn.chain.channels import PaymentChannels
 from cairn.chain.disputes import DisputeParams, Disputes
+from cairn.chain.jsonrpc import to_rpc_json
 from cairn.chain.registry import ModelRegistry
 from cairn.chain.staking import Staking
 from cairn.config import DataDir
-from cairn.errors import ChainError, ChainUnreachable, ConfigError, NotDeployed, did_you_mean
+from cairn.errors import (
+    ChainError,
+    ChainRpcError,
+    ChainUnreachable,
+    ConfigError,
+    NotDeployed,
+    did_you_mean,
+)
+from cairn.identity import LocalSigner, Signer
 
-__all__ = ["EMBEDDED", "Chain", "DeployParams", "Deployment", "connect"]
+__all__ = ["EMBEDDED", "READ_ONLY_RPC", "Chain", "DeployParams", "Deployment", "connect"]
 
 EMBEDDED = "embedded://"
 ETHER = 10**18
+W = TypeVar("W", bound=ContractWrapper)
+
+# What :meth:`Chain.rpc` passes through: reads of public chain state, nothing that
+# signs, sends, or moves a development chain.
+READ_ONLY_RPC = frozenset(
+    {
+        "eth_chainId",
+        "net_version",
+        "eth_blockNumber",
+        "eth_call",
+        "eth_getCode",
+        "eth_getBalance",
+        "eth_getBlockByNumber",
+        "eth_getLogs",
+        "eth_getTransactionCount",
+        "eth_getTransactionReceipt",
+        "web3_clientVersion",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -84,11 +119,11 @@ class Chain:
     def __init__(self, backend: Backend, data_dir: DataDir | None) -> None:
         self.backend = backend
         self.url = backend.url
-        self.w3 = Web3(backend.provider())
+        self._w3 = Web3(backend.provider())
         self._book = None if data_dir is None else data_dir.chain / "deployments.json"
         self._deployment: Deployment | None = None
         self.deploy_gas: dict[str, int] = {}  # gas of each contract creation in the last deploy
-        self.chain_id = self._read("chain id", lambda: int(self.w3.eth.chain_id))
+        self.chain_id = self._read("chain id", lambda: int(self._w3.eth.chain_id))
 
     def _read(self, what: str, fn: Any) -> Any:
         try:
@@ -134,12 +169,12 @@ class Chain:
         return True
 
     def _has_code(self, address: str) -> bool:
-        code = self._read("code", lambda: self.w3.eth.get_code(Web3.to_checksum_address(address)))
+        code = self._read("code", lambda: self._w3.eth.get_code(Web3.to_checksum_address(address)))
         return len(code) > 0
 
     def deploy(
         self,
-        signer: _tx.Signer,
+        signer: Signer,
         params: DeployParams | None = None,
         *,
         record: bool = True,
@@ -156,29 +191,28 @@ class Chain:
                 return self.deploy_disputes(signer, disputes)
             return self.deployment
         params = params or DeployParams()
-        account = _tx.as_account(signer)
-        registry = self._create(account, "ModelRegistry")
+        registry = self._create(signer, "ModelRegistry")
         staking = self._create(
-            account,
+            signer,
             "Staking",
             params.min_node_stake,
             params.min_validator_stake,
             params.unbonding_delay,
         )
-        anchor = self._create(account, "ReceiptAnchor", staking[0])
-        channels = self._create(account, "PaymentChannels", params.close_window)
+        anchor = self._create(signer, "ReceiptAnchor", staking[0])
+        channels = self._create(signer, "PaymentChannels", params.close_window)
         found = Deployment(
             self.chain_id,
             registry[0],
             staking[0],
             anchor[0],
             channels[0],
-            account.address,
+            signer.address,
             channels[1],
             params,
         )
         if disputes is not None:
-            found = self._with_disputes(account, found, disputes)
+            found = self._with_disputes(signer, found, disputes)
         if record:
             self._record(found)
         self._deployment = found
@@ -187,7 +221,7 @@ class Chain:
         return found
 
     def deploy_disputes(
-        self, signer: _tx.Signer, params: DisputeParams | None = None, *, record: bool = True
+        self, signer: Signer, params: DisputeParams | None = None, *, record: bool = True
     ) -> Deployment:
         """Deploy Disputes for the current deployment and set it as Staking's slasher.
 
@@ -196,22 +230,22 @@ class Chain:
         current = self.deployment
         if current.disputes is not None:
             return current
-        found = self._with_disputes(_tx.as_account(signer), current, params or DisputeParams())
+        found = self._with_disputes(signer, current, params or DisputeParams())
         if record:
             self._record(found)
         self._deployment = found
         self.__dict__.pop("disputes", None)
         return found
 
-    def _with_disputes(self, account: Any, d: Deployment, params: DisputeParams) -> Deployment:
-        address, _ = self._create(account, "Disputes", d.staking, d.anchor, *params.args())
-        Staking(self.w3, self.backend, d.staking).set_slasher(account, address)
+    def _with_disputes(self, signer: Signer, d: Deployment, params: DisputeParams) -> Deployment:
+        address, _ = self._create(signer, "Disputes", d.staking, d.anchor, *params.args())
+        self._at(Staking, d.staking).set_slasher(signer, address)
         return replace(d, disputes=address, dispute_params=params)
 
-    def _create(self, account: Any, name: str, *args: Any) -> tuple[str, int]:
+    def _create(self, signer: Signer, name: str, *args: Any) -> tuple[str, int]:
         art = load_artifact(name)
-        factory = self.w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
-        receipt = _tx.send(self.w3, self.backend, name, factory.constructor(*args), account)
+        factory = self._w3.eth.contract(abi=art.abi, bytecode=art.bytecode)
+        receipt = _tx.send(self._w3, self.backend, name, factory.constructor(*args), signer)
         self.deploy_gas[name] = int(receipt["gasUsed"])
         return str(receipt["contractAddress"]), int(receipt["blockNumber"])
 
@@ -224,15 +258,18 @@ class Chain:
 
     # -- contracts ----------------------------------------------------------
 
+    def _at(self, kind: type[W], address: str) -> W:
+        """A typed contract of ``kind`` at ``address`` (one not in this chain's deployment)."""
+        return kind(self._w3, self.backend, address)
+
     @cached_property
     def contracts(self) -> tuple[ModelRegistry, Staking, ReceiptAnchor, PaymentChannels]:
         d = self.deployment
-        w3, b = self.w3, self.backend
         return (
-            ModelRegistry(w3, b, d.registry),
-            Staking(w3, b, d.staking),
-            ReceiptAnchor(w3, b, d.anchor),
-            PaymentChannels(w3, b, d.channels),
+            self._at(ModelRegistry, d.registry),
+            self._at(Staking, d.staking),
+            self._at(ReceiptAnchor, d.anchor),
+            self._at(PaymentChannels, d.channels),
         )
 
     @cached_property
@@ -244,7 +281,7 @@ class Chain:
                 f"no Disputes contract recorded for chain {self.chain_id}; "
                 "deploy with disputes (Chain.deploy_disputes)"
             )
-        return Disputes(self.w3, self.backend, address)
+        return self._at(Disputes, address)
 
     @property
     def registry(self) -> ModelRegistry:
@@ -262,28 +299,60 @@ class Chain:
     def channels(self) -> PaymentChannels:
         return self.contracts[3]
 
-    # -- accounts and the clock ---------------------------------------------
+    # -- blocks, accounts and the clock --------------------------------------
+
+    def head(self) -> int:
+        """The latest block's number."""
+        return int(self._read("block number", lambda: self._w3.eth.block_number))
+
+    def block_hash(self, number: int) -> bytes:
+        """The hash of block ``number`` (ChainError if it does not exist yet)."""
+        return bytes(self._read(f"block {number}", lambda: self._w3.eth.get_block(number)["hash"]))
 
     def balance(self, address: str) -> int:
         return int(
             self._read(
-                "balance", lambda: self.w3.eth.get_balance(Web3.to_checksum_address(address))
+                "balance", lambda: self._w3.eth.get_balance(Web3.to_checksum_address(address))
             )
         )
 
     def now(self) -> int:
         """The latest block's timestamp (the contracts' clock)."""
-        return int(self._read("block", lambda: self.w3.eth.get_block("latest")["timestamp"]))
+        return int(self._read("block", lambda: self._w3.eth.get_block("latest")["timestamp"]))
 
-    def transfer(self, signer: _tx.Signer, to: str, wei: int) -> _tx.Tx[None]:
-        account = _tx.as_account(signer)
+    def rpc(self, method: str, params: list[Any] | None = None) -> Any:
+        """A read-only JSON-RPC call passed through as is; the result in wire form (0x-hex).
+
+        Only :data:`READ_ONLY_RPC` methods pass; a refused method, bad params or an
+        error the chain answers is :class:`~cairn.errors.ChainRpcError` with the
+        EIP-1474 code, message and data.
+        """
+        if method not in READ_ONLY_RPC:
+            raise ChainRpcError(-32601, f"{method} is not allowed here (read-only calls only)")
+        try:
+            reply = self._w3.provider.make_request(RPCEndpoint(method), list(params or []))
+        except OSError as exc:
+            raise _tx.translate(exc, f"chain ({method})", self.url) from exc
+        except Exception as exc:  # params from a client that the provider cannot even encode
+            raise ChainRpcError(-32602, f"{method}: invalid params: {exc}"[:200]) from exc
+        error = reply.get("error") if isinstance(reply, dict) else None
+        if error is not None:
+            if not isinstance(error, dict):
+                raise ChainRpcError(-32603, str(error))
+            code, data = error.get("code", -32603), error.get("data")
+            raise ChainRpcError(int(code), str(error.get("message", "")), data)
+        if not isinstance(reply, dict) or "result" not in reply:
+            raise ChainRpcError(-32603, f"{method}: the chain sent no result")
+        return to_rpc_json(reply["result"])
+
+    def transfer(self, signer: Signer, to: str, wei: int) -> _tx.Tx[None]:
         tx = {"to": Web3.to_checksum_address(to), "value": wei, "data": b""}
-        receipt = _tx.send(self.w3, self.backend, "transfer", _Plain(self.w3, tx), account, wei)
+        receipt = _tx.send(self._w3, self.backend, "transfer", _Plain(self._w3, tx), signer, wei)
         return _tx.tx_of(receipt, None)
 
-    def dev_keys(self) -> list[str]:
-        """Prefunded keys of a development chain (embedded, Anvil); empty elsewhere."""
-        return self.backend.dev_keys()
+    def dev_keys(self) -> list[Signer]:
+        """Signers of a development chain's prefunded accounts (embedded, Anvil); else none."""
+        return [LocalSigner.from_hex(key) for key in self._read("dev keys", self.backend.dev_keys)]
 
     def fund(self, address: str, wei: int) -> _tx.Tx[None]:
         """Send ``wei`` to ``address`` from the dev chain's first prefunded account."""
@@ -300,7 +369,7 @@ class Chain:
         """Mark the chain's state (dev chains); :meth:`revert` goes back to it."""
         mark = self._read(
             "snapshot",
-            lambda: self.w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"],
+            lambda: self._w3.provider.make_request(RPCEndpoint("evm_snapshot"), [])["result"],
         )
         return (mark, self._deployment)
 
@@ -308,7 +377,7 @@ class Chain:
         """Back to a :meth:`snapshot`: chain state and the deployment known then."""
         mark, deployment = snapshot
         self._read(
-            "revert", lambda: self.w3.provider.make_request(RPCEndpoint("evm_revert"), [mark])
+            "revert", lambda: self._w3.provider.make_request(RPCEndpoint("evm_revert"), [mark])
         )
         self._deployment = deployment
         self.__dict__.pop("contracts", None)

@@ -8,6 +8,11 @@ hash of the block that mined the dispute, and settles by commit-reveal
 majority. This module is its typed client; what to challenge and how to vote
 is decided in :mod:`cairn.verification`.
 
+The evidence *is* a :class:`cairn.receipts.Receipt` (plus its batch and
+inclusion proof): :func:`_onchain` turns a receipt into the contract's
+``Receipt`` struct, and a ``DisputeOpened`` event turns back into a
+:class:`~cairn.receipts.Receipt` under the network's domain — one mapping, here.
+
 A juror's sealed vote is ``keccak256(abi.encode(id, juror, guilty, salt))``
 (:func:`commitment`): binding the juror's address means a vote cannot be copied.
 """
@@ -16,14 +21,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cached_property
 from typing import Any
 
 from eth_abi.abi import encode
 from eth_hash.auto import keccak
 from web3 import Web3
 
-from cairn.chain._tx import Signer, Tx, translate, tx_of
+from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
+from cairn.content import Cid
+from cairn.errors import ReceiptInvalid
+from cairn.identity import Signer
+from cairn.receipts import Receipt, ReceiptDomain
 
 BURN = "0x000000000000000000000000000000000000dEaD"
 
@@ -91,36 +101,34 @@ class DisputeParams:
         )
 
 
+def _onchain(receipt: Receipt) -> tuple[Any, ...]:
+    """The contract's ``Receipt`` struct: the model as its binary CID, the node checksummed."""
+    return (
+        bytes(Cid.parse(receipt.model)),
+        receipt.input_hash,
+        receipt.output_hash,
+        Web3.to_checksum_address(receipt.node),
+        receipt.request_id,
+        receipt.issued_at,
+        receipt.runtime,
+        receipt.price,
+    )
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """A receipt as the contract takes it, with the node's signature and inclusion proof.
+    """A signed receipt, the batch it was anchored in and its inclusion proof."""
 
-    ``model`` is the binary CID; ``signature`` 65 bytes ``r || s || v``.
-    """
-
-    model: bytes
-    input_hash: bytes
-    output_hash: bytes
-    node: str
-    request_id: bytes
-    issued_at: int
-    runtime: str
-    price: int
-    signature: bytes
+    receipt: Receipt
     batch_id: int
     proof: tuple[bytes, ...]
 
-    def receipt_tuple(self) -> tuple[Any, ...]:
-        return (
-            self.model,
-            self.input_hash,
-            self.output_hash,
-            Web3.to_checksum_address(self.node),
-            self.request_id,
-            self.issued_at,
-            self.runtime,
-            self.price,
-        )
+    @property
+    def signature(self) -> bytes:
+        """The node's signature, 65 bytes ``r || s || v``."""
+        if self.receipt.signature is None:
+            raise ReceiptInvalid("evidence needs a signed receipt")
+        return self.receipt.signature.to_bytes()
 
 
 @dataclass(frozen=True)
@@ -152,7 +160,7 @@ class OpenedDispute:
     digest: bytes
     challenger_output: bytes
     bond: int
-    receipt: dict[str, Any]
+    receipt: Receipt  # as the event carries it: unsigned (the contract checked the signature)
     block_number: int
 
 
@@ -163,24 +171,6 @@ def commitment(dispute_id: int, juror: str, guilty: bool, salt: bytes) -> bytes:
         [dispute_id, Web3.to_checksum_address(juror), guilty, salt],
     )
     return bytes(keccak(data))
-
-
-def _opened(log: Any) -> OpenedDispute:
-    a = log["args"]
-    r = a["receipt"]
-    receipt = {k: (bytes(v) if isinstance(v, bytes | bytearray) else v) for k, v in dict(r).items()}
-    return OpenedDispute(
-        int(a["id"]),
-        a["node"],
-        a["challenger"],
-        DisputeKind(a["kind"]),
-        int(a["batchId"]),
-        bytes(a["digest"]),
-        bytes(a["challengerOutput"]),
-        int(a["bond"]),
-        receipt,
-        int(log["blockNumber"]),
-    )
 
 
 class Disputes(ContractWrapper):
@@ -205,7 +195,7 @@ class Disputes(ContractWrapper):
         receipt = self._send(
             signer,
             "open",
-            evidence.receipt_tuple(),
+            _onchain(evidence.receipt),
             evidence.signature,
             evidence.batch_id,
             list(evidence.proof),
@@ -278,9 +268,15 @@ class Disputes(ContractWrapper):
     def active_dispute(self, digest: bytes) -> int | None:
         return int(self._call("activeDispute", digest)) or None
 
-    def receipt_digest(self, evidence: Evidence) -> bytes:
+    def receipt_digest(self, receipt: Receipt) -> bytes:
         """The digest the contract computes for a receipt (EIP-712, this network)."""
-        return bytes(self._call("receiptDigest", evidence.receipt_tuple()))
+        return bytes(self._call("receiptDigest", _onchain(receipt)))
+
+    @cached_property
+    def receipt_domain(self) -> ReceiptDomain:
+        """The EIP-712 domain of this network's receipts (chain id, ReceiptAnchor)."""
+        chain_id = int(self._read("chain id", lambda: self._w3.eth.chain_id))
+        return ReceiptDomain(chain_id, Web3.to_checksum_address(self._call("anchor")))
 
     def params(self) -> DisputeParams:
         names = (
@@ -299,25 +295,41 @@ class Disputes(ContractWrapper):
 
     # -- events -----------------------------------------------------------------
 
-    def _events(self, event: str, from_block: int, **filters: Any) -> list[Any]:
-        try:
-            return list(
-                getattr(self.contract.events, event).get_logs(
-                    from_block=from_block, argument_filters=filters or None
-                )
-            )
-        except Exception as exc:
-            raise translate(exc, self.name, self.backend.url) from exc
+    def _opened(self, log: Any) -> OpenedDispute:
+        a, r = log["args"], log["args"]["receipt"]
+        receipt = Receipt(
+            str(Cid.parse(bytes(r["model"]))),
+            bytes(r["inputHash"]),
+            bytes(r["outputHash"]),
+            Web3.to_checksum_address(r["node"]),
+            bytes(r["requestId"]),
+            int(r["issuedAt"]),
+            str(r["runtime"]),
+            int(r["price"]),
+            self.receipt_domain,
+        )
+        return OpenedDispute(
+            int(a["id"]),
+            a["node"],
+            a["challenger"],
+            DisputeKind(a["kind"]),
+            int(a["batchId"]),
+            bytes(a["digest"]),
+            bytes(a["challengerOutput"]),
+            int(a["bond"]),
+            receipt,
+            int(log["blockNumber"]),
+        )
 
     def opened(self, from_block: int = 0, node: str | None = None) -> list[OpenedDispute]:
-        filters = {"node": Web3.to_checksum_address(node)} if node else {}
-        return [_opened(log) for log in self._events("DisputeOpened", from_block, **filters)]
+        filters: dict[str, Any] = {"node": Web3.to_checksum_address(node)} if node else {}
+        return [self._opened(log) for log in self._logs("DisputeOpened", from_block, **filters)]
 
     def resolved(self, from_block: int = 0, node: str | None = None) -> list[dict[str, Any]]:
         """``Resolved`` events as dicts: id, node, outcome, slashed, reward, burned."""
-        filters = {"node": Web3.to_checksum_address(node)} if node else {}
+        filters: dict[str, Any] = {"node": Web3.to_checksum_address(node)} if node else {}
         out = []
-        for log in self._events("Resolved", from_block, **filters):
+        for log in self._logs("Resolved", from_block, **filters):
             a = dict(log["args"])
             a["outcome"] = Outcome(a["outcome"])
             a["block_number"] = int(log["blockNumber"])
@@ -325,4 +337,4 @@ class Disputes(ContractWrapper):
         return out
 
     def penalties(self, from_block: int = 0) -> list[dict[str, Any]]:
-        return [dict(log["args"]) for log in self._events("JurorPenalized", from_block)]
+        return [dict(log["args"]) for log in self._logs("JurorPenalized", from_block)]

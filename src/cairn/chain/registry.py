@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cairn.chain._tx import Signer, Tx, tx_of
+from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
+from cairn.identity import Signer
 
 __all__ = ["ModelInfo", "ModelRegistry", "ModelVersion"]
 

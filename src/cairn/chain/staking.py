@@ -14,8 +14,9 @@ from enum import IntEnum
 from eth_hash.auto import keccak
 from web3 import Web3
 
-from cairn.chain._tx import Signer, Tx, tx_of
+from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
+from cairn.identity import Signer
 
 __all__ = ["Participant", "Role", "Staking", "model_id"]
 

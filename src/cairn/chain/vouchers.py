@@ -7,26 +7,24 @@ amount is cumulative: each voucher replaces the last, and the contract pays only
 its growth. The domain binds a voucher to one chain and one contract; the channel
 id binds it to one channel — no replay across any of them.
 
-The digest path is hand-rolled (two keccaks over fixed-width words, the domain
-separator computed once per domain) so a gateway can check a voucher per
-request; ``tests`` prove it equals eth-account's ``encode_typed_data``.
-Signatures are 65 bytes r‖s‖v with low s (EIP-2), which the contract enforces.
+Hashing and signing are :mod:`cairn.identity`'s: the domain separator is
+``hash_struct("EIP712Domain", ...)``, computed once per domain, the struct hash
+``hash_struct("Voucher", ...)``, and the payer's :class:`~cairn.identity.Signer`
+signs the digest; ``tests`` prove it equals eth-account's ``encode_typed_data``
+and the contract's. Signatures are 65 bytes r‖s‖v with low s (EIP-2), which the
+contract enforces.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from eth_hash.auto import keccak
-from eth_keys.datatypes import Signature
-from eth_keys.exceptions import BadSignature
-from eth_utils.address import to_checksum_address
-from eth_utils.exceptions import ValidationError
-
-from cairn.chain._tx import Signer, as_account
-from cairn.errors import VoucherInvalid
+from cairn.errors import SignatureError, VoucherInvalid
+from cairn.identity import Signature, Signer, eip712_digest, hash_struct, recover_hash
+from cairn.identity.base import SECP256K1_N
 
 __all__ = [
+    "VOUCHER_TYPES",
     "SignedVoucher",
     "VoucherDomain",
     "recover_voucher",
@@ -37,11 +35,18 @@ __all__ = [
 
 DOMAIN_NAME = "Cairn PaymentChannels"
 DOMAIN_VERSION = "1"
-_DOMAIN_TYPEHASH = keccak(
-    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
-)
-VOUCHER_TYPEHASH = keccak(b"Voucher(uint256 channelId,uint256 amount)")
-_SECP256K1N_HALF = 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0
+VOUCHER_TYPES: dict[str, list[dict[str, str]]] = {
+    "EIP712Domain": [
+        {"name": "name", "type": "string"},
+        {"name": "version", "type": "string"},
+        {"name": "chainId", "type": "uint256"},
+        {"name": "verifyingContract", "type": "address"},
+    ],
+    "Voucher": [
+        {"name": "channelId", "type": "uint256"},
+        {"name": "amount", "type": "uint256"},
+    ],
+}
 _UINT256 = 2**256
 
 
@@ -59,16 +64,22 @@ class VoucherDomain:
     separator: bytes = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        address = bytes.fromhex(self.verifying_contract.removeprefix("0x"))
-        if len(address) != 20:
-            raise VoucherInvalid("verifying contract is not a 20-byte address")
-        sep = keccak(
-            _DOMAIN_TYPEHASH
-            + keccak(DOMAIN_NAME.encode())
-            + keccak(DOMAIN_VERSION.encode())
-            + self.chain_id.to_bytes(32, "big")
-            + address.rjust(32, b"\0")
-        )
+        address = self.verifying_contract.removeprefix("0x")
+        try:
+            if len(bytes.fromhex(address)) != 20:
+                raise ValueError
+        except ValueError:
+            raise VoucherInvalid("verifying contract is not a 20-byte address") from None
+        domain = {
+            "name": DOMAIN_NAME,
+            "version": DOMAIN_VERSION,
+            "chainId": self.chain_id,
+            "verifyingContract": "0x" + address.lower(),  # any case: the bytes are what count
+        }
+        try:
+            sep = hash_struct("EIP712Domain", domain, VOUCHER_TYPES)
+        except SignatureError as exc:
+            raise VoucherInvalid(f"bad voucher domain: {exc}") from None
         object.__setattr__(self, "separator", sep)
 
 
@@ -89,20 +100,16 @@ def voucher_digest(domain: VoucherDomain, channel_id: int, amount: int) -> bytes
     """The 32-byte EIP-712 digest ``keccak(0x1901 ‖ domainSeparator ‖ hashStruct)``."""
     if not (0 <= channel_id < _UINT256 and 0 <= amount < _UINT256):
         raise VoucherInvalid("channel id and amount must be uint256")
-    struct_hash = keccak(
-        VOUCHER_TYPEHASH + channel_id.to_bytes(32, "big") + amount.to_bytes(32, "big")
-    )
-    return keccak(b"\x19\x01" + domain.separator + struct_hash)
+    message = {"channelId": channel_id, "amount": amount}
+    return eip712_digest(domain.separator, hash_struct("Voucher", message, VOUCHER_TYPES))
 
 
 def sign_voucher(
     signer: Signer, domain: VoucherDomain, channel_id: int, amount: int
 ) -> SignedVoucher:
-    """Sign a cumulative voucher with the payer's key."""
-    account = as_account(signer)
-    signed = account.unsafe_sign_hash(voucher_digest(domain, channel_id, amount))
-    sig = signed.r.to_bytes(32, "big") + signed.s.to_bytes(32, "big") + bytes([signed.v])
-    return SignedVoucher(channel_id, amount, sig)
+    """Sign a cumulative voucher with the payer's :class:`~cairn.identity.Signer`."""
+    signature = signer.sign_hash(voucher_digest(domain, channel_id, amount))
+    return SignedVoucher(channel_id, amount, signature.to_bytes())
 
 
 def recover_voucher(domain: VoucherDomain, voucher: SignedVoucher) -> str:
@@ -110,15 +117,13 @@ def recover_voucher(domain: VoucherDomain, voucher: SignedVoucher) -> str:
     sig = voucher.signature
     if len(sig) != 65 or sig[64] not in (27, 28):
         raise VoucherInvalid("voucher signature must be 65 bytes r‖s‖v with v in {27, 28}")
-    r, s = int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:64], "big")
-    if s > _SECP256K1N_HALF:
+    if int.from_bytes(sig[32:64], "big") > SECP256K1_N // 2:
         raise VoucherInvalid("voucher signature has a high s (EIP-2)")
     digest = voucher_digest(domain, voucher.channel_id, voucher.amount)
     try:
-        pub = Signature(vrs=(sig[64] - 27, r, s)).recover_public_key_from_msg_hash(digest)
-    except (BadSignature, ValidationError) as exc:
-        raise VoucherInvalid(f"voucher signature does not recover: {exc}") from exc
-    return str(to_checksum_address(pub.to_canonical_address()))
+        return recover_hash(digest, Signature.from_bytes(sig))
+    except SignatureError as exc:
+        raise VoucherInvalid(f"voucher signature does not recover: {exc}") from None
 
 
 def verify_voucher(domain: VoucherDomain, voucher: SignedVoucher, payer: str) -> None:

@@ -16,13 +16,12 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 import typer
-from eth_account import Account
-from web3 import Web3
 
 from cairn import chain as chainlib
 from cairn.chain.check import run_check
 from cairn.cli._common import console, err_console, state
 from cairn.errors import ChainError, ConfigError
+from cairn.identity import LocalSigner, Signer, checksum_address
 
 __all__ = ["register"]
 
@@ -66,7 +65,7 @@ def _open(ctx: typer.Context, url: str) -> chainlib.Chain:
     return chainlib.connect(url, state(ctx).data_dir)
 
 
-def _wallet(ctx: typer.Context, name: str | None) -> Any:
+def _wallet(ctx: typer.Context, name: str | None) -> Signer:
     from cairn.identity import WalletStore
 
     store = WalletStore(state(ctx).data_dir.keystore)
@@ -76,16 +75,18 @@ def _wallet(ctx: typer.Context, name: str | None) -> Any:
     return store.unlock(name, passphrase)
 
 
-def _signer(ctx: typer.Context, chain: chainlib.Chain, key: str | None, wallet: str | None) -> Any:
-    """The account that signs: --key, --wallet, the default wallet, or a dev account."""
+def _signer(
+    ctx: typer.Context, chain: chainlib.Chain, key: str | None, wallet: str | None
+) -> Signer:
+    """Who signs: --key, --wallet, the default wallet, or a dev account."""
     if key is not None:
-        account = chainlib.as_account(key)
+        account: Signer = LocalSigner.from_hex(key)
     elif wallet is not None:
-        account = chainlib.as_account(_wallet(ctx, wallet))
+        account = _wallet(ctx, wallet)
     elif _has_default_wallet(ctx):
-        account = chainlib.as_account(_wallet(ctx, None))
-    elif chain.dev_keys():
-        account = chainlib.as_account(chain.dev_keys()[0])
+        account = _wallet(ctx, None)
+    elif dev := chain.dev_keys():
+        account = dev[0]
     else:
         raise ConfigError(f"{chain.url} is not a dev chain: pass --key HEX or --wallet NAME")
     if chain.url == chainlib.EMBEDDED and chain.balance(account.address) < ETHER:
@@ -176,7 +177,7 @@ def check(
     embedded = chain.startswith("embedded:")
     c = chainlib.connect(chain, None)  # a throwaway deployment; nothing is recorded
     if key is None and wallet is None and embedded:
-        account = Account.create()
+        account: Signer = LocalSigner.generate()
         c.fund(account.address, 10 * ETHER)
     else:
         account = _signer(ctx, c, key, wallet)
@@ -370,7 +371,7 @@ def channel_open(
     """Open a channel to PAYEE with DEPOSIT (e.g. 0.1eth)."""
     c = _open(ctx, chain)
     tx = c.channels.open(
-        _signer(ctx, c, key, wallet), Web3.to_checksum_address(payee), parse_amount(deposit)
+        _signer(ctx, c, key, wallet), checksum_address(payee), parse_amount(deposit)
     )
     _done(f"opened channel {tx.value}", tx)
 

@@ -10,27 +10,19 @@ from __future__ import annotations
 
 import json
 import os
-import time
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
-import numpy as np
 import typer
 
 from cairn.cli._common import console, err_console, state
-from cairn.errors import ConfigError, NodeError, ReceiptInvalid
-from cairn.inference import Tensor, tensors_from_json
-from cairn.receipts import (
-    InclusionProof,
-    Receipt,
-    tensors_hash,
-    texts_hash,
-    verify_offline,
-    verify_online,
-)
+from cairn.errors import ConfigError, ReceiptInvalid
 
-__all__ = ["check_response", "register"]
+if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.receipts import Receipt
+
+__all__ = ["register"]
 
 receipt_app = typer.Typer(help="Check receipts saved from a gateway.")
 GatewayOpt = Annotated[
@@ -42,97 +34,42 @@ def _gateway(url: str | None) -> str:
     return (url or os.environ.get("CAIRN_GATEWAY") or "http://127.0.0.1:8000").rstrip("/")
 
 
-def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
-    try:
-        resp = httpx.post(url, json=body, timeout=120)
-    except httpx.HTTPError as exc:
-        raise NodeError(f"gateway unreachable at {url}: {exc}") from None
-    if resp.status_code != 200:
-        detail = (
-            resp.json().get("detail")
-            if resp.headers.get("content-type", "").startswith("application/json")
-            else resp.text
-        )
-        raise NodeError(f"gateway answered {resp.status_code}: {detail}")
-    out: dict[str, Any] = resp.json()
-    return out
-
-
-def _output_hash(response: dict[str, Any]) -> bytes:
-    """Recompute the output hash from the answer itself (a changed number must fail)."""
-    if "data" in response:  # OpenAI embeddings shape
-        try:
-            rows = [
-                item["embedding"] for item in sorted(response["data"], key=lambda d: d["index"])
-            ]
-            vectors = np.asarray(rows, dtype=np.float64)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ReceiptInvalid(f"malformed embeddings answer: {exc}") from None
-        as32 = vectors.astype(np.float32)
-        if vectors.ndim != 2 or not np.array_equal(as32.astype(np.float64), vectors):
-            raise ReceiptInvalid("embedding values are not the float32 values the node returned")
-        return tensors_hash({"sentence_embedding": Tensor.from_numpy(as32)})
-    if "outputs" in response:
-        return tensors_hash(tensors_from_json(response["outputs"]))
-    raise ReceiptInvalid("response has neither 'data' nor 'outputs'")
-
-
-def _input_hash(request: dict[str, Any]) -> bytes:
-    if "input" in request:
-        texts = request["input"]
-        return texts_hash([texts] if isinstance(texts, str) else list(texts))
-    if "inputs" in request:
-        return tensors_hash(tensors_from_json(request["inputs"]))
-    raise ReceiptInvalid("request has neither 'input' nor 'inputs'")
-
-
-def check_response(
+def _check(
     response: dict[str, Any],
     request: dict[str, Any] | None,
     online: str | None = None,
     gateway: str | None = None,
     wait_s: float = 0.0,
 ) -> Receipt:
-    """Verify a gateway response's receipt; raise :class:`ReceiptInvalid` with the reason."""
-    if "receipt" not in response:
-        raise ReceiptInvalid("response carries no receipt")
-    receipt = Receipt.from_json(response["receipt"])
-    verify_offline(
-        receipt,
-        output_hash=_output_hash(response),
-        input_hash=_input_hash(request) if request is not None else None,
-    )
-    if online is not None:
-        from cairn.receipts._onchain import OnchainView
+    """Verify a gateway response's receipt offline and, with ``online`` (an RPC URL), its
+    inclusion in the root anchored onchain; raise :class:`ReceiptInvalid` with the reason."""
+    from cairn.client import GatewayClient, verify_answer
 
-        proof = _fetch_proof(_gateway(gateway), receipt, wait_s)
-        root_of, is_staked = OnchainView(online, receipt).checks()
-        verify_online(receipt, proof, root_of, is_staked)
+    receipt = verify_answer(response, request)
+    if online is not None:
+        with GatewayClient(_gateway(gateway)) as client:
+            client.verify_online(receipt, online, wait_s=wait_s)
     return receipt
 
 
-def _fetch_proof(gateway: str, receipt: Receipt, wait_s: float) -> InclusionProof:
-    url = f"{gateway}/v1/receipts/0x{receipt.request_id.hex()}/proof"
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            resp = httpx.get(url, timeout=30)
-        except httpx.HTTPError as exc:
-            raise NodeError(f"gateway unreachable at {gateway}: {exc}") from None
-        body = resp.json() if resp.status_code in (200, 404) else {}
-        if resp.status_code == 200 and body.get("anchored"):
-            return InclusionProof.from_json(body)
-        if time.monotonic() >= deadline:
-            raise ReceiptInvalid("receipt not anchored yet (retry later or pass --wait)")
-        time.sleep(0.25)
-
-
 def _passphrase() -> str:
-    """The node wallet's passphrase: ``$CAIRN_PASSPHRASE`` or a hidden prompt."""
+    """The node wallet's passphrase: ``$CAIRN_PASSPHRASE``, else a hidden prompt in a terminal."""
     found = os.environ.get("CAIRN_PASSPHRASE")
     if found is not None:
         return found
+    if sys.stdin is None or not sys.stdin.isatty():  # a service, a pipe, CI: nobody to ask
+        raise ConfigError(
+            "no passphrase for the node wallet: set CAIRN_PASSPHRASE "
+            "(or run cairn up in a terminal)"
+        )
     return str(typer.prompt("passphrase for the node wallet", hide_input=True))
+
+
+def _send(url: str, path: str, request: dict[str, Any]) -> dict[str, Any]:
+    from cairn.client import GatewayClient
+
+    with GatewayClient(url) as client:
+        return dict(client.send(path, request).body)
 
 
 def _chain_for_online(gateway: str, chain: str | None) -> str:
@@ -151,8 +88,8 @@ def embed(
     """Embed texts through a gateway and verify the receipt of the answer."""
     url = _gateway(gateway)
     request = {"model": model, "input": texts}
-    response = _post(f"{url}/v1/embeddings", request)
-    receipt = check_response(
+    response = _send(url, "/v1/embeddings", request)
+    receipt = _check(
         response, request, _chain_for_online(url, chain) if online else None, url, wait
     )
     if output:
@@ -181,8 +118,10 @@ def infer(
         request = json.loads(input_file.read_text())
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{input_file} is not JSON: {exc}") from None
-    response = _post(f"{url}/v1/infer/{model}", request)
-    receipt = check_response(
+    if not isinstance(request, dict):
+        raise ConfigError(f'{input_file} must hold a JSON object: {{"inputs": {{...}}}}')
+    response = _send(url, f"/v1/infer/{model}", request)
+    receipt = _check(
         response, request, _chain_for_online(url, chain) if online else None, url, wait
     )
     console.print_json(data=response["outputs"])
@@ -214,43 +153,71 @@ def receipt_verify(
     if not isinstance(response, dict) or not (request is None or isinstance(request, dict)):
         raise ReceiptInvalid("response and request must be JSON objects")
     url = _gateway(gateway)
-    receipt = check_response(
-        response, request, _chain_for_online(url, chain) if online else None, url
-    )
+    receipt = _check(response, request, _chain_for_online(url, chain) if online else None, url)
     _say_verified(receipt, online)
 
 
 def up(
     ctx: typer.Context,
-    port: Annotated[int, typer.Option(help="Gateway port.")] = 8000,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    chain: Annotated[str, typer.Option(help="embedded:// or an RPC URL.")] = "embedded://",
-    batch_size: Annotated[int, typer.Option(help="Anchor every N receipts...")] = 100,
-    batch_seconds: Annotated[float, typer.Option(help="...or every T seconds.")] = 5.0,
+    port: Annotated[
+        int | None, typer.Option(help="Gateway port. (env CAIRN_PORT; default 8000)")
+    ] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Interface to listen on. (env CAIRN_HOST; default 127.0.0.1)")
+    ] = None,
+    chain: Annotated[
+        str | None,
+        typer.Option(help="embedded:// or an RPC URL. (env CAIRN_CHAIN; default embedded://)"),
+    ] = None,
+    model: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--model",
+            help="A model to serve (repeat): a model folder, a CID in the blockstore, or a "
+            "bundled model's name. (env CAIRN_MODELS, comma-separated; default "
+            "all-MiniLM-L6-v2 and digits-logreg)",
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(help="Anchor every N receipts... (env CAIRN_BATCH_SIZE; default 100)"),
+    ] = None,
+    batch_seconds: Annotated[
+        float | None,
+        typer.Option(help="...or every T seconds. (env CAIRN_BATCH_SECONDS; default 5)"),
+    ] = None,
 ) -> None:
-    """Run the network in a box: chain, contracts, models published and staked, gateway."""
-    from cairn.node import NodeSettings, bootstrap, serve
+    """Run the network in a box: chain, contracts, models published and staked, gateway.
 
-    settings = NodeSettings(
-        data_dir=state(ctx).data_dir.root,
+    Every setting is also read from CAIRN_<NAME> (see cairn.node.NodeSettings); a flag wins.
+    """
+    from cairn.node import NodeSettings, bootstrap, from_flags, serve
+
+    settings = from_flags(
+        NodeSettings,
+        data_dir=state(ctx).data_dir.root,  # --data-dir, else CAIRN_DATA_DIR, else ~/.cairn
         port=port,
         host=host,
         chain=chain,
+        models=tuple(model) if model else None,
         batch_size=batch_size,
         batch_seconds=batch_seconds,
     )
+    passphrase = _passphrase()
     with err_console.status("starting cairn") as status:
-        node = bootstrap(settings, _passphrase(), lambda msg: status.update(msg))
+        node = bootstrap(settings, passphrase, lambda msg: status.update(msg))
 
     def ready(url: str) -> None:
-        console.print(f"[bold green]cairn is up[/] node {node.signer.address} on {chain}")
+        console.print(f"[bold green]cairn is up[/] node {node.signer.address} on {settings.chain}")
         console.print(f"  gateway   {url}   (OpenAPI: {url}/docs)")
         console.print(f"  models    {', '.join(f'{m.name} {m.cid}' for m in node.models.values())}")
-        console.print(
-            f"  try       curl -s {url}/v1/embeddings -H 'content-type: application/json' "
-            '-d \'{"model": "all-MiniLM-L6-v2", "input": "hello"}\''
-        )
-        console.print(f"  or        cairn embed --gateway {url} hello")
+        text = next((m.name for m in node.models.values() if m.embedder is not None), None)
+        if text is not None:
+            console.print(
+                f"  try       curl -s {url}/v1/embeddings -H 'content-type: application/json' "
+                f'-d \'{{"model": "{text}", "input": "hello"}}\''
+            )
+            console.print(f"  or        cairn embed --gateway {url} --model {text} hello")
         console.print("Ctrl-C stops it; state is kept in " + str(settings.data_dir))
 
     serve(node, ready)

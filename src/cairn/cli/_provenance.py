@@ -13,7 +13,7 @@ from cairn import content
 from cairn.cli._common import console, state
 from cairn.cli._identity import unlock_wallet
 from cairn.errors import ManifestError, VerificationFailed
-from cairn.provenance import Card, ComparisonPolicy, LineageNode, ManifestIndex
+from cairn.provenance import Card, LineageNode, ManifestIndex
 from cairn.provenance import lineage as build_lineage
 from cairn.provenance import publish as publish_artifact
 from cairn.provenance import verify as verify_manifest
@@ -62,17 +62,19 @@ def publish(
     if kind not in ("model", "dataset"):
         raise ManifestError(f"--kind must be model or dataset, got {kind!r}")
     content.get_profile(profile)
-    chosen = ComparisonPolicy.parse(policy) if policy else None
+    from cairn.inference.policies import Exact, parse_policy_text
+
+    chosen = parse_policy_text(policy) if policy else None
     if chosen is None and kind == "model":
-        chosen = ComparisonPolicy("exact")
+        chosen = Exact()
     card = Card(
-        kind,
+        kind,  # type: ignore[arg-type]
         name,
         version,
         license,
         base,
         tuple(dataset or ()),
-        config,  # type: ignore[arg-type]
+        config,
         tuple(eval_ or ()),
         tuple(contributor or ()),
         chosen,

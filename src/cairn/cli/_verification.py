@@ -4,7 +4,9 @@
 minimum if needed) and then audits, disputes and votes until Ctrl-C, printing
 one line per tick that did something. ``cairn node show ADDRESS`` prints a
 node's reputation from onchain history.
-Signing uses the same ``--key`` / ``--wallet`` rules as ``cairn stake``.
+Signing uses the same ``--key`` / ``--wallet`` rules as ``cairn stake``. Every
+option of ``validator run`` is also read from ``CAIRN_VALIDATOR_<NAME>``
+(:class:`cairn.node.ValidatorSettings`); a flag wins over the environment.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ import json
 import logging
 import signal
 import threading
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cairn import chain as chainlib
-from cairn.cli._chain import ChainOpt, JsonOpt, KeyOpt, WalletOpt, _eth, _open, _signer
+from cairn.cli._chain import ChainOpt, JsonOpt, _eth, _open, _signer, parse_amount
 from cairn.cli._common import console, err_console, state
+from cairn.config import DataDir
+
+if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.node.settings import ValidatorSettings
 
 __all__ = ["register"]
 
@@ -30,16 +36,50 @@ node_app = typer.Typer(help="Nodes of a network and their reputation.", no_args_
 @validator_app.command("run")
 def validator_run(
     ctx: typer.Context,
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    interval: Annotated[float, typer.Option("--interval", help="Seconds between ticks.")] = 2.0,
-    patience: Annotated[
-        int,
+    chain: Annotated[
+        str | None,
         typer.Option(
-            "--patience", help="Ticks a node gets to hand over an input before it is disputed."
+            "--chain",
+            help="embedded:// or http(s)://host:port. (env CAIRN_VALIDATOR_CHAIN; "
+            "default embedded://)",
         ),
-    ] = 2,
+    ] = None,
+    key: Annotated[
+        str | None, typer.Option("--key", help="Private key, hex. (env CAIRN_VALIDATOR_KEY)")
+    ] = None,
+    wallet: Annotated[
+        str | None,
+        typer.Option("--wallet", help="Wallet name (cairn.identity). (env CAIRN_VALIDATOR_WALLET)"),
+    ] = None,
+    interval: Annotated[
+        float | None,
+        typer.Option(
+            "--interval",
+            help="Seconds between ticks. (env CAIRN_VALIDATOR_INTERVAL_S; default 2)",
+        ),
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            "--patience",
+            help="Ticks a node gets to hand over an input before it is disputed. "
+            "(env CAIRN_VALIDATOR_PATIENCE; default 2)",
+        ),
+    ] = None,
+    stake: Annotated[
+        str | None,
+        typer.Option(
+            "--stake",
+            help="What to bond if not staked, e.g. 2eth. (env CAIRN_VALIDATOR_STAKE_WEI, in wei; "
+            "default the minimum)",
+        ),
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", help="Threads for re-execution. (env CAIRN_VALIDATOR_THREADS; default 1)"
+        ),
+    ] = None,
     once: Annotated[bool, typer.Option("--once", help="One tick, then exit.")] = False,
     zk: Annotated[
         bool,
@@ -56,23 +96,53 @@ def validator_run(
         ),
     ] = None,
 ) -> None:
-    """Join the juror pool, then watch anchors, audit, dispute and vote until stopped."""
+    """Join the juror pool, then watch anchors, audit, dispute and vote until stopped.
+
+    Every setting is also read from CAIRN_VALIDATOR_<NAME> (cairn.node.ValidatorSettings);
+    a flag wins.
+    """
+    from cairn.node.settings import ValidatorSettings, from_flags
+
+    settings = from_flags(
+        ValidatorSettings,
+        data_dir=state(ctx).data_dir.root,  # --data-dir, else CAIRN_DATA_DIR, else ~/.cairn
+        chain=chain,
+        key=key,
+        wallet=wallet,
+        interval_s=interval,
+        patience=patience,
+        stake_wei=parse_amount(stake) if stake is not None else None,
+        threads=threads,
+    )
+    _run(ctx, settings, once=once, zk=zk, trusted_srs=trusted_srs)
+
+
+def _run(
+    ctx: typer.Context,
+    s: ValidatorSettings,
+    *,
+    once: bool,
+    zk: bool,
+    trusted_srs: list[str] | None,
+) -> None:
     from cairn import content
+    from cairn.client import GatewayNodeSource
+    from cairn.node.validator import run_validator
     from cairn.verification import Reexecutor, Validator, ValidatorState
 
-    dd = state(ctx).data_dir.ensure()
-    c = _open(ctx, chain)
-    account = _signer(ctx, c, key, wallet)
+    dd = DataDir(s.data_dir).ensure()
+    c = _open(ctx, s.chain)
+    account = _signer(ctx, c, s.key, s.wallet)
     store = content.open_blockstore(dd)
-    state_path = dd.root / "validator" / f"{account.address.lower()}-{c.chain_id}.sqlite"
     v = Validator(
         c,
         account,
-        Reexecutor(store, zk=_zk_verifier(store, zk, trusted_srs)),
-        ValidatorState(state_path),
-        patience=patience,
+        Reexecutor(store, threads=s.threads, zk=_zk_verifier(store, zk, trusted_srs)),
+        ValidatorState(dd.validator / f"{account.address.lower()}-{c.chain_id}.sqlite"),
+        sources=GatewayNodeSource,
+        patience=s.patience,
     )
-    v.ensure_joined()
+    v.ensure_joined(stake_wei=s.stake_wei)
     console.print(f"validator {account.address} in the juror pool of {c.url}", soft_wrap=True)
     if once:
         _print_tick(v.tick())
@@ -81,7 +151,7 @@ def validator_run(
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     logging.basicConfig(level=logging.WARNING)
-    v.run(stop, interval, on_tick=_print_tick)
+    run_validator(v, stop, s.interval_s, on_tick=_print_tick)
 
 
 def _print_tick(report: object) -> None:

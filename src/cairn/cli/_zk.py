@@ -14,12 +14,16 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from cairn.cli._common import console, state
 from cairn.errors import ConfigError
+
+if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.receipts import Receipt
+    from cairn.verification import RetainedIO
 
 __all__ = ["register"]
 
@@ -43,7 +47,7 @@ def zk_setup(
 ) -> None:
     """Compile MODEL's circuit, make its keys, store the zk artifact; print its CID."""
     from cairn import content
-    from cairn.inference import DIGITS_NAME, digits_split, load_model
+    from cairn.inference import DIGITS_NAME, digits_samples, load_model
     from cairn.verification import zk
 
     if (srs is None) == (not dev_srs):
@@ -52,7 +56,7 @@ def zk_setup(
     store = content.open_blockstore(dd)
     cid = str(content.add_path(Path(model), store)) if Path(model).is_dir() else model
     samples = (
-        list(digits_split()[1][:16]) if load_model(cid, store).spec.name == DIGITS_NAME else []
+        list(digits_samples()[0][:16]) if load_model(cid, store).spec.name == DIGITS_NAME else []
     )
     started = time.perf_counter()
     art = zk.setup(
@@ -69,14 +73,16 @@ def zk_setup(
     )
 
 
-def _receipt_and_io(node: str, receipt_id: str) -> tuple[object, object]:
-    from cairn.receipts import Receipt
-    from cairn.verification import HttpNodeSource
+def _receipt_and_io(node: str, receipt_id: str) -> tuple[Receipt, RetainedIO]:
+    from cairn.client import GatewayClient
 
-    source = HttpNodeSource(node)
-    body = source._get(f"/v1/receipts/{receipt_id}").json()
-    receipt = Receipt.from_json(body["receipt"])
-    return receipt, source.retained(receipt.request_id)
+    try:
+        request_id = bytes.fromhex(receipt_id.removeprefix("0x"))
+    except ValueError:
+        raise ConfigError(f"{receipt_id!r} is not a receipt id (0x + 64 hex digits)") from None
+    with GatewayClient(node) as gateway:
+        receipt = gateway.receipt(request_id)
+        return receipt, gateway.retained(receipt.request_id)
 
 
 @zk_app.command("prove")
@@ -88,19 +94,18 @@ def zk_prove(
 ) -> None:
     """Prove a node's receipt with the model's local zk artifact."""
     from cairn import content
-    from cairn.inference import tensors_from_json
-    from cairn.receipts import Receipt
-    from cairn.verification import RetainedIO, zk
+    from cairn.receipts import wire
+    from cairn.verification import zk
     from cairn.verification.zk.prover import ZkProver
 
     receipt, io = _receipt_and_io(node, receipt_id)
-    assert isinstance(receipt, Receipt) and isinstance(io, RetainedIO)
     known = json.loads(_index(ctx).read_bytes()) if _index(ctx).is_file() else {}
     if receipt.model not in known:
         raise ConfigError(f"no zk artifact for {receipt.model}: run cairn zk setup first")
     art = zk.load_artifact(known[receipt.model], content.open_blockstore(state(ctx).data_dir))
     started = time.perf_counter()
-    proof = ZkProver(art).prove(receipt, tensors_from_json(json.loads(io.input))).to_bytes()
+    call = wire.call_of_retained(io.input, "tensors")
+    proof = ZkProver(art).prove(receipt, dict(call.tensors or {})).to_bytes()
     if out is None:
         typer.echo(proof.decode())
         return
@@ -116,17 +121,16 @@ def zk_verify(
 ) -> None:
     """Verify a proof against the receipt it names (receipt and I/O fetched from --node)."""
     from cairn import content
-    from cairn.receipts import Receipt
-    from cairn.verification import HttpNodeSource, RetainedIO, zk
+    from cairn.client import GatewayNodeSource
+    from cairn.verification import zk
     from cairn.verification.zk.verifier import ZkVerifier
 
     raw = proof.read_bytes()
     parsed = zk.ZkProof.from_bytes(raw)
     receipt, io = _receipt_and_io(node, "0x" + parsed.request_id.hex())
-    assert isinstance(receipt, Receipt) and isinstance(io, RetainedIO)
     verifier = ZkVerifier(content.open_blockstore(state(ctx).data_dir))
     started = time.perf_counter()
-    reason = verifier.verify(receipt, io, raw, HttpNodeSource(node))
+    reason = verifier.verify(receipt, io, raw, GatewayNodeSource(node))
     console.print(
         f"ok: {reason} ({(time.perf_counter() - started) * 1000:.0f} ms with artifact checks)",
         soft_wrap=True,

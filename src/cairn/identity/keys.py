@@ -3,7 +3,7 @@
 Signing and recovery run on libsecp256k1 through ``coincurve`` (RFC 6979
 deterministic nonces, low-s) — the backend eth-keys itself prefers — called
 directly because receipts are signed on the request path and every microsecond
-shows. Signatures are byte-identical to ``eth_account``'s for the same digest
+shows. Signatures are byte-identical to eth-account's for the same digest
 (tests check it). Recovery is ``ecrecover`` (Yellow Paper appendix F); cairn
 rejects high-s signatures (EIP-2) so that no signature has a second valid form.
 """

@@ -9,14 +9,17 @@ Public surface:
 
 - :class:`Tensor`, :func:`encode_tensors`, :func:`decode_tensors`, :func:`hash_tensors`,
   :func:`tensors_from_json`, :func:`tensors_to_json` — canonical tensors
-- :class:`Policy` and :func:`parse_policy` (:class:`Exact`, :class:`Tolerance`, :class:`Ulp`,
-  :class:`TopK`, :class:`Cosine`), :class:`Verdict` — "the same answer"
+- :class:`Policy`, :func:`parse_policy`, :func:`parse_policy_text` (:class:`Exact`,
+  :class:`Tolerance`, :class:`Ulp`, :class:`TopK`, :class:`Cosine`), :class:`Verdict` —
+  "the same answer", the one schema model cards use
 - :class:`Runtime` (the port), :class:`TensorSpec`, :class:`OnnxRuntime`,
   :class:`FakeRuntime`, :class:`WrappedRuntime`, :func:`cpu_features` — running a model
 - :class:`ModelSpec`, :class:`Model`, :func:`load_model` (by CID), :func:`load_model_folder`,
   :func:`load_model_files`, :func:`write_model_folder` — the model folder
 - :func:`build_minilm`, :class:`Embedder` — all-MiniLM-L6-v2 from the bundled weights
-- :func:`build_digits_classifier`, :func:`digits_split` — a tiny classifier
+- :func:`digits_folder` (prebuilt, shipped), :func:`digits_samples`,
+  :func:`build_digits_classifier` and :func:`digits_split` (training; scikit-learn) — a tiny
+  classifier
 """
 
 from __future__ import annotations
@@ -24,7 +27,13 @@ from __future__ import annotations
 from cairn.inference._fake import FakeRuntime
 from cairn.inference._onnxruntime import OnnxRuntime
 from cairn.inference.base import Runtime, TensorSpec, WrappedRuntime, cpu_features
-from cairn.inference.digits import DIGITS_NAME, build_digits_classifier, digits_split
+from cairn.inference.digits import (
+    DIGITS_NAME,
+    build_digits_classifier,
+    digits_folder,
+    digits_samples,
+    digits_split,
+)
 from cairn.inference.folder import (
     MODEL_FILE,
     SPEC_FILE,
@@ -47,6 +56,7 @@ from cairn.inference.policies import (
     Ulp,
     Verdict,
     parse_policy,
+    parse_policy_text,
 )
 from cairn.inference.tensors import (
     DTYPES,
@@ -86,6 +96,8 @@ __all__ = [
     "build_minilm",
     "cpu_features",
     "decode_tensors",
+    "digits_folder",
+    "digits_samples",
     "digits_split",
     "encode_tensors",
     "hash_tensors",
@@ -94,6 +106,7 @@ __all__ = [
     "load_model_folder",
     "minilm_source_dir",
     "parse_policy",
+    "parse_policy_text",
     "tensors_from_json",
     "tensors_to_json",
     "write_model_folder",

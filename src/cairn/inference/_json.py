@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from cairn.errors import TensorError
-from cairn.inference.tensors import _NONFINITE, Tensor, _b64, _check_shape, _np_dtype
+from cairn.inference._dtypes import NONFINITE, b64, check_shape
+from cairn.inference._dtypes import np_dtype as _np_dtype
 
 __all__ = ["parse_tensor"]
 
@@ -23,8 +24,9 @@ _Array = np.ndarray[Any, Any]
 _KEYS = {"dtype", "shape", "data"}
 
 
-def parse_tensor(obj: object, name: str) -> Tensor:
-    """Parse one ``{"dtype", "shape", "data"}`` object into a :class:`Tensor`."""
+def parse_tensor(obj: object, name: str) -> tuple[str, tuple[int, ...], bytes]:
+    """Parse one ``{"dtype", "shape", "data"}`` object into a tensor's dtype, shape and
+    little-endian bytes (the :class:`~cairn.inference.Tensor` checks them once more)."""
     if not isinstance(obj, dict):
         raise TensorError(f"{name}: expected an object with dtype, shape, data")
     if set(obj) != _KEYS:
@@ -35,19 +37,19 @@ def parse_tensor(obj: object, name: str) -> Tensor:
     shape = _parse_shape(obj["shape"], name)
     data = obj["data"]
     if isinstance(data, str):
-        return Tensor(dtype, shape, _b64(data, name))
+        return str(dtype), shape, b64(data, name)
     if not isinstance(data, list):
         raise TensorError(f"{name}: data must be a list or a base64 string")
     flat = _flatten(data, shape, name)
     array = _convert(flat, str(dtype), np_dtype, name)
-    return Tensor(str(dtype), shape, array.tobytes())
+    return str(dtype), shape, array.tobytes()
 
 
 def _parse_shape(shape: object, name: str) -> tuple[int, ...]:
     if not isinstance(shape, list) or any(type(d) is not int for d in shape):
         raise TensorError(f"{name}: shape must be a list of integers, got {shape!r:.80}")
     dims = tuple(shape)
-    _check_shape(dims)
+    check_shape(dims)
     return dims
 
 
@@ -98,8 +100,8 @@ def _convert(values: list[Any], dtype: str, np_dtype: np.dtype[Any], name: str) 
 def _convert_floats(values: list[Any], dtype: str, np_dtype: np.dtype[Any], name: str) -> _Array:
     floats: list[float] = []
     for v in values:
-        if isinstance(v, str) and v in _NONFINITE:
-            floats.append(_NONFINITE[v])
+        if isinstance(v, str) and v in NONFINITE:
+            floats.append(NONFINITE[v])
         elif type(v) in (int, float):
             try:
                 floats.append(float(v))

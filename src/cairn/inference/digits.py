@@ -10,12 +10,23 @@ hand from the fitted coefficients, without skl2onnx::
     logits → Softmax  →  probabilities float32 [batch, 10]
     logits → ArgMax   →  label int64 [batch]
 
-Training is deterministic (fixed split seed, lbfgs). The policy is a tolerance
-on every output: probabilities within 1e-5, labels (integers) exactly equal.
+The policy is a tolerance on every output: probabilities within 1e-5, labels
+(integers) exactly equal.
+
+The model ships prebuilt, as package data: :func:`digits_folder` is the folder
+(about 4 KB), so serving it needs neither scikit-learn nor training, and its
+CID is the same on every machine. :func:`digits_samples` holds the first rows
+of the held-out split, for demos and zk calibration. Both were written once by
+``python tools/build_digits.py`` (``--check`` rebuilds and compares), which
+calls :func:`build_digits_classifier`: the deterministic training (fixed split
+seed, lbfgs) that needs scikit-learn, a development dependency — as does
+:func:`digits_split`, the full dataset, for tests.
 """
 
 from __future__ import annotations
 
+import importlib.resources
+import json
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +39,36 @@ from cairn.errors import InferenceError
 from cairn.inference.base import TensorSpec
 from cairn.inference.folder import ModelSpec, write_model_folder
 
-__all__ = ["DIGITS_NAME", "DIGITS_POLICY", "build_digits_classifier", "digits_split"]
+__all__ = [
+    "DIGITS_NAME",
+    "DIGITS_POLICY",
+    "build_digits_classifier",
+    "digits_folder",
+    "digits_samples",
+    "digits_split",
+]
 
 DIGITS_NAME = "digits-logreg"
 DIGITS_POLICY = {"kind": "tolerance", "atol": 1e-5}
 SEED = 0
 _OPSET = 17
 Arrays = tuple[npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any], npt.NDArray[Any]]
+#: Where the prebuilt folder and the samples ship, inside this package.
+BUNDLED = "bundled"
+SAMPLES_FILE = "digits-samples.json"
+_DEV = "pip install 'cairn[dev]'"
+
+
+def digits_folder() -> Path:
+    """The prebuilt model folder shipped with cairn (``model.onnx``, ``cairn-model.json``)."""
+    return Path(str(importlib.resources.files("cairn.inference"))) / BUNDLED / DIGITS_NAME
+
+
+def digits_samples() -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+    """``(x, y)``: the first rows of the held-out split (float32 ``[n, 64]``, labels ``[n]``)."""
+    path = digits_folder().parent / SAMPLES_FILE
+    doc = json.loads(path.read_bytes())
+    return np.asarray(doc["x"], dtype=np.float32), np.asarray(doc["y"], dtype=np.int64)
 
 
 def digits_split() -> Arrays:
@@ -42,8 +76,8 @@ def digits_split() -> Arrays:
     try:
         from sklearn.datasets import load_digits
         from sklearn.model_selection import train_test_split
-    except ImportError as exc:  # scikit-learn is a build-time (dev) dependency
-        raise InferenceError("building the digits model needs scikit-learn") from exc
+    except ImportError as exc:  # scikit-learn is a development dependency
+        raise InferenceError(f"the digits dataset needs scikit-learn: {_DEV}") from exc
     data = load_digits()
     x, y = data.data.astype(np.float32), data.target.astype(np.int64)
     parts = train_test_split(x, y, test_size=0.25, random_state=SEED, stratify=y)
@@ -51,8 +85,11 @@ def digits_split() -> Arrays:
 
 
 def build_digits_classifier(out_dir: Path) -> Path:
-    """Fit, export and write the folder; returns ``out_dir``."""
-    from sklearn.linear_model import LogisticRegression
+    """Fit, export and write the folder; returns ``out_dir`` (build time: needs scikit-learn)."""
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError as exc:
+        raise InferenceError(f"training the digits model needs scikit-learn: {_DEV}") from exc
 
     x_train, x_test, y_train, y_test = digits_split()
     clf = LogisticRegression(max_iter=2000, C=1.0, random_state=SEED)

@@ -4,7 +4,8 @@ A validator re-executes a sampled request and must decide whether the node's
 output was correct (DESIGN.md, "Verification"). Bit-exact equality is the
 strongest test but floating point on another CPU, thread count or library
 version rarely reproduces every bit, so a model's manifest declares its policy
-(the provenance layer validates the same dict shape), and this module applies it:
+(a model card in :mod:`cairn.provenance` holds a :class:`Policy` from this
+module: one schema, one parser), and this module applies it:
 
 =========================================  =================================================
 ``{"kind": "exact"}``                      same names, dtypes, shapes and bytes
@@ -30,6 +31,7 @@ so embeddings declare ``cosine`` and probabilities ``tolerance``.
 
 from __future__ import annotations
 
+import json
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
@@ -51,6 +53,7 @@ __all__ = [
     "Ulp",
     "Verdict",
     "parse_policy",
+    "parse_policy_text",
 ]
 
 Tensors = Mapping[str, Tensor]
@@ -97,8 +100,10 @@ class Policy(ABC):
         """ "" when the two tensors (same dtype and shape) agree, else the reason."""
 
     def to_dict(self) -> dict[str, Any]:
-        """The manifest form; ``parse_policy(p.to_dict()) == p``."""
-        return {"kind": self.kind, **asdict(self)}  # type: ignore[call-overload]
+        """The manifest form, optional fields at their defaults left out;
+        ``parse_policy(p.to_dict()) == p``."""
+        fields = asdict(self)  # type: ignore[call-overload]
+        return {"kind": self.kind, **{k: v for k, v in fields.items() if _OPTIONAL.get(k) != v}}
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,7 @@ def _posint(v: Any) -> bool:
 
 
 def _unit(v: Any) -> bool:
-    return type(v) in (int, float) and -1.0 <= v <= 1.0
+    return type(v) in (int, float) and 0.0 < v <= 1.0
 
 
 def _count(v: Any) -> bool:
@@ -250,6 +255,36 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], Policy]] = {
     "topk": lambda p: TopK(**_fields(p, {"k": _posint}, {"ordered": _flag}, "topk")),
     "cosine": lambda p: Cosine(**_floats(_fields(p, {"min": _unit}, {}, "cosine"))),
 }
+
+
+_OPTIONAL: dict[str, object] = {"rtol": 0.0, "ordered": False}
+_SHORTHAND_KEY = {"tolerance": "atol", "ulp": "max_ulp", "topk": "k", "cosine": "min"}
+
+
+def parse_policy_text(text: str) -> Policy:
+    """A policy from JSON (``{"kind": "ulp", "max_ulp": 4}``) or shorthand (``exact``,
+    ``tolerance:1e-5``, ``ulp:4``, ``topk:5``, ``cosine:0.999``), as a command line takes it.
+
+    >>> parse_policy_text("tolerance:1e-5").to_dict()
+    {'kind': 'tolerance', 'atol': 1e-05}
+    """
+    text = text.strip()
+    if text.startswith(("{", "[")):
+        try:
+            return parse_policy(json.loads(text))
+        except json.JSONDecodeError as exc:
+            raise PolicyError(f"comparison policy is not valid JSON: {exc}") from None
+    kind, _, value = text.partition(":")
+    if not value:
+        return parse_policy({"kind": kind})
+    key = _SHORTHAND_KEY.get(kind)
+    if key is None:
+        raise PolicyError(f"comparison policy {kind!r} takes no value")
+    try:
+        number: float | int = int(value) if key in ("max_ulp", "k") else float(value)
+    except ValueError:
+        raise PolicyError(f"comparison policy {text!r}: {value!r} is not a number") from None
+    return parse_policy({"kind": kind, key: number})
 
 
 def _floats(params: dict[str, Any]) -> dict[str, Any]:

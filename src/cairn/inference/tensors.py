@@ -36,7 +36,6 @@ is strict: anything else raises :class:`~cairn.errors.TensorError`.
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import math
 import struct
@@ -47,7 +46,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from cairn.errors import TensorError, did_you_mean
+from cairn.errors import TensorError
+from cairn.inference._dtypes import DTYPES, MAX_ELEMENTS, MAX_NDIM, check_shape
+from cairn.inference._dtypes import np_dtype as _np_dtype
+from cairn.inference._json import parse_tensor
 
 __all__ = [
     "DTYPES",
@@ -62,29 +64,6 @@ __all__ = [
 
 TENSOR_MAGIC = b"cairn-tensor/v1\x00"
 TENSORS_MAGIC = b"cairn-tensors/v1\x00"
-
-#: The allowed dtypes, by their canonical name, as little-endian numpy dtypes.
-DTYPES: Mapping[str, np.dtype[Any]] = {
-    name: np.dtype(name).newbyteorder("<")
-    for name in (
-        "float16",
-        "float32",
-        "float64",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "bool",
-    )
-}
-#: A bound on one tensor's element count, so that a hostile shape cannot exhaust memory.
-MAX_ELEMENTS = 1 << 28
-_MAX_NDIM = 32
-_NONFINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +85,7 @@ class Tensor:
         if not isinstance(self.data, bytes):
             raise TensorError(f"tensor data must be bytes, got {type(self.data).__name__}")
         np_dtype = _np_dtype(self.dtype)
-        size = _check_shape(self.shape)
+        size = check_shape(self.shape)
         if len(self.data) != size * np_dtype.itemsize:
             raise TensorError(
                 f"{self.dtype}{list(self.shape)} needs {size * np_dtype.itemsize} bytes,"
@@ -156,8 +135,8 @@ class Tensor:
             raise TensorError("not a cairn-tensor/v1 encoding (bad magic)")
         name = reader.take(reader.u8()).decode("ascii", errors="replace")
         ndim = reader.u32()
-        if ndim > _MAX_NDIM:
-            raise TensorError(f"tensor has {ndim} dimensions, at most {_MAX_NDIM} allowed")
+        if ndim > MAX_NDIM:
+            raise TensorError(f"tensor has {ndim} dimensions, at most {MAX_NDIM} allowed")
         shape = tuple(reader.u64() for _ in range(ndim))
         return cls(name, shape, reader.rest())
 
@@ -176,9 +155,8 @@ class Tensor:
     @classmethod
     def from_json(cls, obj: object, name: str = "tensor") -> Tensor:
         """Parse the HTTP-edge JSON form, strictly (see the module docstring)."""
-        from cairn.inference._json import parse_tensor  # the parser is long; keep it apart
-
-        return parse_tensor(obj, name)
+        dtype, shape, data = parse_tensor(obj, name)
+        return cls(dtype, shape, data)
 
     def __repr__(self) -> str:
         return f"Tensor({self.dtype}{list(self.shape)}, {self.digest()[:18]}…)"
@@ -239,25 +217,6 @@ def tensors_to_json(tensors: Mapping[str, Tensor], *, b64: bool = False) -> dict
     return {name: tensors[name].to_json(b64=b64) for name in sorted(tensors)}
 
 
-def _np_dtype(name: object) -> np.dtype[Any]:
-    if not isinstance(name, str) or name not in DTYPES:
-        hint = did_you_mean(name, DTYPES) if isinstance(name, str) else ""
-        raise TensorError(f"unsupported dtype {name!r}{hint}; allowed: {', '.join(DTYPES)}")
-    return DTYPES[name]
-
-
-def _check_shape(shape: object) -> int:
-    if not isinstance(shape, tuple) or len(shape) > _MAX_NDIM:
-        raise TensorError(f"shape must be a tuple of at most {_MAX_NDIM} dims, got {shape!r}")
-    for dim in shape:
-        if type(dim) is not int or dim < 0:
-            raise TensorError(f"shape dims must be non-negative integers, got {shape!r}")
-    size = math.prod(shape)
-    if size > MAX_ELEMENTS:
-        raise TensorError(f"tensor of {size} elements exceeds the limit of {MAX_ELEMENTS}")
-    return size
-
-
 def _json_scalar(value: object) -> object:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
@@ -292,10 +251,3 @@ class _Reader:
 
     def rest(self) -> bytes:
         return self.take(self.remaining())
-
-
-def _b64(text: str, name: str) -> bytes:
-    try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise TensorError(f"{name}: data is a string but not valid base64") from None

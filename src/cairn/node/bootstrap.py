@@ -2,49 +2,36 @@
 
 ``bootstrap`` brings a data dir to a serving state, idempotently (a restart
 finds everything in place and changes nothing): the chain connected and its
-contracts deployed; the node's wallet; the models built from the bundled
-weights, imported into the blockstore, signed into manifests, registered and
-published onchain; the node registered and staked. Then it loads each model by
-CID from the blockstore (bytes verified) and wires receipts and anchoring.
+contracts deployed; the node's wallet; the models the settings name
+(:mod:`cairn.node.models`: bundled, a model folder, or a CID) imported into the
+blockstore, signed into manifests, registered and published onchain; the node
+registered and staked. Each model is loaded by CID from the blockstore (bytes
+verified); receipts, anchoring and — where a zk artifact exists — proving are
+wired last. Every path comes from :class:`~cairn.config.DataDir`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from cairn import content
-from cairn.chain import Chain, DisputeParams, Role, as_account, connect
+from cairn.chain import Chain, DisputeParams, Role, connect
 from cairn.config import DataDir
 from cairn.errors import NodeError
-from cairn.identity import LocalSigner, WalletStore
-from cairn.inference import (
-    DIGITS_NAME,
-    MINILM_NAME,
-    SPEC_FILE,
-    Embedder,
-    Model,
-    ModelSpec,
-    build_digits_classifier,
-    build_minilm,
-    load_model,
-    minilm_source_dir,
-)
+from cairn.identity import LocalSigner, Signer, WalletStore
+from cairn.inference import Embedder, Model, Tensor
+from cairn.node.models import resolve_models
 from cairn.node.settings import NodeSettings
-from cairn.provenance import Card, ComparisonPolicy, ManifestIndex, publish
-from cairn.receipts import Batcher, ReceiptDomain, SqliteReceiptStore
+from cairn.receipts import Batcher, Receipt, ReceiptDomain, ReceiptStore, SqliteReceiptStore
 
-__all__ = ["NodeContext", "ServedModel", "bootstrap", "enable_zk"]
+__all__ = ["NodeContext", "Prover", "ServedModel", "bootstrap", "enable_zk"]
 
 log = logging.getLogger(__name__)
 Step = Callable[[str], None]
-
-MINILM = MINILM_NAME
-DIGITS = DIGITS_NAME
 
 
 @dataclass
@@ -59,6 +46,18 @@ class ServedModel:
     embedder: Embedder | None = None
 
 
+class Prover(Protocol):
+    """The zk tier's background prover (``cairn.verification.zk.ProvingQueue``)."""
+
+    def submit(self, receipt: Receipt, inputs: Mapping[str, Tensor]) -> None:
+        """Queue a receipt for proving; never blocks the request path."""
+
+    def get(self, request_id: bytes) -> bytes | None:
+        """The proof of a receipt, once made."""
+
+    def stop(self) -> None: ...
+
+
 @dataclass
 class NodeContext:
     """Everything a running node holds."""
@@ -67,17 +66,17 @@ class NodeContext:
     data_dir: DataDir
     chain: Chain
     chain_lock: threading.Lock
-    signer: LocalSigner
+    signer: Signer
     store: content.Blockstore
     models: dict[str, ServedModel]
-    receipts: SqliteReceiptStore
+    receipts: ReceiptStore
     batcher: Batcher
     domain: ReceiptDomain
-    extra: dict[str, Any] = field(default_factory=dict)
+    prover: Prover | None = None  # proves receipts of models with a zk artifact
 
     def close(self) -> None:
-        if "zk" in self.extra:
-            self.extra["zk"].stop()
+        if self.prover is not None:
+            self.prover.stop()
         self.batcher.stop()
         self.receipts.close()
         with self.chain_lock:
@@ -92,10 +91,10 @@ def _node_signer(dd: DataDir, name: str, passphrase: str, step: Step) -> LocalSi
     return wallets.unlock(name, passphrase)
 
 
-def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: Step) -> None:
+def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: Signer, step: Step) -> None:
     """Deploy once; on a development chain (embedded, Anvil) fund the node from its dev keys."""
     dev = chain.dev_keys()
-    deployer = s.deployer_key or (dev[0] if dev else signer.private_key)
+    deployer = LocalSigner.from_hex(s.deployer_key) if s.deployer_key else (dev or [signer])[0]
     if dev and chain.balance(signer.address) < 10**18:
         step("funding the node wallet from the development chain")
         chain.fund(signer.address, 100 * 10**18)
@@ -104,39 +103,15 @@ def _fund_and_deploy(chain: Chain, s: NodeSettings, signer: LocalSigner, step: S
     chain.deploy(deployer, disputes=DisputeParams() if s.disputes else None)
     found = chain.deployment
     if s.disputes and found.disputes is None:
-        if as_account(deployer).address.lower() == found.deployer.lower():
+        if deployer.address.lower() == found.deployer.lower():
             step("deploying Disputes (the only contract that may slash)")
             chain.deploy_disputes(deployer)
         else:
             step(f"no Disputes contract: only the deployer {found.deployer} may add it")
 
 
-def _upstream(ctx: dict[str, Any]) -> str:
-    """Publish the upstream MiniLM files as they ship (the served ONNX model's base)."""
-    index = ManifestIndex(ctx["dd"].root / "provenance" / "index.json")
-    card = Card(
-        "model", f"{MINILM}-upstream", "1", "Apache-2.0", contributors=("sentence-transformers",)
-    )
-    return str(publish(minilm_source_dir(), card, ctx["signer"], ctx["store"], index).artifact_cid)
-
-
-def _publish(
-    name: str, folder_builder: Callable[..., Any], ctx: dict[str, Any], base: str | None = None
-) -> tuple[str, str, dict[str, Any]]:
-    """Build the model folder (cached), import it, sign and store its manifest."""
-    dd: DataDir = ctx["dd"]
-    folder = folder_builder(dd.root / "models" / name)
-    policy = dict(ModelSpec.from_bytes((folder / SPEC_FILE).read_bytes()).policy)
-    card = Card(
-        "model", name, "1", "Apache-2.0", base_model=base, policy=ComparisonPolicy.from_dict(policy)
-    )
-    index = ManifestIndex(dd.root / "provenance" / "index.json")
-    published = publish(folder, card, ctx["signer"], ctx["store"], index)
-    return str(published.artifact_cid), str(published.manifest_cid), policy
-
-
 def _register(
-    chain: Chain, signer: LocalSigner, name: str, cid: str, manifest: str, delay: int, step: Step
+    chain: Chain, signer: Signer, name: str, cid: str, manifest: str, delay: int, step: Step
 ) -> int:
     """Register and publish the model; reuse a matching version; never fight another owner."""
     info = chain.registry.model(name)
@@ -159,9 +134,7 @@ def _register(
     return chain.registry.publish(signer, name, cid, manifest).value
 
 
-def _stake(
-    chain: Chain, s: NodeSettings, signer: LocalSigner, models: list[str], step: Step
-) -> None:
+def _stake(chain: Chain, s: NodeSettings, signer: Signer, models: list[str], step: Step) -> None:
     part = chain.staking.participant(signer.address)
     endpoint = f"http://{s.host}:{s.port}"
     if part.role is None or part.endpoint != endpoint:
@@ -170,6 +143,25 @@ def _stake(
         wei = s.stake_wei or chain.staking.min_stake(Role.NODE)
         step(f"staking {wei / 1e18:g} ETH")
         chain.staking.stake(signer, wei)
+
+
+def _serve(
+    chain: Chain,
+    s: NodeSettings,
+    dd: DataDir,
+    signer: Signer,
+    store: content.Blockstore,
+    step: Step,
+) -> dict[str, ServedModel]:
+    models: dict[str, ServedModel] = {}
+    for r in resolve_models(s.models, dd, signer, store, threads=s.threads, step=step):
+        version = _register(chain, signer, r.name, r.cid, r.manifest_cid, s.update_delay_s, step)
+        embedder = Embedder(r.model) if r.model.spec.kind == "sentence-embedding" else None
+        policy = dict(r.model.spec.policy)  # what validators re-execute under
+        models[r.name] = ServedModel(
+            r.name, r.cid, r.manifest_cid, version, r.model, policy, r.envelope, embedder
+        )
+    return models
 
 
 def bootstrap(
@@ -184,19 +176,9 @@ def bootstrap(
     signer = _node_signer(dd, s.wallet, passphrase, step)
     _fund_and_deploy(chain, s, signer, step)
     store = content.open_blockstore(dd)
-    ctx = {"dd": dd, "signer": signer, "store": store}
-    models: dict[str, ServedModel] = {}
-    for name, builder in ((MINILM, build_minilm), (DIGITS, build_digits_classifier)):
-        step(f"building and publishing {name}")
-        base = _upstream(ctx) if name == MINILM else None
-        cid, manifest, policy = _publish(name, builder, ctx, base)
-        version = _register(chain, signer, name, cid, manifest, s.update_delay_s, step)
-        model = load_model(cid, store, threads=s.threads)
-        embedder = Embedder(model) if model.spec.kind == "sentence-embedding" else None
-        envelope = json.loads(content.read_bytes(content.Cid.parse(manifest), store))
-        models[name] = ServedModel(name, cid, manifest, version, model, policy, envelope, embedder)
+    models = _serve(chain, s, dd, signer, store, step)
     _stake(chain, s, signer, list(models), step)
-    receipts = SqliteReceiptStore(dd.node / "receipts.sqlite")
+    receipts = SqliteReceiptStore(dd.receipts_db)
     lock = threading.Lock()
 
     def anchor(batch_id: int, root: bytes, count: int) -> None:
@@ -213,16 +195,15 @@ def bootstrap(
         retain_s=s.audit_window_s,
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
-    ctx_ = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
-    enable_zk(ctx_)
-    return ctx_
+    ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
+    enable_zk(ctx)
+    return ctx
 
 
 def enable_zk(ctx: NodeContext) -> None:
     """Prove receipts of served models that have a zk artifact (``cairn zk setup``), off the
     request path; a no-op without artifacts or without the ``zk`` extra (ezkl)."""
-    index = ctx.data_dir.root / "zk" / "index.json"
-    if not index.is_file():
+    if not ctx.data_dir.zk_index.is_file():
         return
     try:
         from cairn.verification.zk.artifact import load_artifacts
@@ -231,6 +212,7 @@ def enable_zk(ctx: NodeContext) -> None:
         log.warning("zk artifacts found but ezkl is not installed: pip install 'cairn[zk]'")
         return
     served = {m.cid for m in ctx.models.values()}
-    artifacts = {m: a for m, a in load_artifacts(index, ctx.store).items() if m in served}
+    found = load_artifacts(ctx.data_dir.zk_index, ctx.store)
+    artifacts = {m: a for m, a in found.items() if m in served}
     if artifacts:
-        ctx.extra["zk"] = ProvingQueue(ctx.data_dir.root / "zk" / "proofs", artifacts)
+        ctx.prover = ProvingQueue(ctx.data_dir.zk_proofs, artifacts)

@@ -1,7 +1,9 @@
 """The HTTP gateway: inference with a receipt on every answer, and a trustless IPFS gateway.
 
-Routes (OpenAPI at ``/openapi.json``): ``GET /v1/models``, ``POST /v1/infer/{model}``,
-OpenAI-compatible ``POST /v1/embeddings``, ``GET /v1/receipts/{id}`` and its
+Routes (OpenAPI at ``/openapi.json``): ``GET /v1/models`` and ``/v1/models/{model}``,
+``POST /v1/infer/{model}``, OpenAI-compatible ``POST /v1/embeddings`` (the official
+OpenAI SDKs work unmodified: ``encoding_format`` "float" or "base64", the latter the
+little-endian float32 bytes the receipt binds), ``GET /v1/receipts/{id}`` and its
 ``/proof``, ``/input`` and ``/output`` (retained for validators), ``/zk`` (a zk proof),
 ``GET /v1/batches/{id}``,
 ``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
@@ -10,7 +12,8 @@ reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
 
 Nothing on the request path waits for the chain: a receipt is signed (tens of
 microseconds), stored with its input and output, and handed to the batcher.
-Every error is a 4xx with a one-line ``detail``; a handler that fails
+Every error is a 4xx with a one-line ``detail`` (on the OpenAI-compatible routes also
+OpenAI's ``error`` object, which the SDKs read); a handler that fails
 unexpectedly answers 500 without ever returning a wrong receipt.
 """
 
@@ -21,12 +24,18 @@ import io
 import json
 import os
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -37,30 +46,44 @@ from prometheus_client import (
 )
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
-from web3.types import RPCEndpoint
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cairn import content
-from cairn.chain.jsonrpc import to_rpc_json
-from cairn.errors import CairnError, ContentValueError, TensorError
+from cairn.errors import CairnError, ChainRpcError, ContentValueError, TensorError
 from cairn.inference import (
     Tensor,
-    decode_tensors,
-    encode_tensors,
     tensors_from_json,
     tensors_to_json,
 )
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
-from cairn.receipts import InclusionProof, Receipt, texts_hash
+from cairn.receipts import InclusionProof, Receipt, wire
 
 __all__ = ["create_app"]
 
 
 class EmbeddingsRequest(BaseModel):
+    """OpenAI's embeddings request, as the official SDKs send it.
+
+    What cairn cannot do honestly is refused with a 400 naming the field: token-array
+    inputs (the receipt binds the texts) and a ``dimensions`` other than the model's
+    (the receipt binds the model's whole vector).
+    """
+
     model_config = ConfigDict(extra="ignore")
     model: str = Field(description="Model name, e.g. all-MiniLM-L6-v2")
-    input: str | list[str] = Field(description="A text or a list of texts")
-    encoding_format: str = Field(default="float", pattern="^float$")
+    input: str | list[str] | list[int] | list[list[int]] = Field(
+        description="A text or a list of texts (token arrays are refused)"
+    )
+    encoding_format: str | None = Field(
+        default="float",
+        description='"float" (lists of numbers) or "base64" (each vector\'s little-endian '
+        "float32 bytes, base64: what the OpenAI SDK asks for by default)",
+    )
+    dimensions: int | None = Field(
+        default=None, description="If given, must equal the model's dimension (384 for MiniLM)"
+    )
+    user: str | None = Field(default=None, description="Opaque end-user id; ignored")
 
 
 class InferRequest(BaseModel):
@@ -70,25 +93,60 @@ class InferRequest(BaseModel):
     )
 
 
-_READ_ONLY_RPC = {
-    "eth_chainId",
-    "net_version",
-    "eth_blockNumber",
-    "eth_call",
-    "eth_getCode",
-    "eth_getBalance",
-    "eth_getBlockByNumber",
-    "eth_getLogs",
-    "web3_clientVersion",
-}
-
-
 class RpcCall(BaseModel):
     model_config = ConfigDict(extra="ignore")
     jsonrpc: str = "2.0"
     id: int | str | None = None
     method: str = Field(max_length=64)
     params: list[Any] = []
+
+
+class _Refusal(HTTPException):
+    """A 4xx that also names the request field at fault and a machine-readable code
+    (OpenAI's ``error.param`` and ``error.code``)."""
+
+    def __init__(
+        self, status: int, detail: str, *, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(status, detail)
+        self.param, self.code = param, code
+
+
+def _openai_route(path: str) -> bool:
+    return path in ("/v1/embeddings", "/v1/models") or path.startswith("/v1/models/")
+
+
+def _error_body(
+    path: str,
+    status: int,
+    detail: Any,
+    *,
+    param: str | None = None,
+    code: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
+    """A 4xx body: ``detail`` always; on the OpenAI-compatible routes also OpenAI's
+    ``error`` object, whose ``message`` the OpenAI SDKs put in the exception they raise."""
+    body: dict[str, Any] = {"detail": detail}
+    if _openai_route(path) and 400 <= status < 500:
+        body["error"] = {
+            "message": message if message is not None else str(detail),
+            "type": "invalid_request_error",
+            "param": param,
+            "code": code,
+        }
+    return body
+
+
+def _validation_summary(errors: Sequence[Any]) -> tuple[str, str | None]:
+    """A request validation failure in one line, and the body field it names."""
+    if not errors:
+        return "invalid request", None
+    loc = [str(part) for part in errors[0].get("loc", ())]
+    field = loc[1] if len(loc) > 1 and loc[0] == "body" else None
+    where = ".".join(loc[1:]) if loc[:1] == ["body"] else ".".join(loc)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where or 'body'}: {errors[0].get('msg', 'invalid')}{more}", field
 
 
 class _Metrics:
@@ -128,7 +186,7 @@ class _Guard:
             return
         size = dict(scope["headers"]).get(b"content-length")
         if size is not None and (not size.isdigit() or int(size) > self.limit):
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
         seen, status = 0, [0]
 
@@ -149,14 +207,14 @@ class _Guard:
             await self.app(scope, counted_receive, tracked_send)
         except _TooLarge:
             if not status[0]:
-                await self._refuse(send)
+                await self._refuse(scope, send)
                 status[0] = 413
         path = scope["path"]
         route = path.split("/")[2] if path.count("/") > 1 else path
         self.metrics.requests.labels(route, str(status[0])).inc()
 
-    async def _refuse(self, send: Any) -> None:
-        body = json.dumps({"detail": f"body over {self.limit} bytes"}).encode()
+    async def _refuse(self, scope: Any, send: Any) -> None:
+        body = json.dumps(_error_body(scope["path"], 413, f"body over {self.limit} bytes")).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -170,40 +228,37 @@ class _Guard:
         await send({"type": "http.response.body", "body": body})
 
 
-def _as_json(blob: bytes) -> bytes:
-    """Retained I/O as JSON: canonical tensor bytes become tensor JSON (base64 data, so
-    every bit survives); text inputs are stored as JSON already."""
-    if blob.startswith(b"cairn-tensors/"):
-        return json.dumps(tensors_to_json(decode_tensors(blob), b64=True)).encode()
-    return blob
-
-
 def _retained(blob: bytes | None, what: str) -> Response:
     if blob is None:
         raise HTTPException(410, f"{what} no longer retained (audit window passed)")
-    return Response(_as_json(blob), media_type="application/json")
+    return Response(wire.retained_to_json(blob), media_type="application/json")
 
 
 def _find(ctx: NodeContext, name: str) -> ServedModel:
     for served in ctx.models.values():
         if name.lower() in (served.name.lower(), served.cid.lower()):
             return served
-    raise HTTPException(404, f"unknown model {name!r}; serving: {', '.join(ctx.models)}")
+    raise _Refusal(
+        404,
+        f"unknown model {name!r}; serving: {', '.join(ctx.models)}",
+        param="model",
+        code="model_not_found",
+    )
 
 
 def _issue(
     ctx: NodeContext,
     served: ServedModel,
-    input_hash: bytes,
+    call: wire.Call,
     outputs: dict[str, Tensor],
-    input_blob: bytes,
     metrics: _Metrics,
 ) -> Receipt:
-    output_blob = encode_tensors(outputs)  # canonical bytes; JSON only when a validator asks
+    """Sign, retain and queue the receipt of one call (:mod:`cairn.receipts.wire`)."""
+    output_blob = wire.output_bytes(outputs)
     receipt = Receipt(
         model=served.cid,
-        input_hash=input_hash,
-        output_hash=hashlib.sha256(output_blob).digest(),  # = tensors_hash, without re-encoding
+        input_hash=call.input_hash,
+        output_hash=hashlib.sha256(output_blob).digest(),
         node=ctx.signer.address,
         request_id=os.urandom(32),
         issued_at=int(time.time()),
@@ -211,7 +266,7 @@ def _issue(
         price=ctx.settings.price_wei,
         domain=ctx.domain,
     ).sign(ctx.signer, ctx.domain.separator)
-    ctx.receipts.add(receipt, input_blob, output_blob)
+    ctx.receipts.add(receipt, call.input_bytes, output_blob)
     ctx.batcher.notify()
     metrics.receipts.inc()
     return receipt
@@ -247,9 +302,32 @@ def create_app(ctx: NodeContext) -> FastAPI:
     app.add_middleware(_Guard, limit=ctx.settings.max_body_bytes, metrics=metrics)
 
     @app.exception_handler(CairnError)
-    async def cairn_error(_request: Request, exc: CairnError) -> JSONResponse:
+    async def cairn_error(request: Request, exc: CairnError) -> JSONResponse:
         status = 404 if isinstance(exc, KeyError) else 400
-        return JSONResponse({"detail": str(exc)}, status)
+        return JSONResponse(_error_body(request.scope["path"], status, str(exc)), status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        path = request.scope["path"]
+        if not _openai_route(path):
+            return await http_exception_handler(request, exc)
+        body = _error_body(
+            path,
+            exc.status_code,
+            exc.detail,
+            param=getattr(exc, "param", None),
+            code=getattr(exc, "code", None),
+        )
+        return JSONResponse(body, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        path = request.scope["path"]
+        if not _openai_route(path):
+            return await request_validation_exception_handler(request, exc)
+        message, field = _validation_summary(exc.errors())
+        errors = jsonable_encoder(exc.errors())
+        return JSONResponse(_error_body(path, 422, errors, param=field, message=message), 422)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -265,48 +343,89 @@ def create_app(ctx: NodeContext) -> FastAPI:
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    started = int(time.time())  # OpenAI's model ``created``: when this node began serving it
+
+    def model_entry(m: ServedModel) -> dict[str, Any]:
+        return {
+            "id": m.name,
+            "object": "model",
+            "created": started,
+            "owned_by": ctx.signer.address,
+            "cid": m.cid,
+            "manifest_cid": m.manifest_cid,
+            "manifest": m.manifest,
+            "registry_version": m.version,
+            "kind": m.model.spec.kind,
+            "policy": m.policy,
+            "inputs": [s.to_json() for s in m.model.spec.inputs],
+            "outputs": [s.to_json() for s in m.model.spec.outputs],
+            "runtime": m.model.runtime.fingerprint,
+        }
+
     @app.get("/v1/models")
     def list_models() -> dict[str, Any]:
-        data = []
-        for m in ctx.models.values():
-            data.append(
-                {
-                    "id": m.name,
-                    "object": "model",
-                    "owned_by": ctx.signer.address,
-                    "cid": m.cid,
-                    "manifest_cid": m.manifest_cid,
-                    "manifest": m.manifest,
-                    "registry_version": m.version,
-                    "kind": m.model.spec.kind,
-                    "policy": m.policy,
-                    "inputs": [s.to_json() for s in m.model.spec.inputs],
-                    "outputs": [s.to_json() for s in m.model.spec.outputs],
-                    "runtime": m.model.runtime.fingerprint,
-                }
-            )
-        return {"object": "list", "data": data}
+        return {"object": "list", "data": [model_entry(m) for m in ctx.models.values()]}
+
+    @app.get("/v1/models/{model}")
+    def get_model(model: Annotated[str, Path(max_length=200)]) -> dict[str, Any]:
+        return model_entry(_find(ctx, model))
 
     @app.post("/v1/embeddings")
     def embeddings(req: EmbeddingsRequest) -> Response:
         served = _find(ctx, req.model)
         if served.embedder is None:
-            raise HTTPException(400, f"{served.name} is not an embedding model")
-        texts = [req.input] if isinstance(req.input, str) else req.input
+            raise _Refusal(400, f"{served.name} is not an embedding model", param="model")
+        raw = [req.input] if isinstance(req.input, str) else req.input
+        texts = [t for t in raw if isinstance(t, str)]
+        if len(texts) != len(raw):
+            raise _Refusal(
+                400,
+                "token-array input is not supported: send text (the receipt binds the texts)",
+                param="input",
+            )
         if not texts or len(texts) > ctx.settings.max_texts:
-            raise HTTPException(400, f"input must hold 1 to {ctx.settings.max_texts} texts")
+            raise _Refusal(
+                400, f"input must hold 1 to {ctx.settings.max_texts} texts", param="input"
+            )
+        if req.encoding_format not in (None, "float", "base64"):
+            raise _Refusal(
+                400,
+                f"encoding_format must be 'float' or 'base64', not {req.encoding_format!r}",
+                param="encoding_format",
+            )
+        encoding: Literal["float", "base64"] = (
+            "base64" if req.encoding_format == "base64" else "float"
+        )
+
+        def check_dimensions(dim: int) -> None:
+            if req.dimensions is not None and req.dimensions != dim:
+                raise _Refusal(
+                    400,
+                    f"{served.name} has {dim} dimensions; dimensions={req.dimensions} is not "
+                    f"supported (omit it or pass {dim}: the receipt binds the whole vector)",
+                    param="dimensions",
+                )
+
+        if served.embedder.dim:  # 0 when the model's spec leaves it open: checked after the run
+            check_dimensions(served.embedder.dim)
         with metrics.latency.labels(served.name).time():
             inputs, outputs = served.embedder.run(texts)
-        out = {served.embedder.output: outputs[served.embedder.output]}
-        vectors = np.asarray(out[served.embedder.output].to_numpy())
-        receipt = _issue(ctx, served, texts_hash(texts), out, json.dumps(texts).encode(), metrics)
+        out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
+        vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
+        check_dimensions(vectors.shape[-1])
+        receipt = _issue(ctx, served, wire.text_call(texts), out, metrics)
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
         return _answer(
             {
                 "object": "list",
                 "model": served.name,
                 "data": [
-                    {"object": "embedding", "index": i, "embedding": v.tolist()}
+                    {
+                        "object": "embedding",
+                        "index": i,
+                        # the same float32 values the receipt's outputHash binds
+                        "embedding": wire.encode_embedding(v, encoding),
+                    }
                     for i, v in enumerate(vectors)
                 ],
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
@@ -322,9 +441,8 @@ def create_app(ctx: NodeContext) -> FastAPI:
         inputs = tensors_from_json(req.inputs)
         with metrics.latency.labels(served.name).time():
             outputs = served.model.runtime.run(inputs)
-        blob = encode_tensors(inputs)
-        receipt = _issue(ctx, served, hashlib.sha256(blob).digest(), outputs, blob, metrics)
-        prover = ctx.extra.get("zk")  # zk tier: a queue put; proving runs in the background
+        receipt = _issue(ctx, served, wire.tensor_call(inputs), outputs, metrics)
+        prover = ctx.prover  # zk tier: a queue put; proving runs in the background
         if prover is not None:
             prover.submit(receipt, inputs)
         return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, receipt)
@@ -378,7 +496,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
     def get_zk_proof(request_id: Annotated[str, Path(max_length=80)]) -> Response:
         """The zk proof attached to a receipt (cairn-zk-proof/v1), once the prover made it."""
         stored = _stored(request_id)
-        prover = ctx.extra.get("zk")
+        prover = ctx.prover
         proof = prover.get(stored.receipt.request_id) if prover is not None else None
         if proof is None:
             raise HTTPException(404, "no zk proof for this receipt (not zk-enabled, or pending)")
@@ -405,27 +523,20 @@ def create_app(ctx: NodeContext) -> FastAPI:
         the only way to read it; a client that can should read an independent
         RPC endpoint instead of trusting the node's own.
         """
-        if call.method not in _READ_ONLY_RPC:
-            return {
-                "jsonrpc": "2.0",
-                "id": call.id,
-                "error": {"code": -32601, "message": f"{call.method} is not allowed here"},
-            }
         params = list(call.params)
         if call.method == "eth_call" and params and isinstance(params[0], dict):
             params[0] = {"from": ctx.signer.address, **params[0]}
-        try:
+        try:  # Chain.rpc passes only read-only methods (cairn.chain.READ_ONLY_RPC)
             with ctx.chain_lock:
-                reply = ctx.chain.w3.provider.make_request(RPCEndpoint(call.method), params)
-        except Exception as exc:  # a bad call from a client must not be a 500
-            return {
-                "jsonrpc": "2.0",
-                "id": call.id,
-                "error": {"code": -32602, "message": str(exc)[:200]},
-            }
-        if "error" in reply:
-            return {"jsonrpc": "2.0", "id": call.id, "error": reply["error"]}
-        return {"jsonrpc": "2.0", "id": call.id, "result": to_rpc_json(reply["result"])}
+                result = ctx.chain.rpc(call.method, params)
+        except CairnError as exc:  # a refused or bad call from a client must not be a 500
+            error: dict[str, Any] = {"code": -32603, "message": str(exc)[:200]}
+            if isinstance(exc, ChainRpcError):
+                error["code"] = exc.code
+                if exc.data is not None:
+                    error["data"] = exc.data
+            return {"jsonrpc": "2.0", "id": call.id, "error": error}
+        return {"jsonrpc": "2.0", "id": call.id, "result": result}
 
     @app.get("/v1/network")
     def network() -> dict[str, Any]:
@@ -476,7 +587,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         )
 
     @app.exception_handler(TensorError)
-    async def tensor_error(_request: Request, exc: TensorError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, 400)
+    async def tensor_error(request: Request, exc: TensorError) -> JSONResponse:
+        return JSONResponse(_error_body(request.scope["path"], 400, str(exc)), 400)
 
     return app

@@ -13,7 +13,7 @@ from cairn.provenance._ecdsa_p256 import EcdsaP256Signer, EcdsaP256Verifier
 from cairn.provenance._rsa_pss import RsaPssVerifier
 from cairn.provenance._wallet import WalletEnvelopeSigner, WalletVerifier
 from cairn.provenance.base import EnvelopeSigner, Verified, Verifier, sign_envelope
-from cairn.provenance.card import Card, ComparisonPolicy, check_license
+from cairn.provenance.card import Card, check_license
 from cairn.provenance.digests import path_sha256, stored_sha256
 from cairn.provenance.dsse import Envelope, EnvelopeSignature, pae
 from cairn.provenance.index import ManifestIndex
@@ -23,6 +23,7 @@ from cairn.provenance.manifest import (
     Published,
     load_manifest,
     publish,
+    publish_stored,
     resolve,
     store_manifest,
 )
@@ -32,7 +33,6 @@ from cairn.provenance.verify import Verification, verify
 __all__ = [
     "PAYLOAD_TYPE",
     "Card",
-    "ComparisonPolicy",
     "EcdsaP256Signer",
     "EcdsaP256Verifier",
     "Envelope",
@@ -56,6 +56,7 @@ __all__ = [
     "pae",
     "path_sha256",
     "publish",
+    "publish_stored",
     "resolve",
     "sign_envelope",
     "store_manifest",

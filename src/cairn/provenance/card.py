@@ -3,7 +3,8 @@
 A card says what an artifact is (name, version, SPDX license), what it was
 made from (base model, datasets, training config, evaluations, each by CID),
 who made it, and for models the output-comparison policy that defines a
-"correct" answer when a validator re-executes an inference.
+"correct" answer when a validator re-executes an inference — a
+:class:`cairn.inference.Policy`, whose schema the inference layer owns.
 
 Licenses are SPDX license identifiers (SPDX spec v2.3, Annex D "SPDX license
 expressions"): one id, ``LicenseRef-...``, or ids joined by ``AND``/``OR``
@@ -13,8 +14,6 @@ against a built-in list of common ones so that typos are caught.
 
 from __future__ import annotations
 
-import json
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,8 +21,9 @@ from typing import Any, Literal
 
 from cairn.content.cid import Cid
 from cairn.errors import ContentValueError, ManifestError, did_you_mean
+from cairn.inference.policies import Policy, PolicyError, parse_policy
 
-__all__ = ["Card", "ComparisonPolicy", "check_license", "parse_cid"]
+__all__ = ["Card", "check_license", "parse_cid"]
 
 CardKind = Literal["model", "dataset"]
 
@@ -115,90 +115,6 @@ def parse_cid(value: Any, what: str) -> str:
         raise ManifestError(f"{what} is not a valid CID: {value[:80]!r}") from None
 
 
-_POLICY_PARAMS: dict[str, dict[str, type]] = {
-    "exact": {},
-    "tolerance": {"atol": float, "rtol": float},
-    "ulp": {"max_ulp": int},
-    "topk": {"k": int},
-    "cosine": {"min": float},
-}
-_SHORTHAND_KEY = {"tolerance": "atol", "ulp": "max_ulp", "topk": "k", "cosine": "min"}
-
-
-@dataclass(frozen=True, slots=True)
-class ComparisonPolicy:
-    """How a re-executed output is compared with the claimed one.
-
-    >>> ComparisonPolicy.parse("tolerance:1e-5").to_dict()
-    {'kind': 'tolerance', 'atol': 1e-05}
-    >>> ComparisonPolicy.parse('{"kind": "topk", "k": 5}').params
-    (('k', 5),)
-    """
-
-    kind: str
-    params: tuple[tuple[str, float | int], ...] = ()
-
-    @classmethod
-    def from_dict(cls, doc: Any) -> ComparisonPolicy:
-        if not isinstance(doc, Mapping) or doc.get("kind") not in _POLICY_PARAMS:
-            kinds = ", ".join(_POLICY_PARAMS)
-            raise ManifestError(f"comparison policy needs a kind, one of: {kinds}")
-        kind = str(doc["kind"])
-        allowed = _POLICY_PARAMS[kind]
-        extra = set(doc) - set(allowed) - {"kind"}
-        if extra:
-            raise ManifestError(f"{kind} policy does not take {', '.join(sorted(extra))}")
-        required = {"tolerance": {"atol"}}.get(kind, set(allowed))
-        if missing := required - set(doc):
-            raise ManifestError(f"{kind} policy needs {', '.join(sorted(missing))}")
-        params = tuple((k, _param(kind, k, doc[k], allowed[k])) for k in allowed if k in doc)
-        return cls(kind, params)
-
-    @classmethod
-    def parse(cls, text: str) -> ComparisonPolicy:
-        """JSON (``{"kind": "ulp", "max_ulp": 4}``) or shorthand (``exact``, ``ulp:4``)."""
-        text = text.strip()
-        if text.startswith("{"):
-            try:
-                return cls.from_dict(json.loads(text))
-            except ValueError as exc:
-                if isinstance(exc, ManifestError):
-                    raise
-                raise ManifestError(f"comparison policy is not valid JSON: {exc}") from None
-        kind, _, value = text.partition(":")
-        if not value:
-            return cls.from_dict({"kind": kind})
-        key = _SHORTHAND_KEY.get(kind)
-        if key is None:
-            raise ManifestError(f"comparison policy {kind!r} takes no value")
-        try:
-            number: float | int = int(value) if key in ("max_ulp", "k") else float(value)
-        except ValueError:
-            raise ManifestError(f"comparison policy {text!r}: {value!r} is not a number") from None
-        return cls.from_dict({"kind": kind, key: number})
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, **dict(self.params)}
-
-
-def _param(kind: str, key: str, value: Any, want: type) -> float | int:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ManifestError(f"{kind} policy: {key} must be a number")
-    if want is int and (not isinstance(value, int) or value < (1 if key == "k" else 0)):
-        sign = "positive" if key == "k" else "non-negative"
-        raise ManifestError(f"{kind} policy: {key} must be a {sign} integer")
-    if want is float:
-        number = float(value)
-        bad = not math.isfinite(number) or (
-            number <= 0 or number > 1 if key == "min" else number < 0
-        )
-        if bad:
-            rule = "in (0, 1]" if key == "min" else "finite and >= 0"
-            raise ManifestError(f"{kind} policy: {key} must be {rule}")
-        return number
-    return int(value)
-
-
 @dataclass(frozen=True, slots=True)
 class Card:
     """A model or dataset card. CIDs are canonical strings; lists are tuples."""
@@ -212,7 +128,7 @@ class Card:
     config: str | None = None
     evaluations: tuple[str, ...] = ()
     contributors: tuple[str, ...] = ()
-    policy: ComparisonPolicy | None = field(default=None)
+    policy: Policy | None = field(default=None)
 
     def __post_init__(self) -> None:
         if self.kind not in ("model", "dataset"):
@@ -268,8 +184,15 @@ class Card:
             config=doc.get("config"),
             evaluations=tuple(lists["evaluations"]),
             contributors=tuple(lists["contributors"]),
-            policy=None if policy is None else ComparisonPolicy.from_dict(policy),
+            policy=None if policy is None else _policy(policy),
         )
+
+
+def _policy(doc: Any) -> Policy:
+    try:
+        return parse_policy(doc)
+    except PolicyError as exc:
+        raise ManifestError(f"comparisonPolicy: {exc}") from None
 
 
 PREDICATE_TYPES: dict[str, str] = {

@@ -38,7 +38,7 @@ class ManifestIndex:
 
     @classmethod
     def at(cls, data_dir: DataDir) -> ManifestIndex:
-        return cls(data_dir.root / "provenance" / "index.json")
+        return cls(data_dir.provenance_index)
 
     def _load(self) -> dict[str, list[str]]:
         try:

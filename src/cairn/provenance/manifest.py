@@ -26,7 +26,7 @@ from cairn.identity import Signer
 from cairn.provenance._wallet import WalletEnvelopeSigner, WalletVerifier
 from cairn.provenance.base import sign_envelope
 from cairn.provenance.card import Card
-from cairn.provenance.digests import path_sha256
+from cairn.provenance.digests import path_sha256, stored_sha256
 from cairn.provenance.dsse import Envelope
 from cairn.provenance.index import ManifestIndex
 from cairn.provenance.statement import PAYLOAD_TYPE, Statement, Subject
@@ -37,6 +37,7 @@ __all__ = [
     "check_signature",
     "load_manifest",
     "publish",
+    "publish_stored",
     "resolve",
     "store_manifest",
 ]
@@ -75,10 +76,38 @@ def publish(
     """Import ``path``, sign a manifest for it with ``signer``, store and index both."""
     sha256, kind = path_sha256(path)
     artifact = add_path(path, store, profile)
-    statement = Statement((Subject(str(artifact), sha256, path.name, kind),), card)  # type: ignore[arg-type]
+    subject = Subject(str(artifact), sha256, path.name, kind)  # type: ignore[arg-type]
+    return _sign(subject, card, signer, store, index, profile)
+
+
+def publish_stored(
+    artifact: Cid,
+    card: Card,
+    signer: Signer,
+    store: Blockstore,
+    index: ManifestIndex,
+    *,
+    filename: str = "",
+    profile: str = DEFAULT_PROFILE,
+) -> Published:
+    """Sign a manifest for an artifact already in ``store`` (its digest read back, verified)."""
+    sha256, kind = stored_sha256(artifact, store)
+    subject = Subject(str(artifact), sha256, filename, kind)  # type: ignore[arg-type]
+    return _sign(subject, card, signer, store, index, profile)
+
+
+def _sign(
+    subject: Subject,
+    card: Card,
+    signer: Signer,
+    store: Blockstore,
+    index: ManifestIndex,
+    profile: str,
+) -> Published:
+    statement = Statement((subject,), card)
     envelope = sign_envelope(statement.to_json(), PAYLOAD_TYPE, WalletEnvelopeSigner(signer))
     manifest_cid = store_manifest(envelope.to_json(), store, index, profile=profile)
-    return Published(artifact, manifest_cid, statement)
+    return Published(Cid.parse(subject.cid), manifest_cid, statement)
 
 
 def store_manifest(

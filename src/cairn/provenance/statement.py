@@ -68,9 +68,9 @@ class Subject:
         if not isinstance(filename, str):
             raise ManifestError("subject filename must be a string")
         return cls(
-            doc.get("name"),
+            doc.get("name"),  # type: ignore[arg-type]
             doc["digest"].get("sha256"),
-            filename,  # type: ignore[arg-type]
+            filename,
             notes.get("type", "file"),
         )
 

@@ -73,3 +73,6 @@ class ReceiptStore(ABC):
 
     @abstractmethod
     def purge_before(self, issued_at: int) -> int: ...
+
+    def close(self) -> None:  # noqa: B027  (a store without resources needs no close)
+        """Release what the store holds (files, connections); it is not used afterwards."""

@@ -8,7 +8,7 @@ The struct is::
 
 ``model`` is the binary CID of the model (so the receipt binds the exact
 bytes that ran), ``inputHash``/``outputHash`` are sha256 of the canonical
-encodings (:mod:`cairn.receipts.hashing`), ``runtime`` is the runtime
+encodings (:mod:`cairn.receipts.wire`), ``runtime`` is the runtime
 fingerprint. The domain is ``{name: "Cairn", version: "1", chainId,
 verifyingContract: ReceiptAnchor}``, so a receipt cannot be replayed on
 another network.

@@ -8,12 +8,15 @@ commit-reveal and the loser pays (DESIGN.md, "Verification"; docs/verification.m
 
 Public surface:
 
-- :func:`plan_batch`, :class:`AuditPlan`, :func:`detection_probability`,
+- :func:`plan_for_anchor` (the one sampling rule for an anchor), :func:`plan_batch`,
+  :class:`AuditPlan`, :func:`detection_probability`,
   :func:`requests_to_detect`, :func:`simulate_detection` — the sample
-- :class:`NodeSource` (the port), :class:`HttpNodeSource`, :class:`MemoryNodeSource`,
+- :class:`NodeSource` (the port; its HTTP backend is :class:`cairn.client.GatewayNodeSource`),
+  :class:`MemoryNodeSource`,
   :class:`RetainedIO` — what a validator reads from a node
 - :class:`Reexecutor`, :class:`Finding`, :func:`evidence_for` — one audit
-- :class:`Validator`, :class:`ValidatorState`, :class:`TickReport`, :class:`ValidatorSettings`
+- :class:`Validator` (one :meth:`~Validator.tick`; the service loop and its settings are
+  :mod:`cairn.node.validator`), :class:`ValidatorState`, :class:`TickReport`
   — the service
 - :class:`Reputation`, :func:`reputation`, :func:`rank_nodes` — the score clients use
 - zk tier (needs the ``zk`` extra, so imported by module, not re-exported here):
@@ -22,7 +25,6 @@ Public surface:
   :mod:`~cairn.verification.zk.verifier` (:class:`ZkVerifier`, for ``Reexecutor(zk=...)``)
 """
 
-from cairn.verification._http import HttpNodeSource
 from cairn.verification._state import ValidatorState
 from cairn.verification.base import MemoryNodeSource, NodeSource, RetainedIO
 from cairn.verification.reexecute import Finding, Reexecutor, evidence_for
@@ -33,16 +35,15 @@ from cairn.verification.sampling import (
     detection_probability,
     is_sampled,
     plan_batch,
+    plan_for_anchor,
     requests_to_detect,
     simulate_detection,
 )
-from cairn.verification.settings import ValidatorSettings
 from cairn.verification.validator import TickReport, Validator
 
 __all__ = [
     "AuditPlan",
     "Finding",
-    "HttpNodeSource",
     "MemoryNodeSource",
     "NodeSource",
     "Reexecutor",
@@ -50,13 +51,13 @@ __all__ = [
     "RetainedIO",
     "TickReport",
     "Validator",
-    "ValidatorSettings",
     "ValidatorState",
     "audit_seed",
     "detection_probability",
     "evidence_for",
     "is_sampled",
     "plan_batch",
+    "plan_for_anchor",
     "rank_nodes",
     "reputation",
     "requests_to_detect",

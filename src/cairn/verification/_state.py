@@ -97,10 +97,8 @@ class ValidatorState:
 
     def open_disputes(self) -> list[int]:
         return [
-            int(r[0])
-            for r in self._q(  # type: ignore[call-overload]
-                "SELECT dispute_id FROM disputes WHERE done=0 ORDER BY dispute_id"
-            )
+            int(r[0])  # type: ignore[call-overload]
+            for r in self._q("SELECT dispute_id FROM disputes WHERE done=0 ORDER BY dispute_id")
         ]
 
     def finish(self, dispute_id: int) -> None:

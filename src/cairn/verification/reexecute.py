@@ -4,9 +4,8 @@ An audit fetches the receipt's retained input and output from the node, checks
 them against the ``inputHash`` and ``outputHash`` the node signed, runs the
 model named by the receipt's CID (fetched and verified by CID, never by name),
 and compares its own output with the node's under the model's declared policy
-(:func:`cairn.inference.parse_policy`). Inputs are decoded exactly as the
-gateway encoded them: ``/v1/embeddings`` retains the JSON list of texts,
-``/v1/infer`` the tensors JSON (base64 data).
+(:func:`cairn.inference.parse_policy`). A call's bytes and hashes are the
+ones :mod:`cairn.receipts.wire` defines, the same module the gateway signs with.
 
 A node that does not hand over the input, or hands over bytes that do not hash
 to what it signed, fails with :attr:`~cairn.chain.DisputeKind.NO_INPUT`; an
@@ -15,16 +14,13 @@ output the policy rejects fails with ``WRONG_OUTPUT``.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from cairn.chain import DisputeKind, Evidence
 from cairn.content import Blockstore, Cid
-from cairn.errors import CairnError, EvidenceMismatch, NodeUnavailable
+from cairn.errors import EvidenceMismatch, NodeUnavailable, ReceiptInvalid
 from cairn.inference import (
     Embedder,
     Model,
@@ -32,9 +28,8 @@ from cairn.inference import (
     Tensor,
     load_model,
     parse_policy,
-    tensors_from_json,
 )
-from cairn.receipts import MerkleTree, Receipt, tensors_hash, texts_hash
+from cairn.receipts import MerkleTree, Receipt, tensors_hash, wire
 from cairn.verification.base import NodeSource, RetainedIO
 
 if TYPE_CHECKING:
@@ -95,53 +90,46 @@ class Reexecutor:
         loaded = self.load(receipt.model, source)
         try:
             io = source.retained(receipt.request_id)
-            inputs = _decode_input(loaded, io, receipt)
+            call = _decode_input(loaded, io, receipt)
             theirs = _decode_output(io, receipt)
         except (NodeUnavailable, EvidenceMismatch) as exc:
             return Finding(receipt, DisputeKind.NO_INPUT, str(exc))
         proven = self.zk.try_verify(receipt, io, source) if self.zk is not None else None
         if proven is not None:
             return Finding(receipt, None, proven, receipt.output_hash)
-        mine = self.run(loaded, inputs)
+        mine = self.run(loaded, call)
         verdict = loaded.policy.agrees(mine, theirs)
         if verdict:
             return Finding(receipt, None, verdict.reason, tensors_hash(mine))
         return Finding(receipt, DisputeKind.WRONG_OUTPUT, verdict.reason, tensors_hash(mine))
 
     @staticmethod
-    def run(loaded: _Loaded, inputs: Any) -> dict[str, Tensor]:
-        """The output exactly as the gateway would have returned it."""
-        if loaded.embedder is not None:
-            _tokens, outputs = loaded.embedder.run(inputs)
-            name = loaded.embedder.output
-            vectors = np.asarray(outputs[name].to_numpy(), dtype=np.float32)
-            return {name: Tensor.from_numpy(vectors)}
-        return loaded.model.runtime.run(inputs)
+    def run(loaded: _Loaded, call: wire.Call) -> dict[str, Tensor]:
+        """The output exactly as the gateway returned it (:mod:`cairn.receipts.wire`)."""
+        if loaded.embedder is not None and call.texts is not None:
+            _tokens, outputs = loaded.embedder.run(call.texts)
+            return wire.embedding_outputs(outputs[loaded.embedder.output].to_numpy())
+        if call.tensors is None:
+            raise EvidenceMismatch("a text call to a model that takes tensors")
+        return loaded.model.runtime.run(call.tensors)
 
 
-def _decode_input(loaded: _Loaded, io: RetainedIO, receipt: Receipt) -> Any:
+def _decode_input(loaded: _Loaded, io: RetainedIO, receipt: Receipt) -> wire.Call:
+    kind: wire.Kind = "text" if loaded.embedder is not None else "tensors"
     try:
-        raw = json.loads(io.input)
-        if loaded.embedder is not None:
-            if not isinstance(raw, list) or not all(isinstance(t, str) for t in raw):
-                raise EvidenceMismatch("retained input is not a list of texts")
-            value: Any = raw
-            digest = texts_hash(raw)
-        else:
-            value = tensors_from_json(raw)
-            digest = tensors_hash(value)
-    except (ValueError, CairnError) as exc:
-        raise EvidenceMismatch(f"retained input is malformed: {exc}") from None
-    if digest != receipt.input_hash:
+        call = wire.call_of_retained(io.input, kind)
+    except ReceiptInvalid as exc:
+        raise EvidenceMismatch(str(exc)) from None
+    if call.input_hash != receipt.input_hash:
         raise EvidenceMismatch("retained input does not hash to the receipt's inputHash")
-    return value
+    return call
 
 
 def _decode_output(io: RetainedIO, receipt: Receipt) -> dict[str, Tensor]:
     try:
-        theirs = tensors_from_json(json.loads(io.output))
-    except (ValueError, CairnError) as exc:
-        raise EvidenceMismatch(f"retained output is malformed: {exc}") from None
+        theirs = wire.outputs_of_retained(io.output)
+    except ReceiptInvalid as exc:
+        raise EvidenceMismatch(str(exc)) from None
     if tensors_hash(theirs) != receipt.output_hash:
         raise EvidenceMismatch("retained output does not hash to the receipt's outputHash")
     return theirs
@@ -156,16 +144,4 @@ def evidence_for(receipt: Receipt, members: list[Receipt], batch_id: int) -> Evi
         raise EvidenceMismatch("receipt is not in the batch")
     tree = MerkleTree.build([r.digest() for r in members])
     proof = tree.proof(ids.index(receipt.request_id))
-    return Evidence(
-        bytes(Cid.parse(receipt.model)),
-        receipt.input_hash,
-        receipt.output_hash,
-        receipt.node,
-        receipt.request_id,
-        receipt.issued_at,
-        receipt.runtime,
-        receipt.price,
-        receipt.signature.to_bytes(),
-        batch_id,
-        tuple(proof),
-    )
+    return Evidence(receipt, batch_id, tuple(proof))

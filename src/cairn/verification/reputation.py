@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from cairn.chain import Chain, DisputeKind, Outcome, Role
-from cairn.verification.sampling import plan_batch
+from cairn.verification.sampling import plan_for_anchor
 
 __all__ = ["LOST_WEIGHT", "Reputation", "rank_nodes", "reputation"]
 
@@ -48,23 +48,12 @@ class Reputation:
 
 def _audited(chain: Chain, node: str) -> tuple[int, int]:
     params = chain.disputes.params()
-    head = int(chain.w3.eth.block_number)
-    receipts = audited = 0
-    for a in chain.anchor.anchors(node):
-        if a.block_number + 1 <= head:
-            block_hash = bytes(chain.w3.eth.get_block(a.block_number + 1)["hash"])
-            plan = plan_batch(
-                block_hash,
-                a.node,
-                a.batch_id,
-                a.receipt_count,
-                receipts,
-                params.audit_rate_ppm,
-                params.full_audit_receipts,
-            )
-            audited += len(plan.leaves)
-        receipts += a.receipt_count
-    return receipts, audited
+    history = chain.anchor.anchors(node)
+    audited = 0
+    for a in history:
+        plan = plan_for_anchor(chain, a, params, history)
+        audited += len(plan.leaves) if plan is not None else 0
+    return sum(a.receipt_count for a in history), audited
 
 
 def reputation(chain: Chain, node: str) -> Reputation:

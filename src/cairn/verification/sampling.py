@@ -20,9 +20,16 @@ checks that by Monte Carlo.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from eth_hash.auto import keccak
+
+from cairn.errors import EvidenceMismatch
+
+if TYPE_CHECKING:
+    from cairn.chain import Anchor, Chain, DisputeParams
 
 __all__ = [
     "AuditPlan",
@@ -30,6 +37,7 @@ __all__ = [
     "detection_probability",
     "is_sampled",
     "plan_batch",
+    "plan_for_anchor",
     "requests_to_detect",
     "simulate_detection",
 ]
@@ -79,6 +87,39 @@ def plan_batch(
         if first_index + i < full_audit_receipts or is_sampled(seed, i, rate_ppm)
     )
     return AuditPlan(node, batch_id, seed, leaves)
+
+
+def plan_for_anchor(
+    chain: Chain,
+    anchor: Anchor,
+    params: DisputeParams,
+    history: Sequence[Anchor] | None = None,
+) -> AuditPlan | None:
+    """The sample of one anchored batch, as every validator and reputation reader draws it.
+
+    ``None`` until the block after the anchor exists. The node's receipts are
+    numbered in chain order of its ``Anchored`` events; ``history`` is that list
+    (read from the chain when not given).
+    """
+    if chain.head() < anchor.block_number + 1:
+        return None
+    anchors = chain.anchor.anchors(anchor.node) if history is None else history
+    first = 0
+    for earlier in anchors:
+        if (earlier.block_number, earlier.batch_id) == (anchor.block_number, anchor.batch_id):
+            break
+        first += earlier.receipt_count
+    else:
+        raise EvidenceMismatch(f"batch {anchor.batch_id} is not among {anchor.node}'s anchors")
+    return plan_batch(
+        chain.block_hash(anchor.block_number + 1),
+        anchor.node,
+        anchor.batch_id,
+        anchor.receipt_count,
+        first,
+        params.audit_rate_ppm,
+        params.full_audit_receipts,
+    )
 
 
 def detection_probability(p: float, f: float, n: int) -> float:

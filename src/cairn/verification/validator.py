@@ -1,7 +1,8 @@
-"""The validator service: watch anchors, audit a sample, dispute, vote, resolve.
+"""The validator: watch anchors, audit a sample, dispute, vote, resolve.
 
 One :meth:`Validator.tick` does every step once, idempotently, from chain state
-and the validator's SQLite memory (:mod:`cairn.verification._state`):
+and the validator's SQLite memory (:mod:`cairn.verification._state`); the
+service that repeats it is :func:`cairn.node.validator.run_validator`:
 
 1. **Plan.** For each ``Anchored`` event whose next block exists, draw the
    sample (:mod:`cairn.verification.sampling`) with the network's parameters,
@@ -27,12 +28,8 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
-
-from web3 import Web3
 
 from cairn.chain import (
-    Anchor,
     Chain,
     DisputeKind,
     DisputeParams,
@@ -41,14 +38,13 @@ from cairn.chain import (
     Role,
     commitment,
 )
-from cairn.chain._tx import as_account, translate
-from cairn.content import Cid
-from cairn.errors import CairnError, ContractRevert, EvidenceMismatch, NodeUnavailable
-from cairn.receipts import MerkleTree, Receipt, ReceiptDomain
+from cairn.errors import ContractRevert, EvidenceMismatch, NodeUnavailable
+from cairn.identity import Signer
+from cairn.receipts import MerkleTree, Receipt
 from cairn.verification._state import AuditRow, ValidatorState
 from cairn.verification.base import NodeSource
 from cairn.verification.reexecute import NO_HASH, Reexecutor, evidence_for
-from cairn.verification.sampling import plan_batch
+from cairn.verification.sampling import plan_for_anchor
 
 __all__ = ["TickReport", "Validator"]
 
@@ -77,36 +73,29 @@ class TickReport:
         )
 
 
-def _http_source(url: str) -> NodeSource:
-    from cairn.verification._http import HttpNodeSource
-
-    return HttpNodeSource(url)
-
-
 class Validator:
     """A staked validator of one network."""
 
     def __init__(
         self,
         chain: Chain,
-        signer: Any,
+        signer: Signer,
         reexecutor: Reexecutor,
         state: ValidatorState,
         *,
-        sources: Callable[[str], NodeSource] = _http_source,
+        sources: Callable[[str], NodeSource],
         patience: int = 2,
         lock: threading.Lock | None = None,
     ) -> None:
         self.chain = chain
-        self.account = as_account(signer)
-        self.address: str = self.account.address
+        self.account = signer
+        self.address: str = signer.address
         self.reexecutor = reexecutor
         self.state = state
         self.patience = patience
         self._make_source = sources
         self._sources: dict[str, NodeSource] = {}
         self._lock = lock
-        self._domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
         self._params: DisputeParams | None = None
 
     @contextlib.contextmanager
@@ -128,22 +117,7 @@ class Validator:
             if not c.disputes.in_pool(self.address):
                 c.disputes.join(self.account)
 
-    # -- the loop ------------------------------------------------------------------
-
-    def run(
-        self,
-        stop: threading.Event,
-        interval: float = 1.0,
-        on_tick: Callable[[TickReport], None] | None = None,
-    ) -> None:
-        while not stop.is_set():
-            try:
-                report = self.tick()
-                if on_tick is not None and report:
-                    on_tick(report)
-            except CairnError as exc:  # a chain or node hiccup: try again next tick
-                log.warning("validator tick failed: %s", exc)
-            stop.wait(interval)
+    # -- one tick (the loop that repeats it is the service's: cairn.node.validator) ----
 
     def tick(self) -> TickReport:
         report = TickReport()
@@ -156,54 +130,22 @@ class Validator:
 
     def _plan(self, report: TickReport) -> None:
         with self._chain() as c:
-            head = int(c.w3.eth.block_number)
+            head = c.head()
             start = self.state.get("anchor_block", -1) + 1
             if start > head - 1:
                 return
             if self._params is None:
                 self._params = c.disputes.params()  # immutable in the contract
             params = self._params
-            for a in self._anchors(c, start, head - 1):
+            for a in c.anchor.anchored(start, head - 1):
                 if a.node.lower() == self.address.lower():
                     continue
-                block_hash = bytes(c.w3.eth.get_block(a.block_number + 1)["hash"])
-                earlier = [
-                    x
-                    for x in c.anchor.anchors(a.node)
-                    if x.block_number < a.block_number
-                    or (x.block_number == a.block_number and x.batch_id < a.batch_id)
-                ]
-                first = sum(x.receipt_count for x in earlier)
-                plan = plan_batch(
-                    block_hash,
-                    a.node,
-                    a.batch_id,
-                    a.receipt_count,
-                    first,
-                    params.audit_rate_ppm,
-                    params.full_audit_receipts,
-                )
+                plan = plan_for_anchor(c, a, params)
+                if plan is None:
+                    continue
                 self.state.plan(a.node, a.batch_id, plan.leaves)
                 report.planned += len(plan.leaves)
             self.state.put("anchor_block", head - 1)
-
-    @staticmethod
-    def _anchors(c: Chain, start: int, end: int) -> list[Anchor]:
-        try:
-            logs = c.anchor.contract.events.Anchored.get_logs(from_block=start, to_block=end)
-        except Exception as exc:
-            raise translate(exc, "ReceiptAnchor", c.url) from exc
-        return [
-            Anchor(
-                x["args"]["node"],
-                int(x["args"]["batchId"]),
-                bytes(x["args"]["root"]),
-                int(x["args"]["receiptCount"]),
-                int(x["blockNumber"]),
-                Web3.to_hex(x["transactionHash"]),
-            )
-            for x in logs
-        ]
 
     # -- 2. audit and 3. dispute ---------------------------------------------------
 
@@ -291,7 +233,7 @@ class Validator:
     def _serve_disputes(self, report: TickReport) -> None:
         with self._chain() as c:
             start = self.state.get("dispute_block", 0)
-            head = int(c.w3.eth.block_number)
+            head = c.head()
             opened = {d.id: d for d in c.disputes.opened(start)}
         for d in opened.values():
             self.state.track(d.id)
@@ -312,7 +254,7 @@ class Validator:
             if info.status is not Outcome.OPEN:
                 self.state.finish(dispute_id)
                 return
-            head = int(c.w3.eth.block_number)
+            head = c.head()
             if info.commit_deadline == 0:
                 if head > info.opened_block:
                     c.disputes.draw(self.account, dispute_id)
@@ -344,23 +286,9 @@ class Validator:
 
     def judge(self, opened: OpenedDispute) -> bool:
         """Guilty or not, by this validator's own re-execution of the disputed receipt."""
-        receipt = self.receipt_of(opened)
+        receipt = opened.receipt
         try:
             finding = self.reexecutor.audit(receipt, self.source(receipt.node))
         except NodeUnavailable:
             return True  # a node that cannot even serve the model it signed for
         return not finding.ok
-
-    def receipt_of(self, opened: OpenedDispute) -> Receipt:
-        r = opened.receipt
-        return Receipt(
-            str(Cid.parse(bytes(r["model"]))),
-            r["inputHash"],
-            r["outputHash"],
-            Web3.to_checksum_address(r["node"]),
-            r["requestId"],
-            int(r["issuedAt"]),
-            r["runtime"],
-            int(r["price"]),
-            self._domain,
-        )

@@ -36,9 +36,9 @@ import numpy.typing as npt
 
 from cairn import content
 from cairn.content import Blockstore, Cid
-from cairn.errors import CairnError, ZkError
-from cairn.inference import MODEL_FILE, Tensor, load_model, tensors_from_json
-from cairn.receipts import Receipt, tensors_hash
+from cairn.errors import CairnError, ReceiptInvalid, ZkError
+from cairn.inference import MODEL_FILE, Tensor, load_model
+from cairn.receipts import Receipt, tensors_hash, wire
 from cairn.verification.base import RetainedIO
 from cairn.verification.zk import _ezkl
 from cairn.verification.zk._graph import Tail, run_tail, split_graph
@@ -281,15 +281,15 @@ def verify_proof(
 
 def _io(io: RetainedIO, receipt: Receipt) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
     try:
-        inputs = tensors_from_json(json.loads(io.input))
-        outputs = tensors_from_json(json.loads(io.output))
-    except (ValueError, CairnError) as exc:
-        raise ZkError(f"retained input or output is malformed: {exc}") from None
-    if tensors_hash(inputs) != receipt.input_hash:
+        call = wire.call_of_retained(io.input, "tensors")
+        outputs = wire.outputs_of_retained(io.output)
+    except ReceiptInvalid as exc:
+        raise ZkError(str(exc)) from None
+    if call.input_hash != receipt.input_hash or call.tensors is None:
         raise ZkError("the input does not hash to the receipt's inputHash")
     if tensors_hash(outputs) != receipt.output_hash:
         raise ZkError("the output does not hash to the receipt's outputHash")
-    return inputs, outputs
+    return dict(call.tensors), outputs
 
 
 def _instances(proof: bytes) -> list[str]:

@@ -1,5 +1,6 @@
 """``make demo``: cairn end to end on embedded defaults, through the commands a user types.
 
+Run it as ``python examples/demo/run.py`` with cairn installed (``make demo`` does).
 Each step runs the real ``cairn`` command in a subprocess and prints it first,
 so the output reads as a script a user could follow. It uses a fresh data dir
 (``$CAIRN_DATA_DIR/demo``, else ``~/.cairn/demo``) and a demo-only passphrase.
@@ -10,8 +11,12 @@ so the output reads as a script a user could follow. It uses a fresh data dir
    manifest; a node staked; a payment channel opened and a voucher redeemed.
 3. verifiable inference: ``cairn up``; embedding requests whose receipts are
    verified offline, then onchain once their batch is anchored; a clean stop.
-4. verification: a node that lies on one answer in ten, three staked validators
-   that sample, re-execute, dispute and vote; the node slashed; the ledger.
+4. verification (``verification_act.py``): a node that lies on one answer in
+   ten, three staked validators that sample, re-execute, dispute and vote; the
+   node slashed; the ledger.
+
+It exits 0 when every step did what it says, and otherwise prints one line
+naming the step that failed and exits 1.
 """
 
 from __future__ import annotations
@@ -24,17 +29,21 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 from rich.console import Console
 from rich.table import Table
 
+import verification_act
 from cairn.inference import minilm_source_dir
 from cairn.node.server import free_port
+from support import DemoFailed, require, wait_for
 
 console = Console()
 PASSPHRASE = "cairn-demo-only"
+STEP_S = 600  # for one `cairn` command
+UP_START_S = 300.0  # for `cairn up` to answer /healthz
+UP_STOP_S = 120.0  # for `cairn up` to exit after SIGTERM
 DATASET = [
     {
         "anchor": "A cairn is a pile of stones that marks a trail.",
@@ -52,23 +61,29 @@ DATASET = [
 
 
 class Demo:
+    """Runs ``cairn`` commands against the demo's data dir and prints them."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.env = {**os.environ, "CAIRN_DATA_DIR": str(root), "CAIRN_PASSPHRASE": PASSPHRASE}
 
     def run(self, *args: str, show: bool = True) -> str:
-        console.print(f"[bold cyan]$ cairn {' '.join(args)}[/]")
-        done = subprocess.run(
-            [sys.executable, "-m", "cairn", *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
+        command = f"cairn {' '.join(args)}"
+        console.print(f"[bold cyan]$ {command}[/]")
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "cairn", *args],
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=STEP_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise DemoFailed(f"timed out after {STEP_S}s waiting for `{command}`") from exc
         if done.returncode != 0:
             console.print(done.stdout + done.stderr)
-            raise SystemExit(f"demo step failed: cairn {' '.join(args)}")
+            raise DemoFailed(f"`{command}` exited with {done.returncode}")
         if show and done.stdout.strip():
             console.print(done.stdout.rstrip(), highlight=False)
         if show and done.stderr.strip():
@@ -155,7 +170,9 @@ def settlement(d: Demo, ids: dict[str, str]) -> None:
     d.run("stake", "add", "0.01", "--wallet", "node")
     node = d.run("wallet", "show", "node", show=False).split()[-1]
     out = d.run("channel", "open", node, "0.05", "--wallet", "client")
-    channel = next(tok for tok in out.replace("#", " ").split() if tok.isdigit())
+    numbers = [tok for tok in out.replace("#", " ").split() if tok.isdigit()]
+    require(bool(numbers), f"`cairn channel open` printed no channel id: {out!r:.200}")
+    channel = numbers[0]
     voucher = d.run("channel", "voucher", channel, "0.002", "--wallet", "client")
     signature = voucher.split()[-1]
     d.run("channel", "redeem", channel, "0.002", signature, "--wallet", "node")
@@ -184,42 +201,52 @@ def verifiable_inference(d: Demo) -> None:
         text=True,
     )
     try:
-        _wait_healthy(proc, url)
-        texts = ["where does the trail go?", "stones mark the way", "verify, then trust"]
-        saved = []
-        for i, text in enumerate(texts):  # each receipt is verified offline as it arrives
-            saved.append(d.root / f"answer-{i}.json")
-            d.run("embed", "--gateway", url, "-o", str(saved[-1]), text)
-        # waits until its batch root is anchored onchain, then checks the inclusion proof
-        d.run("embed", "--gateway", url, "--online", "--wait", "30", "anchored and proven")
-        for path in saved:  # the earlier answers, now anchored too
-            d.run("receipt", "verify", str(path), "--online", "--gateway", url)
-        network = httpx.get(f"{url}/v1/network", timeout=10).json()
-        console.print(
-            f"node {network['nodes'][0]['address']} staked "
-            f"{network['nodes'][0]['stake'] / 1e18:g} ETH on chain "
-            f"{network['chain']['chain_id']} ({network['chain']['kind']})"
-        )
+        wait_for(f"`cairn up` to answer {url}/healthz", lambda: _healthy(proc, url), UP_START_S)
+        _embed_and_verify(d, url)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=120)
-    console.print(out.rstrip(), highlight=False)
-    if proc.returncode != 0:
-        console.print(err)
-        raise SystemExit("cairn up did not stop cleanly")
+        out, err = _stop(proc)
+        console.print(out.rstrip(), highlight=False)
+        if proc.returncode != 0:
+            console.print(err.rstrip(), highlight=False, style="dim")
+    require(proc.returncode == 0, f"`cairn up` did not stop cleanly (exit {proc.returncode})")
 
 
-def _wait_healthy(proc: subprocess.Popen[str], url: str) -> None:
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"cairn up exited: {proc.communicate()[1][-2000:]}")
-        try:
-            if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    raise SystemExit("cairn up did not become healthy in 5 minutes")
+def _embed_and_verify(d: Demo, url: str) -> None:
+    texts = ["where does the trail go?", "stones mark the way", "verify, then trust"]
+    saved = []
+    for i, text in enumerate(texts):  # each receipt is verified offline as it arrives
+        saved.append(d.root / f"answer-{i}.json")
+        d.run("embed", "--gateway", url, "-o", str(saved[-1]), text)
+    # waits until its batch root is anchored onchain, then checks the inclusion proof
+    d.run("embed", "--gateway", url, "--online", "--wait", "30", "anchored and proven")
+    for path in saved:  # the earlier answers, now anchored too
+        d.run("receipt", "verify", str(path), "--online", "--gateway", url)
+    network = httpx.get(f"{url}/v1/network", timeout=10).json()
+    console.print(
+        f"node {network['nodes'][0]['address']} staked "
+        f"{network['nodes'][0]['stake'] / 1e18:g} ETH on chain "
+        f"{network['chain']['chain_id']} ({network['chain']['kind']})"
+    )
+
+
+def _healthy(proc: subprocess.Popen[str], url: str) -> bool:
+    if proc.poll() is not None:
+        raise DemoFailed(f"`cairn up` exited with {proc.returncode} while starting")
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """SIGTERM, then its output; killed and failed if it outlives ``UP_STOP_S``."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.communicate(timeout=UP_STOP_S)
+    except subprocess.TimeoutExpired as exc:
+        proc.kill()
+        proc.communicate()
+        raise DemoFailed(f"timed out after {UP_STOP_S:g}s waiting for `cairn up` to stop") from exc
 
 
 def main() -> int:
@@ -230,13 +257,15 @@ def main() -> int:
     console.print(f"[bold]cairn demo[/] in {root} (passphrase for its wallets: {PASSPHRASE!r})")
     d = Demo(root)
     started = time.monotonic()
-    ids: dict[str, Any] = content_and_provenance(d)
-    settlement(d, ids)
-    verifiable_inference(d)
-    d.section("4. a cheating node is caught and slashed")
-    from cairn import _demo_verification
-
-    _demo_verification.run(root / "verification", PASSPHRASE, console)
+    try:
+        ids = content_and_provenance(d)
+        settlement(d, ids)
+        verifiable_inference(d)
+        d.section("4. a cheating node is caught and slashed")
+        verification_act.run(root / "verification", PASSPHRASE, console)
+    except DemoFailed as exc:
+        print(f"demo failed: {exc}", file=sys.stderr)
+        return 1
     console.rule(f"[bold green]demo complete in {time.monotonic() - started:.0f}s")
     return 0
 
