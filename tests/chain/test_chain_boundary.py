@@ -1,10 +1,9 @@
-"""The chain boundary: web3 stays inside cairn.chain, writes are signed through the
-identity Signer port, and every chain failure reaches callers as a CairnError."""
+"""The chain boundary: writes are signed through the identity Signer port, and every chain
+failure reaches callers as a CairnError. (That web3 stays inside cairn.chain is checked with
+the other house rules in tests/test_architecture.py.)"""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,26 +16,6 @@ from cairn.chain._tx import sign_transaction
 from cairn.chain.base import Backend
 from cairn.errors import ChainError, ChainRpcError
 from cairn.identity import LocalSigner, Signature
-
-SRC = Path(__file__).resolve().parents[2] / "src" / "cairn"
-# Who may import which client: web3 in the chain (and, later, payments) package;
-# eth-account in the chain package and identity's keystore backend.
-BOUNDARY = {
-    "web3": ("chain/", "payments/"),
-    "eth_account": ("chain/", "identity/wallets.py"),
-}
-
-
-@pytest.mark.parametrize("module", sorted(BOUNDARY))
-def test_third_party_clients_are_imported_only_at_the_boundary(module: str) -> None:
-    pattern = re.compile(rf"^\s*(from|import)\s+{module}\b", re.MULTILINE)
-    leaks = [
-        str(p.relative_to(SRC))
-        for p in SRC.rglob("*.py")
-        if pattern.search(p.read_text())
-        and not str(p.relative_to(SRC)).startswith(BOUNDARY[module])
-    ]
-    assert leaks == []
 
 
 class RemoteSigner:
