@@ -32,40 +32,45 @@ nowhere else. Public surface:
 >>> chain.registry.register(deployer, "minilm")     # doctest: +SKIP
 """
 
-from cairn.chain._tx import Tx
-from cairn.chain.anchor import Anchor, ReceiptAnchor
-from cairn.chain.base import Backend
-from cairn.chain.channels import ChannelState, PaymentChannels
-from cairn.chain.client import (
-    EMBEDDED,
-    READ_ONLY_RPC,
-    Chain,
-    Deployment,
-    DeployParams,
-    connect,
-)
-from cairn.chain.disputes import (
-    BURN,
-    DisputeInfo,
-    DisputeKind,
-    DisputeParams,
-    Disputes,
-    Evidence,
-    OpenedDispute,
-    Outcome,
-    commitment,
-)
-from cairn.chain.onchain import OnchainView
-from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
-from cairn.chain.staking import Participant, Role, Staking, model_id
-from cairn.chain.vouchers import (
-    SignedVoucher,
-    VoucherDomain,
-    recover_voucher,
-    sign_voucher,
-    verify_voucher,
-    voucher_digest,
-)
+from __future__ import annotations
+
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from cairn.chain._tx import Tx
+    from cairn.chain.anchor import Anchor, ReceiptAnchor
+    from cairn.chain.base import EMBEDDED, Backend
+    from cairn.chain.channels import ChannelState, PaymentChannels
+    from cairn.chain.client import (
+        READ_ONLY_RPC,
+        Chain,
+        Deployment,
+        DeployParams,
+        connect,
+    )
+    from cairn.chain.disputes import (
+        BURN,
+        DisputeInfo,
+        DisputeKind,
+        DisputeParams,
+        Disputes,
+        Evidence,
+        OpenedDispute,
+        Outcome,
+        commitment,
+    )
+    from cairn.chain.onchain import OnchainView
+    from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
+    from cairn.chain.staking import Participant, Role, Staking, model_id
+    from cairn.chain.vouchers import (
+        SignedVoucher,
+        VoucherDomain,
+        recover_voucher,
+        sign_voucher,
+        verify_voucher,
+        voucher_digest,
+    )
 
 __all__ = [
     "BURN",
@@ -104,3 +109,55 @@ __all__ = [
     "verify_voucher",
     "voucher_digest",
 ]
+
+# PEP 562: a name is imported on first use, so importing this package (or one
+# of its light modules) does not pull in every backend's third-party library.
+_LAZY = {
+    "Tx": "cairn.chain._tx",
+    "Anchor": "cairn.chain.anchor",
+    "ReceiptAnchor": "cairn.chain.anchor",
+    "Backend": "cairn.chain.base",
+    "ChannelState": "cairn.chain.channels",
+    "PaymentChannels": "cairn.chain.channels",
+    "EMBEDDED": "cairn.chain.base",
+    "READ_ONLY_RPC": "cairn.chain.client",
+    "Chain": "cairn.chain.client",
+    "Deployment": "cairn.chain.client",
+    "DeployParams": "cairn.chain.client",
+    "connect": "cairn.chain.client",
+    "BURN": "cairn.chain.disputes",
+    "DisputeInfo": "cairn.chain.disputes",
+    "DisputeKind": "cairn.chain.disputes",
+    "DisputeParams": "cairn.chain.disputes",
+    "Disputes": "cairn.chain.disputes",
+    "Evidence": "cairn.chain.disputes",
+    "OpenedDispute": "cairn.chain.disputes",
+    "Outcome": "cairn.chain.disputes",
+    "commitment": "cairn.chain.disputes",
+    "OnchainView": "cairn.chain.onchain",
+    "ModelInfo": "cairn.chain.registry",
+    "ModelRegistry": "cairn.chain.registry",
+    "ModelVersion": "cairn.chain.registry",
+    "Participant": "cairn.chain.staking",
+    "Role": "cairn.chain.staking",
+    "Staking": "cairn.chain.staking",
+    "model_id": "cairn.chain.staking",
+    "SignedVoucher": "cairn.chain.vouchers",
+    "VoucherDomain": "cairn.chain.vouchers",
+    "recover_voucher": "cairn.chain.vouchers",
+    "sign_voucher": "cairn.chain.vouchers",
+    "verify_voucher": "cairn.chain.vouchers",
+    "voucher_digest": "cairn.chain.vouchers",
+}
+
+if not _typing.TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value: object = getattr(_importlib.import_module(module), name)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY))

@@ -12,7 +12,9 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
-__all__ = ["Backend"]
+__all__ = ["EMBEDDED", "Backend"]
+
+EMBEDDED = "embedded://"  # the in-process py-evm chain; the default everywhere
 
 
 class Backend(ABC):

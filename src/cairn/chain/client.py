@@ -30,7 +30,7 @@ from cairn.chain import _tx
 from cairn.chain._artifacts import load_artifact
 from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.anchor import ReceiptAnchor
-from cairn.chain.base import Backend
+from cairn.chain.base import EMBEDDED, Backend
 from cairn.chain.channels import PaymentChannels
 from cairn.chain.disputes import DisputeParams, Disputes
 from cairn.chain.jsonrpc import to_rpc_json
@@ -49,7 +49,6 @@ from cairn.identity import LocalSigner, Signer
 
 __all__ = ["EMBEDDED", "READ_ONLY_RPC", "Chain", "DeployParams", "Deployment", "connect"]
 
-EMBEDDED = "embedded://"
 ETHER = 10**18
 W = TypeVar("W", bound=ContractWrapper)
 

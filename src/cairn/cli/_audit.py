@@ -14,8 +14,6 @@ from typing import Annotated
 import typer
 
 from cairn._atomic import atomic_write_bytes
-from cairn.audit import FORMATS, audit, audit_live, explain, load_stack_manifest, render
-from cairn.audit.render import table
 from cairn.cli._common import console
 from cairn.errors import AuditError
 
@@ -44,6 +42,9 @@ def audit_command(
     ] = False,
 ) -> None:
     """Rate a decentralized-AI stack layer by layer (after L2BEAT's risk rosette)."""
+    from cairn.audit import FORMATS, audit, audit_live, explain, load_stack_manifest, render
+    from cairn.audit.render import table
+
     if show_explain:
         _emit(explain(), out)
         return

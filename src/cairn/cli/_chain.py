@@ -13,15 +13,16 @@ from __future__ import annotations
 import json
 import os
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cairn import chain as chainlib
-from cairn.chain.check import run_check
+from cairn import chain as chainlib  # light: its names load on first use (PEP 562)
 from cairn.cli._common import console, err_console, state
 from cairn.errors import ChainError, ConfigError
-from cairn.identity import LocalSigner, Signer, checksum_address
+
+if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.identity import Signer
 
 __all__ = ["register"]
 
@@ -79,6 +80,8 @@ def _signer(
     ctx: typer.Context, chain: chainlib.Chain, key: str | None, wallet: str | None
 ) -> Signer:
     """Who signs: --key, --wallet, the default wallet, or a dev account."""
+    from cairn.identity import LocalSigner
+
     if key is not None:
         account: Signer = LocalSigner.from_hex(key)
     elif wallet is not None:
@@ -174,6 +177,9 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy a fresh set and run every contract operation once; report the gas."""
+    from cairn.chain.check import run_check
+    from cairn.identity import LocalSigner
+
     embedded = chain.startswith("embedded:")
     c = chainlib.connect(chain, None)  # a throwaway deployment; nothing is recorded
     if key is None and wallet is None and embedded:
@@ -369,6 +375,8 @@ def channel_open(
     wallet: WalletOpt = None,
 ) -> None:
     """Open a channel to PAYEE with DEPOSIT (e.g. 0.1eth)."""
+    from cairn.identity import checksum_address
+
     c = _open(ctx, chain)
     tx = c.channels.open(
         _signer(ctx, c, key, wallet), checksum_address(payee), parse_amount(deposit)

@@ -6,18 +6,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
 
 from cairn.config import DataDir, resolve_data_dir
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 __all__ = ["CliState", "console", "err_console", "progress_bytes", "state"]
 
@@ -47,6 +44,14 @@ def state(ctx: typer.Context) -> CliState:
 @contextmanager
 def progress_bytes(description: str, total: int, enabled: bool = True) -> Iterator[Progress]:
     """A byte-counting progress bar on stderr (disabled for small or quiet work)."""
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     progress = Progress(
         "[progress.description]{task.description}",
         BarColumn(),

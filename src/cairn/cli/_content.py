@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-from cairn import content
 from cairn.cli._common import console, progress_bytes, state
 from cairn.errors import ContentValueError
 
@@ -30,8 +29,9 @@ def add(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="File or directory to import.", exists=True)],
     profile: Annotated[
-        str, typer.Option(help="Import profile: unixfs-v1-2025 (default) or unixfs-v0-2015.")
-    ] = content.DEFAULT_PROFILE,
+        str | None,
+        typer.Option(help="Import profile: unixfs-v1-2025 (default) or unixfs-v0-2015."),
+    ] = None,
     only_hash: Annotated[
         bool, typer.Option("--only-hash", help="Compute the CID; store nothing.")
     ] = False,
@@ -41,6 +41,9 @@ def add(
     ] = 0,
 ) -> None:
     """Import a file or folder as UnixFS; print its root CID (identical to Kubo's)."""
+    from cairn import content
+
+    profile = profile or content.DEFAULT_PROFILE
     content.get_profile(profile)
     store = content.NullBlockstore() if only_hash else content.open_blockstore(state(ctx).data_dir)
     total = _size_of(path)
@@ -58,6 +61,8 @@ def add(
 
 def cat(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of a file.")]) -> None:
     """Write a file's bytes to stdout (every block verified)."""
+    from cairn import content
+
     store = content.open_blockstore(state(ctx).data_dir)
     out = sys.stdout.buffer
     for piece in content.iter_file(content.Cid.parse(cid), store):
@@ -71,6 +76,8 @@ def get(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write it.")],
 ) -> None:
     """Write a file or directory tree out of the blockstore."""
+    from cairn import content
+
     store = content.open_blockstore(state(ctx).data_dir)
     content.write_to(content.Cid.parse(cid), store, output)
     console.print(f"wrote {cid} to {output}")
@@ -83,6 +90,8 @@ def car_export(
     output: Annotated[Path, typer.Option("-o", "--output", help="The .car file to write.")],
 ) -> None:
     """Export a DAG as a CAR v1 (depth-first, no duplicate blocks)."""
+    from cairn import content
+
     store = content.open_blockstore(state(ctx).data_dir)
     count = content.export_car(content.Cid.parse(cid), store, output)
     console.print(f"exported {count} blocks of {cid} to {output}")
@@ -94,6 +103,8 @@ def car_import(
     path: Annotated[Path, typer.Argument(help="A CAR v1 (or v2) file.", exists=True)],
 ) -> None:
     """Import a CAR; every block verified, nothing stored unless all of it is good."""
+    from cairn import content
+
     store = content.open_blockstore(state(ctx).data_dir)
     header = content.import_car(path, store)
     for root in header.roots:
@@ -107,6 +118,8 @@ def fetch(
     raw: Annotated[bool, typer.Option("--raw", help="Block by block instead of one CAR.")] = False,
 ) -> None:
     """Fetch a DAG from any trustless HTTP gateway, verifying every block."""
+    from cairn import content
+
     if not gateway.startswith(("http://", "https://")):
         raise ContentValueError(f"gateway must be an http(s) URL, not {gateway!r}")
     store = content.open_blockstore(state(ctx).data_dir)

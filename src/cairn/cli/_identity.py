@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from cairn.cli._common import console, state
 from cairn.errors import IdentityError
-from cairn.identity import LocalSigner, WalletStore
-from cairn.identity.wallets import Kdf
+
+if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.identity import LocalSigner, WalletStore
+    from cairn.identity.wallets import Kdf
 
 __all__ = ["register", "unlock_wallet"]
 
@@ -33,6 +35,8 @@ IterOpt = Annotated[
 
 
 def _store(ctx: typer.Context) -> WalletStore:
+    from cairn.identity import WalletStore
+
     return WalletStore(state(ctx).data_dir.keystore)
 
 

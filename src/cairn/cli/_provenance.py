@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.tree import Tree
 
-from cairn import content
 from cairn.cli._common import console, state
 from cairn.cli._identity import unlock_wallet
 from cairn.errors import ManifestError, VerificationFailed
-from cairn.provenance import Card, LineageNode, ManifestIndex
-from cairn.provenance import lineage as build_lineage
-from cairn.provenance import publish as publish_artifact
-from cairn.provenance import verify as verify_manifest
+
+if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.provenance import LineageNode
 
 __all__ = ["register"]
 
@@ -51,8 +49,9 @@ def publish(
     ] = None,
     kind: Annotated[str, typer.Option(help="model or dataset.")] = "model",
     profile: Annotated[
-        str, typer.Option(help="Import profile: unixfs-v1-2025 or unixfs-v0-2015.")
-    ] = content.DEFAULT_PROFILE,
+        str | None,
+        typer.Option(help="Import profile: unixfs-v1-2025 (default) or unixfs-v0-2015."),
+    ] = None,
     wallet: Annotated[str | None, typer.Option(help="Signing wallet (default wallet).")] = None,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="Print only the manifest CID.")
@@ -61,8 +60,13 @@ def publish(
     """Import PATH, sign a manifest for it with a wallet, store it; print the manifest CID."""
     if kind not in ("model", "dataset"):
         raise ManifestError(f"--kind must be model or dataset, got {kind!r}")
-    content.get_profile(profile)
+    from cairn import content
     from cairn.inference.policies import Exact, parse_policy_text
+    from cairn.provenance import Card, ManifestIndex
+    from cairn.provenance import publish as publish_artifact
+
+    profile = profile or content.DEFAULT_PROFILE
+    content.get_profile(profile)
 
     chosen = parse_policy_text(policy) if policy else None
     if chosen is None and kind == "model":
@@ -105,6 +109,10 @@ def verify(
     ] = False,
 ) -> None:
     """Check a manifest's signature, its artifact's bytes and its lineage."""
+    from cairn import content
+    from cairn.provenance import ManifestIndex
+    from cairn.provenance import verify as verify_manifest
+
     data_dir = state(ctx).data_dir
     store = content.open_blockstore(data_dir)
     content.Cid.parse(cid)
@@ -148,6 +156,10 @@ def lineage(
     as_json: Annotated[bool, typer.Option("--json", help="Print the tree as JSON.")] = False,
 ) -> None:
     """Show what an artifact was made from, back to its roots; exit 1 if a link is bad."""
+    from cairn import content
+    from cairn.provenance import ManifestIndex
+    from cairn.provenance import lineage as build_lineage
+
     data_dir = state(ctx).data_dir
     content.Cid.parse(cid)
     tree = build_lineage(cid, content.open_blockstore(data_dir), ManifestIndex.at(data_dir))

@@ -14,6 +14,8 @@ Public surface:
 
 from __future__ import annotations
 
+import importlib as _importlib
+import typing as _typing
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,7 +30,6 @@ from cairn.content._exporter import (
     write_to,
 )
 from cairn.content._filesystem import FilesystemBlockstore
-from cairn.content._gateway import GatewayBlockstore, fetch
 from cairn.content._importer import Node, add_bytes, add_path, add_stream
 from cairn.content._memory import MemoryBlockstore, NullBlockstore
 from cairn.content.base import Blockstore
@@ -36,6 +37,9 @@ from cairn.content.car import CarHeader, export_car, import_car, iter_car, write
 from cairn.content.cid import Cid
 from cairn.content.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profile
 from cairn.errors import ConfigError
+
+if _typing.TYPE_CHECKING:
+    from cairn.content._gateway import GatewayBlockstore, fetch
 
 __all__ = [
     "DEFAULT_PROFILE",
@@ -68,6 +72,25 @@ __all__ = [
     "write_to",
 ]
 
+# PEP 562: a name is imported on first use, so importing this package (or one
+# of its light modules) does not pull in every backend's third-party library.
+_LAZY = {
+    "GatewayBlockstore": "cairn.content._gateway",
+    "fetch": "cairn.content._gateway",
+}
+
+if not _typing.TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value: object = getattr(_importlib.import_module(module), name)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY))
+
 
 def open_blockstore(where: DataDir | str) -> Blockstore:
     """The blockstore for a data dir, or for a URL: ``file:///path``, ``memory://``,
@@ -80,5 +103,7 @@ def open_blockstore(where: DataDir | str) -> Blockstore:
     if url.scheme == "memory":
         return MemoryBlockstore()
     if url.scheme in ("http", "https"):
+        from cairn.content._gateway import GatewayBlockstore  # httpx only when asked for
+
         return GatewayBlockstore(where)
     raise ConfigError(f"unknown blockstore URL {where!r}: use file://, memory:// or http(s)://")

@@ -24,49 +24,53 @@ Public surface:
 
 from __future__ import annotations
 
-from cairn.inference._fake import FakeRuntime
-from cairn.inference._onnxruntime import OnnxRuntime
-from cairn.inference.base import Runtime, TensorSpec, WrappedRuntime, cpu_features
-from cairn.inference.digits import (
-    DIGITS_NAME,
-    build_digits_classifier,
-    digits_folder,
-    digits_samples,
-    digits_split,
-)
-from cairn.inference.folder import (
-    MODEL_FILE,
-    SPEC_FILE,
-    TOKENIZER_FILE,
-    Model,
-    ModelSpec,
-    load_model,
-    load_model_files,
-    load_model_folder,
-    write_model_folder,
-)
-from cairn.inference.minilm import MINILM_NAME, Embedder, build_minilm, minilm_source_dir
-from cairn.inference.policies import (
-    Cosine,
-    Exact,
-    Policy,
-    PolicyError,
-    Tolerance,
-    TopK,
-    Ulp,
-    Verdict,
-    parse_policy,
-    parse_policy_text,
-)
-from cairn.inference.tensors import (
-    DTYPES,
-    Tensor,
-    decode_tensors,
-    encode_tensors,
-    hash_tensors,
-    tensors_from_json,
-    tensors_to_json,
-)
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from cairn.inference._fake import FakeRuntime
+    from cairn.inference._onnxruntime import OnnxRuntime
+    from cairn.inference.base import Runtime, TensorSpec, WrappedRuntime, cpu_features
+    from cairn.inference.digits import (
+        DIGITS_NAME,
+        build_digits_classifier,
+        digits_folder,
+        digits_samples,
+        digits_split,
+    )
+    from cairn.inference.folder import (
+        MODEL_FILE,
+        SPEC_FILE,
+        TOKENIZER_FILE,
+        Model,
+        ModelSpec,
+        load_model,
+        load_model_files,
+        load_model_folder,
+        write_model_folder,
+    )
+    from cairn.inference.minilm import MINILM_NAME, Embedder, build_minilm, minilm_source_dir
+    from cairn.inference.policies import (
+        Cosine,
+        Exact,
+        Policy,
+        PolicyError,
+        Tolerance,
+        TopK,
+        Ulp,
+        Verdict,
+        parse_policy,
+        parse_policy_text,
+    )
+    from cairn.inference.tensors import (
+        DTYPES,
+        Tensor,
+        decode_tensors,
+        encode_tensors,
+        hash_tensors,
+        tensors_from_json,
+        tensors_to_json,
+    )
 
 __all__ = [
     "DIGITS_NAME",
@@ -111,3 +115,61 @@ __all__ = [
     "tensors_to_json",
     "write_model_folder",
 ]
+
+# PEP 562: a name is imported on first use, so importing this package (or one
+# of its light modules) does not pull in every backend's third-party library.
+_LAZY = {
+    "FakeRuntime": "cairn.inference._fake",
+    "OnnxRuntime": "cairn.inference._onnxruntime",
+    "Runtime": "cairn.inference.base",
+    "TensorSpec": "cairn.inference.base",
+    "WrappedRuntime": "cairn.inference.base",
+    "cpu_features": "cairn.inference.base",
+    "DIGITS_NAME": "cairn.inference.digits",
+    "build_digits_classifier": "cairn.inference.digits",
+    "digits_folder": "cairn.inference.digits",
+    "digits_samples": "cairn.inference.digits",
+    "digits_split": "cairn.inference.digits",
+    "MODEL_FILE": "cairn.inference.folder",
+    "SPEC_FILE": "cairn.inference.folder",
+    "TOKENIZER_FILE": "cairn.inference.folder",
+    "Model": "cairn.inference.folder",
+    "ModelSpec": "cairn.inference.folder",
+    "load_model": "cairn.inference.folder",
+    "load_model_files": "cairn.inference.folder",
+    "load_model_folder": "cairn.inference.folder",
+    "write_model_folder": "cairn.inference.folder",
+    "MINILM_NAME": "cairn.inference.minilm",
+    "Embedder": "cairn.inference.minilm",
+    "build_minilm": "cairn.inference.minilm",
+    "minilm_source_dir": "cairn.inference.minilm",
+    "Cosine": "cairn.inference.policies",
+    "Exact": "cairn.inference.policies",
+    "Policy": "cairn.inference.policies",
+    "PolicyError": "cairn.inference.policies",
+    "Tolerance": "cairn.inference.policies",
+    "TopK": "cairn.inference.policies",
+    "Ulp": "cairn.inference.policies",
+    "Verdict": "cairn.inference.policies",
+    "parse_policy": "cairn.inference.policies",
+    "parse_policy_text": "cairn.inference.policies",
+    "DTYPES": "cairn.inference.tensors",
+    "Tensor": "cairn.inference.tensors",
+    "decode_tensors": "cairn.inference.tensors",
+    "encode_tensors": "cairn.inference.tensors",
+    "hash_tensors": "cairn.inference.tensors",
+    "tensors_from_json": "cairn.inference.tensors",
+    "tensors_to_json": "cairn.inference.tensors",
+}
+
+if not _typing.TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value: object = getattr(_importlib.import_module(module), name)
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted(set(globals()) | set(_LAZY))
