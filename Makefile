@@ -49,6 +49,8 @@ bench: $(TEST_STAMP) $(NODE_STAMP)
 	$(PY) bench/gas.py
 	$(PY) bench/gateway.py
 	$(PY) bench/verification.py
+	$(PY) bench/embed.py
+	$(PY) bench/cli_startup.py
 
 # Formatting, lint and types (mypy strict); `make test` runs this first.
 lint: $(TEST_STAMP)

@@ -10,6 +10,11 @@
    hash checks, inference, policy) over serving CPU seconds (decode, inference,
    hashes, EIP-712 signature) for the same requests, in this process.
 3. zk. EZKL setup, prove and verify times for the digits classifier (if EZKL works here).
+4. Framing and escape. The expected value of framing an honest node for coalitions up to
+   a third of the juror pool's stake (and beyond, to show where it turns), by simulating
+   the contract's stake-weighted draw over Sybil-split pools and exactly
+   (:mod:`cairn.verification.economics`), with the network's default parameters; and the
+   probability that a cheater escapes when a share of the validators colludes with it.
 
 Writes bench/results/verification.json. ``--quick`` finishes in well under five minutes.
 """
@@ -238,6 +243,44 @@ def zk(proofs: int) -> dict[str, object]:
     }
 
 
+def framing(trials: int) -> dict[str, object]:
+    from cairn.chain import DisputeParams
+    from cairn.verification.economics import escape_probability, framing_ev, framing_ev_exact
+
+    params, ether = DisputeParams(), 10**18
+    rows: list[dict[str, float]] = []
+    honest = [ether] * 10 + [10 * ether] * 3  # a few large validators, many small ones
+    for share in (0.1, 0.2, 0.3, 0.33, 0.5):
+        # the coalition splits its stake into minimum-stake identities (0.1 ETH each)
+        count = round(share * sum(honest) / (1 - share) / (ether // 10))
+        for stake in (2 * ether, 1000 * ether):
+            sim = framing_ev(params, stake, honest, [ether // 10] * (count + 1), trials, seed=7)
+            exact = framing_ev_exact(params, stake, sim.share)
+            rows.append(
+                {
+                    "share": round(sim.share, 4),
+                    "node_stake_eth": stake // ether,
+                    "ev_eth_simulated": sim.ev_wei / ether,
+                    "ev_eth_exact": exact.ev_wei / ether,
+                    "p_guilty": sim.p_guilty,
+                }
+            )
+    under = [r["ev_eth_simulated"] for r in rows if r["share"] < 1 / 3]
+    return {
+        "framing_ev": rows,
+        "framing_ev_max_eth_under_a_third": max(under),
+        "framing_params": {
+            "committee_size": params.committee_size,
+            "challenge_bond_eth": params.challenge_bond / ether,
+            "max_reward_bonds": params.max_reward_bonds,
+            "juror_penalty_eth": params.juror_penalty / ether,
+        },
+        "escape_probability": {
+            str(q): escape_probability(P, F, N, params.committee_size, q) for q in (0.0, 0.2, 1 / 3)
+        },
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -247,6 +290,7 @@ def main() -> None:
     result.update(overhead(2_000 if args.quick else 20_000))
     result.update(real_run())
     result.update(zk(3 if args.quick else 20))
+    result.update(framing(20_000 if args.quick else 200_000))
     OUT.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
 

@@ -141,7 +141,7 @@ def _validator(ctx: NodeContext, i: int) -> Validator:
         signer,
         Reexecutor(content.FilesystemBlockstore(home / "blocks")),
         ValidatorState(home / "state.sqlite"),
-        sources=GatewayNodeSource,
+        sources=lambda url: GatewayNodeSource(url, signer=signer),
         lock=ctx.chain_lock,
     )
     v.ensure_joined()

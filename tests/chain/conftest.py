@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,6 +12,9 @@ from eth_hash.auto import keccak
 
 from cairn.chain import Chain, DeployParams, connect
 from cairn.identity import LocalSigner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _vyper import SLASHER, Probe, deploy
 
 ETHER = 10**18
 PARAMS = DeployParams()  # the tests' constants assume the defaults
@@ -21,12 +26,18 @@ def account(name: str) -> LocalSigner:
 
 
 def _setup(chain: Chain) -> Chain:
+    """Deploy; Staking's slasher is a probe contract (tests/chain/_vyper.py: SLASHER)."""
     dev = chain.dev_keys()[0]
     chain.deploy(dev, PARAMS, record=False)
     for name in NAMES:
         chain.fund(account(name).address, 1000 * ETHER)
-    chain.staking.set_slasher(dev, account("judge").address)
+    probe = deploy(chain, dev, SLASHER, chain.staking.address, 3600)
+    chain.staking.set_slasher(dev, probe.address)
+    _PROBES[chain.chain_id, chain.url] = probe
     return chain
+
+
+_PROBES: dict[tuple[int, str], Probe] = {}
 
 
 @pytest.fixture(scope="session")
@@ -50,6 +61,12 @@ def chain(request: pytest.FixtureRequest) -> Iterator[Chain]:
         yield c
     finally:
         c.revert(snap)
+
+
+@pytest.fixture
+def slasher(chain: Chain) -> Probe:
+    """The probe contract that is Staking's slasher on ``chain``."""
+    return _PROBES[chain.chain_id, chain.url]
 
 
 @pytest.fixture

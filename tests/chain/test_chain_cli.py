@@ -21,7 +21,7 @@ def test_check_json_embedded(capsys, data_dir):
     code, out, _ = run(capsys, data_dir, "chain", "check", "--json")
     assert code == 0
     report = json.loads(out)
-    assert report["ok"] is True and report["chain_id"] == 131277322940537
+    assert report["ok"] is True and 2**31 <= report["chain_id"] < 2**31 + 2**24
     ops = report["operations"]
     for name in ("register", "publish", "stake", "anchor", "open", "redeem", "close", "withdraw"):
         assert ops[name] > 21_000

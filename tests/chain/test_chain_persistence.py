@@ -74,10 +74,43 @@ def test_corrupt_state_is_reported(data_dir):
 def test_recorded_addresses_without_code_are_not_deployed(data_dir):
     c = connect("embedded://", data_dir)
     c.deploy(c.dev_keys()[0])
+    old_id = c.chain_id
     c.close()
     (DataDir(data_dir).chain / "embedded.db").unlink()  # the chain is reset, the book is not
+    reset = connect("embedded://", data_dir)
+    assert reset.chain_id != old_id  # a reset embedded chain is a new network
+    with pytest.raises(NotDeployed, match="no contracts recorded"):
+        _ = reset.deployment
+    book_path = DataDir(data_dir).chain / "deployments.json"
+    book = json.loads(book_path.read_text())
+    book[str(reset.chain_id)] = {**book[str(old_id)], "chain_id": reset.chain_id}
+    book_path.write_text(json.dumps(book))
     with pytest.raises(NotDeployed, match="no code"):
         _ = connect("embedded://", data_dir).deployment
+
+
+def test_each_embedded_network_has_its_own_chain_id(tmp_path):
+    """Two data dirs, two networks: ids differ, are in 2**31 + 24 bits, and survive a restart."""
+    a, b = connect("embedded://", tmp_path / "a"), connect("embedded://", tmp_path / "b")
+    assert a.chain_id != b.chain_id
+    for c in (a, b):
+        assert 2**31 <= c.chain_id < 2**31 + 2**24
+        assert c.rpc("eth_chainId", []) == hex(c.chain_id)
+    assert connect("embedded://", tmp_path / "a").chain_id == a.chain_id  # before any tx
+    a.deploy(a.dev_keys()[0])
+    assert connect("embedded://", tmp_path / "a").chain_id == a.chain_id
+
+
+def test_state_saved_before_chain_ids_keeps_the_legacy_id(data_dir):
+    from cairn.chain._embedded import LEGACY_CHAIN_ID, _kv
+
+    c = connect("embedded://", data_dir)
+    c.deploy(c.dev_keys()[0])
+    state = DataDir(data_dir).chain / "embedded.db"
+    blob = state.read_bytes()
+    state.write_bytes(b"CAIRNEVM1\n" + blob[len(b"CAIRNEVM2\n") + 8 :])
+    assert _kv(state.read_bytes(), 10)
+    assert connect("embedded://", data_dir).chain_id == LEGACY_CHAIN_ID
 
 
 def test_bad_url_and_dead_endpoint():

@@ -51,6 +51,31 @@ def test_deprecate_falls_back_to_previous(chain, alice):
         reg.current("m")
 
 
+def test_deprecating_waits_the_update_delay(chain, alice):
+    reg = chain.registry
+    reg.register(alice, "m", update_delay=3600)
+    reg.publish(alice, "m", "bafy0")
+    chain.increase_time(3601)
+    effective = reg.deprecate(alice, "m", 0).value
+    assert effective > chain.now() and reg.version("m", 0).deprecated
+    assert reg.current("m").index == 0  # announced: users see it coming
+    chain.increase_time(3601)
+    with reverts("no current version"):
+        reg.current("m")
+
+
+def test_the_update_delay_is_bounded(chain, alice):
+    reg = chain.registry
+    month = 30 * 24 * 3600
+    with reverts("delay over 30 days"):
+        reg.register(alice, "m", update_delay=month + 1)
+    reg.register(alice, "m", update_delay=month)
+    reg.register(alice, "n", update_delay=10)
+    with reverts("delay over 30 days"):
+        reg.raise_update_delay(alice, "n", 2**64 - 1)  # would brick the name
+    reg.raise_update_delay(alice, "n", month)
+
+
 def test_transfer_moves_publishing_right(chain, alice, bob):
     reg = chain.registry
     reg.register(alice, "m")

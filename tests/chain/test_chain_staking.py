@@ -1,10 +1,11 @@
-"""Staking on both backends: roles, minimums, unbonding delay, the one slasher."""
+"""Staking on both backends: roles, minimums, unbonding delay, the one slasher and its locks."""
 
 from __future__ import annotations
 
 import pytest
+from _vyper import SLASHER, deploy
 
-from cairn.chain import DeployParams, Role
+from cairn.chain import DeployParams, Lock, Role
 from cairn.errors import ContractRevert
 
 ETHER = 10**18
@@ -79,25 +80,64 @@ def test_unbond_withdraw_reverts(chain, alice):
         st.withdraw(alice)
 
 
-def test_slash_takes_bonded_then_unbonding(chain, alice, judge):
+def test_slash_takes_bonded_then_unbonding(chain, alice, judge, slasher):
     st = chain.staking
     st.register(alice, Role.NODE, "x")
     st.stake(alice, 3 * MIN)
     st.unbond(alice, MIN)
-    before = chain.balance(judge.address)
-    tx = st.slash(judge, alice.address, 2 * MIN + MIN // 2)
-    assert tx.value == 2 * MIN + MIN // 2
-    assert chain.balance(judge.address) == before + tx.value - tx.fee
+    before = chain.balance(slasher.address)
+    slasher.send(judge, "slash", alice.address, 2 * MIN + MIN // 2)
+    assert chain.balance(slasher.address) == before + 2 * MIN + MIN // 2
     p = st.participant(alice.address)
     assert (p.stake, p.unbonding) == (0, MIN // 2)
-    assert st.slash(judge, alice.address, 10 * ETHER).value == MIN // 2
-    with reverts("nothing to slash"):
-        st.slash(judge, alice.address, 1)
+    slasher.send(judge, "slash", alice.address, 10 * ETHER)
+    assert chain.balance(slasher.address) == before + 3 * MIN
+    with pytest.raises(ContractRevert, match="nothing to slash"):
+        slasher.send(judge, "slash", alice.address, 1)
 
 
-def test_slasher_is_set_once(chain, alice, judge):
+@pytest.mark.parametrize(
+    ("lock", "reason"),
+    [
+        (Lock.DISPUTED, "under dispute"),
+        (Lock.JUROR, "locked by a dispute"),
+        (Lock.POOL, "in the juror pool"),
+        (Lock.JAILED, "jailed"),
+    ],
+)
+def test_locked_stake_cannot_unbond_nor_withdraw(chain, alice, judge, slasher, lock, reason):
     st = chain.staking
-    assert st.slasher == judge.address
+    st.register(alice, Role.NODE, "x")
+    st.stake(alice, 3 * MIN)
+    st.unbond(alice, MIN)
+    chain.increase_time(PARAMS.unbonding_delay + 1)
+    slasher.send(judge, "setLock", alice.address, int(lock))
+    with reverts(reason):
+        st.unbond(alice, MIN)
+    with reverts(reason):
+        st.withdraw(alice)
+    slasher.send(judge, "setLock", alice.address, int(Lock.NONE))
+    assert st.withdraw(alice).value == MIN
+    st.unbond(alice, MIN)
+
+
+def test_unbonding_must_outlast_the_longest_dispute(chain, alice):
+    dev = chain.dev_keys()[0]
+    chain.deploy(dev, PARAMS, record=False)
+    st = chain.staking
+    too_long = deploy(chain, dev, SLASHER, st.address, PARAMS.unbonding_delay)
+    with reverts("unbonding shorter than a dispute"):
+        st.set_slasher(dev, too_long.address)
+    with reverts("slasher is not a contract"):
+        st.set_slasher(dev, alice.address)
+    fits = deploy(chain, dev, SLASHER, st.address, PARAMS.unbonding_delay - 1)
+    st.set_slasher(dev, fits.address)
+    assert st.slasher == fits.address
+
+
+def test_slasher_is_set_once(chain, alice, slasher):
+    st = chain.staking
+    assert st.slasher == slasher.address
     st.register(alice, Role.NODE, "x")
     st.stake(alice, MIN)
     with reverts("not the slasher"):

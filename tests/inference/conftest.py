@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cairn.inference import Embedder, build_minilm, digits_folder
+from cairn.inference import Embedder, build_minilm, build_minilm_int8, digits_folder
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +23,8 @@ def embedder(minilm_dir: Path) -> Embedder:
 def digits_dir() -> Path:
     """The prebuilt folder that ships with cairn, as nodes serve it (read-only)."""
     return digits_folder()
+
+
+@pytest.fixture(scope="session")
+def minilm_int8_dir(tmp_path_factory: pytest.TempPathFactory, minilm_dir: Path) -> Path:
+    return build_minilm_int8(tmp_path_factory.mktemp("models") / "minilm-int8", minilm_dir)

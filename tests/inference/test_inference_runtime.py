@@ -46,7 +46,7 @@ def test_public_surface_is_what_all_says() -> None:
     for name in cairn.inference.__all__:
         assert hasattr(cairn.inference, name), name
     exported = {n for n in dir(cairn.inference) if not n.startswith("_")}
-    modules = {"base", "digits", "folder", "minilm", "policies", "tensors"}
+    modules = {"base", "digits", "folder", "minilm", "minilm_int8", "policies", "tensors"}
     assert exported - set(cairn.inference.__all__) - modules == {"annotations"}
 
 

@@ -3,6 +3,7 @@ temporary data dir, served by uvicorn on a free port in a background thread."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,6 +15,10 @@ import pytest
 import uvicorn
 
 from cairn.node import NodeContext, NodeSettings, bootstrap, create_app
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _up import UpProcess, start_up
+
 from cairn.node.server import free_port
 
 
@@ -73,3 +78,9 @@ def start() -> object:
 def client(node: LiveNode) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=node.url, timeout=60) as c:
         yield c
+
+
+@pytest.fixture
+def cairn_up() -> UpProcess:
+    """Start ``cairn up`` as its own process and wait for ``/healthz`` (3 minutes at most)."""
+    return start_up

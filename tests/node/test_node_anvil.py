@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cairn.chain import Network
 from cairn.client import GatewayClient, verify_answer
 
 pytestmark = pytest.mark.integration
@@ -25,7 +26,9 @@ def test_node_on_anvil_anchors_and_verifies_against_anvil(
         live.ctx.batcher.flush()
         receipt = verify_answer(body, request)
         with GatewayClient(live.url) as gateway:
-            gateway.verify_online(receipt, anvil)
+            gateway.verify_online(
+                receipt, Network.from_deployment("anvil", live.ctx.chain.deployment, anvil)
+            )
         assert receipt.domain.chain_id == 31337
     finally:
         server.should_exit = True

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from cairn.chain import Network
 from cairn.client import GatewayClient, GatewayNodeSource
 from cairn.errors import ClientError, NodeUnavailable, ReceiptInvalid
 from cairn.inference import Tensor, digits_samples
@@ -31,12 +32,15 @@ def test_embed_infer_verify_and_what_a_validator_reads(node: Any) -> None:
         assert gw.receipt(receipt.request_id) == receipt
 
         node.ctx.batcher.flush()
-        gw.verify_online(receipt, f"{node.url}/v1/chain/rpc", wait_s=30)
+        pinned = Network.from_deployment(
+            "local", node.ctx.chain.deployment, f"{node.url}/v1/chain/rpc"
+        )
+        gw.verify_online(receipt, pinned, wait_s=30)
         proof = gw.proof(receipt.request_id)
         members = gw.batch(proof.batch_id)
         assert MerkleTree.build([r.digest() for r in members]).root == proof.root
 
-        retained = gw.retained(receipt.request_id)
+        retained = gw.retained(receipt.request_id, access=floats.access)
         call = wire.call_of_retained(retained.input, "text")
         assert call.input_hash == receipt.input_hash
         assert wire.tensors_hash(wire.outputs_of_retained(retained.output)) == receipt.output_hash

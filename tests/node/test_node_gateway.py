@@ -16,6 +16,7 @@ from sklearn.datasets import load_digits
 from cairn import content
 from cairn.audit import audit, manifest_from_network
 from cairn.audit.network import NetworkDocument
+from cairn.chain import Network
 from cairn.client import GatewayClient, verify_answer
 from cairn.errors import ReceiptInvalid
 from cairn.provenance import ManifestIndex, verify
@@ -128,10 +129,10 @@ def test_malformed_json_and_oversized_bodies(client: httpx.Client) -> None:
 
 
 def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None:
-    bodies = [
-        client.post("/v1/embeddings", json={**EMBED, "input": [f"text {i}"]}).json()
-        for i in range(5)
+    answers = [
+        client.post("/v1/embeddings", json={**EMBED, "input": [f"text {i}"]}) for i in range(5)
     ]
+    bodies = [a.json() for a in answers]
     pending = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}/proof")
     assert pending.status_code in (200, 404)
     node.ctx.batcher.flush()
@@ -147,13 +148,17 @@ def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None
             )
         # and as a client does it, through the gateway's read-only RPC
         with GatewayClient(node.url) as gateway:
-            gateway.verify_online(verify_answer(body), f"{node.url}/v1/chain/rpc")
+            pinned = Network.from_deployment("n", chain.deployment, f"{node.url}/v1/chain/rpc")
+            gateway.verify_online(verify_answer(body, domain=pinned.domain), pinned)
     forged = InclusionProof(proof.node, proof.batch_id, proof.leaf_index, bytes(32), proof.siblings)
     with pytest.raises(ReceiptInvalid, match="another root"), node.ctx.chain_lock:
         verify_online(receipt, forged, chain.anchor.root_of, lambda a: True)
     stored = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}").json()
     assert stored["batch_id"] >= 1
-    retained = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}/input").json()
+    retained = client.get(
+        f"/v1/receipts/{bodies[0]['receipt']['requestId']}/input",
+        headers={"Authorization": f"Bearer {answers[0].headers['Cairn-Access']}"},
+    ).json()
     assert retained == ["text 0"]
 
 
@@ -202,9 +207,12 @@ def test_rpc_proxy_is_read_only(client: httpx.Client) -> None:
 
 
 def test_metrics_and_health(client: httpx.Client) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["anchor_error"] is None and health["anchor_failures"] == 0
     text = client.get("/metrics").text
     assert "cairn_receipts_signed_total" in text and "cairn_requests_total" in text
+    assert "cairn_anchor_failures_total 0.0" in text and "cairn_anchor_failing 0.0" in text
 
 
 def test_cairn_audit_live_against_the_running_gateway(node: Any, tmp_path: Any) -> None:

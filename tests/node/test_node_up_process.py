@@ -4,49 +4,24 @@ SIGTERM, and a restart that keeps the node, its models and its receipts."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from _up import UpProcess, up_env
 
 from cairn.node.server import free_port
 
 pytestmark = pytest.mark.slow
 
 
-def _env(data_dir: Path) -> dict[str, str]:
-    return {**os.environ, "CAIRN_DATA_DIR": str(data_dir), "CAIRN_PASSPHRASE": "up-test"}
-
-
-def _up(data_dir: Path, port: int) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "cairn", "up", "--port", str(port), "--batch-seconds", "0.5"],
-        env=_env(data_dir),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    pytest.fail("cairn up did not come up")
-
-
 def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cairn", *args],
-        env=_env(data_dir),
+        env=up_env(data_dir),
         capture_output=True,
         text=True,
         timeout=180,
@@ -54,10 +29,10 @@ def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_up_serve_verify_stop_restart(tmp_path: Path) -> None:
+def test_up_serve_verify_stop_restart(tmp_path: Path, cairn_up: UpProcess) -> None:
     data, port = tmp_path / "data", free_port()
     gw = f"http://127.0.0.1:{port}"
-    proc = _up(data, port)
+    proc = cairn_up(data, port)
     try:
         saved = tmp_path / "answer.json"
         first = _cli(data, "embed", "--gateway", gw, "--online", "-o", str(saved), "hello trail")
@@ -81,7 +56,7 @@ def test_up_serve_verify_stop_restart(tmp_path: Path) -> None:
     assert proc.returncode == 0, err
     assert "stopped cleanly" in out
 
-    again = _up(data, port)
+    again = cairn_up(data, port)
     try:
         assert httpx.get(f"{gw}/healthz").json()["node"] == node
         assert httpx.get(f"{gw}/v1/models").json()["data"][0]["cid"] == models[0]["cid"]

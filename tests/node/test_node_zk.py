@@ -47,8 +47,8 @@ def test_node_proves_receipts_and_clients_verify(tmp_path: Path, start: Any) -> 
         assert live.ctx.prover is not None
         row = digits_samples()[0][0]
         body = {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": row.tolist()}}}
-        answer = httpx.post(f"{live.url}/v1/infer/{DIGITS_NAME}", json=body, timeout=60).json()
-        rid = answer["receipt"]["requestId"]
+        resp = httpx.post(f"{live.url}/v1/infer/{DIGITS_NAME}", json=body, timeout=60)
+        rid, access = resp.json()["receipt"]["requestId"], resp.headers["Cairn-Access"]
         deadline, proof = time.monotonic() + 120, None
         while time.monotonic() < deadline:
             resp = httpx.get(f"{live.url}/v1/receipts/{rid}/zk", timeout=30)
@@ -60,14 +60,14 @@ def test_node_proves_receipts_and_clients_verify(tmp_path: Path, start: Any) -> 
         assert proof is not None, "the node never proved the receipt"
         path = tmp_path / "proof.json"
         path.write_bytes(proof)
-        ok = _cli(data, "zk", "verify", str(path), "--node", live.url)
+        ok = _cli(data, "zk", "verify", str(path), "--node", live.url, "--access", access)
         assert ok.returncode == 0 and "ok:" in ok.stdout, ok.stderr
         doc = json.loads(proof)
         inner = doc["proof"]  # EZKL's proof object; its "proof" bytes are what verify reads
         inner["proof"][len(inner["proof"]) // 2] ^= 1
         bad = tmp_path / "bad.json"
         bad.write_text(json.dumps(doc))
-        refused = _cli(data, "zk", "verify", str(bad), "--node", live.url)
+        refused = _cli(data, "zk", "verify", str(bad), "--node", live.url, "--access", access)
         assert refused.returncode == 1, refused.stdout
         assert "Traceback" not in refused.stderr and "error:" in refused.stderr
     finally:

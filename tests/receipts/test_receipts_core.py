@@ -117,7 +117,7 @@ def test_offline_checks_hashes_and_network(signer: LocalSigner) -> None:
         verify_offline(r, input_hash=texts_hash(["hello 4"]))
     with pytest.raises(ReceiptInvalid, match="output does not match"):
         verify_offline(r, output_hash=bytes(32))
-    with pytest.raises(ReceiptInvalid, match="another network"):
+    with pytest.raises(ReceiptInvalid, match="not the pinned chain 1"):
         verify_offline(r, expected_domain=ReceiptDomain(1, DOMAIN.anchor))
 
 

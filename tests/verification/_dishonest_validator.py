@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 
 from cairn import content
-from cairn.chain import OpenedDispute, connect
+from cairn.chain import OpenedDispute, Vote, connect
 from cairn.client import GatewayNodeSource
 from cairn.config import DataDir
 from cairn.identity import LocalSigner
@@ -19,20 +19,23 @@ from cairn.verification import Reexecutor, Validator, ValidatorState
 
 
 class Dishonest(Validator):
-    def judge(self, opened: OpenedDispute) -> bool:
-        return not super().judge(opened)
+    def judge(self, opened: OpenedDispute) -> Vote:
+        honest = super().judge(opened)
+        flipped = {Vote.GUILTY: Vote.INNOCENT, Vote.INNOCENT: Vote.GUILTY}
+        return flipped.get(honest, honest)
 
 
 def main() -> None:
     root, url, key = sys.argv[1:4]
     dd = DataDir(Path(root)).ensure()
     chain = connect(url, dd)
+    signer = LocalSigner.from_hex(key)
     v = Dishonest(
         chain,
-        LocalSigner.from_hex(key),
+        signer,
         Reexecutor(content.open_blockstore(dd)),
         ValidatorState(dd.root / "validator.sqlite"),
-        sources=GatewayNodeSource,
+        sources=lambda node: GatewayNodeSource(node, signer=signer),
         patience=1,
     )
     print("READY", flush=True)

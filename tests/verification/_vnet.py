@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from eth_hash.auto import keccak
 
@@ -16,12 +18,17 @@ ETHER = 10**18
 PARAMS = DeployParams(unbonding_delay=1000, close_window=1000)
 DPARAMS = DisputeParams(
     committee_size=3,
+    draw_window=100,
     commit_window=100,
     reveal_window=100,
     jail_period=5000,
     juror_penalty=ETHER // 50,
     challenge_bond=ETHER // 10,
+    audit_window=7200,
+    leave_delay=400,
 )
+
+sys.path.insert(0, str(Path(__file__).parent.parent / "chain"))  # _vyper: test contracts
 NODE_STAKE = 2 * ETHER
 VALIDATORS = ("v1", "v2", "v3", "v4")
 MODEL = str(Cid.of(b"a model"))
@@ -48,6 +55,7 @@ def setup_network(chain: Chain) -> Chain:
         chain.staking.register(v, Role.VALIDATOR, "")
         chain.staking.stake(v, ETHER)
         chain.disputes.join(v)
+    chain.mine(DPARAMS.activation_blocks)  # the pool counts from here on
     return chain
 
 
@@ -68,7 +76,7 @@ def signed_receipts(chain: Chain, n: int, signer_key: bytes | None = None) -> li
             os.urandom(32),
             signer.address,
             os.urandom(32),
-            1_700_000_000 + i,
+            chain.now() + i,
             "onnxruntime/test",
             7,
             domain,

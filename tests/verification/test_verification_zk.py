@@ -65,7 +65,7 @@ class World:
             tensors_hash(outputs),
             node.address,
             os.urandom(32),
-            1_700_000_000 + i,
+            (chain.now() if chain else 1_700_000_000) + i,  # inside the audit window
             "onnxruntime/test",
             7,
             domain,
@@ -208,12 +208,12 @@ def _jurors(net, world, source, tmp_path):
 
 def _vote(net, dispute_id, votes):
     salts = {n: os.urandom(32) for n in votes}
-    for n, guilty in votes.items():
+    for n, vote in votes.items():
         a = account(n)
-        net.disputes.commit(a, dispute_id, commitment(dispute_id, a.address, guilty, salts[n]))
+        net.disputes.commit(a, dispute_id, commitment(dispute_id, a.address, vote, salts[n]))
     net.increase_time(DPARAMS.commit_window + 1)
-    for n, guilty in votes.items():
-        net.disputes.reveal(account(n), dispute_id, guilty, salts[n])
+    for n, vote in votes.items():
+        net.disputes.reveal(account(n), dispute_id, vote, salts[n])
     net.increase_time(DPARAMS.reveal_window + 1)
 
 
@@ -247,7 +247,8 @@ def test_a_valid_proof_settles_a_dispute(world, net, tmp_path):
         net.disputes.draw(account("v1"), opened.value)
         dispute = next(d for d in net.disputes.opened(0) if d.id == opened.value)
         findings = {n: j.reexecutor.audit(dispute.receipt, source) for n, j in jurors.items()}
-        votes = {n: j.judge(dispute) for n, j in jurors.items()}
+        seated = set(net.disputes.dispute(opened.value).committee)
+        votes = {n: j.judge(dispute) for n, j in jurors.items() if j.address in seated}
         _vote(net, opened.value, votes)
         outcomes[receipt.request_id] = (
             net.disputes.resolve(account("v1"), opened.value).value,

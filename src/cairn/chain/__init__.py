@@ -18,8 +18,12 @@ nowhere else. Public surface:
   keystore wallet, a KMS); the key never leaves it. A write returns :class:`Tx`.
 - :class:`Evidence` holds a :class:`cairn.receipts.Receipt`; an
   :class:`OpenedDispute` carries the disputed :class:`~cairn.receipts.Receipt`.
-- :class:`OnchainView`: a receipt's anchored root and its node's stake, from an
-  RPC URL and the receipt alone (for :func:`cairn.receipts.verify_online`).
+- :class:`Network`: a pinned network (chain id, RPC, ReceiptAnchor, Staking,
+  ModelRegistry, Disputes) from the client's own profile
+  (``<data dir>/networks/NAME.json``: :func:`load_network`, :func:`save_network`,
+  :func:`default_network`, :func:`check_network`) — never from a receipt.
+- :class:`OnchainView`: a receipt's anchored root and its node's stake, read from
+  a pinned :class:`Network` (for :func:`cairn.receipts.verify_online`).
 - Vouchers (:func:`sign_voucher`, :func:`verify_voucher`, ...) are EIP-712
   through :mod:`cairn.identity`.
 - Every failure is a :class:`~cairn.errors.ChainError` (``ChainUnreachable``,
@@ -56,9 +60,21 @@ if _typing.TYPE_CHECKING:
         DisputeParams,
         Disputes,
         Evidence,
+        Lock,
         OpenedDispute,
         Outcome,
+        PoolMember,
+        Vote,
         commitment,
+    )
+    from cairn.chain.networks import (
+        Network,
+        check_network,
+        default_network,
+        list_networks,
+        load_network,
+        network_path,
+        save_network,
     )
     from cairn.chain.onchain import OnchainView
     from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
@@ -87,24 +103,34 @@ __all__ = [
     "DisputeParams",
     "Disputes",
     "Evidence",
+    "Lock",
     "ModelInfo",
     "ModelRegistry",
     "ModelVersion",
+    "Network",
     "OnchainView",
     "OpenedDispute",
     "Outcome",
     "Participant",
     "PaymentChannels",
+    "PoolMember",
     "ReceiptAnchor",
     "Role",
     "SignedVoucher",
     "Staking",
     "Tx",
+    "Vote",
     "VoucherDomain",
+    "check_network",
     "commitment",
     "connect",
+    "default_network",
+    "list_networks",
+    "load_network",
     "model_id",
+    "network_path",
     "recover_voucher",
+    "save_network",
     "sign_voucher",
     "verify_voucher",
     "voucher_digest",
@@ -131,10 +157,20 @@ _LAZY = {
     "DisputeParams": "cairn.chain.disputes",
     "Disputes": "cairn.chain.disputes",
     "Evidence": "cairn.chain.disputes",
+    "Lock": "cairn.chain.disputes",
+    "PoolMember": "cairn.chain.disputes",
+    "Vote": "cairn.chain.disputes",
     "OpenedDispute": "cairn.chain.disputes",
     "Outcome": "cairn.chain.disputes",
     "commitment": "cairn.chain.disputes",
     "OnchainView": "cairn.chain.onchain",
+    "Network": "cairn.chain.networks",
+    "check_network": "cairn.chain.networks",
+    "default_network": "cairn.chain.networks",
+    "list_networks": "cairn.chain.networks",
+    "load_network": "cairn.chain.networks",
+    "network_path": "cairn.chain.networks",
+    "save_network": "cairn.chain.networks",
     "ModelInfo": "cairn.chain.registry",
     "ModelRegistry": "cairn.chain.registry",
     "ModelVersion": "cairn.chain.registry",

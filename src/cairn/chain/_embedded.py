@@ -4,8 +4,16 @@ Nothing to install or start: ``embedded://`` is the default chain. Its state is
 py-evm's key-value database (trie nodes, headers, receipts), which is written
 whole to ``<data dir>/chain/embedded.db`` after every successful transaction —
 atomically, so a crash leaves the previous state — and loaded back at start, so a
-restart keeps registrations, stakes and channels. The chain id is eth-tester's
-(131277322940537); the prefunded accounts are eth-tester's default keys.
+restart keeps registrations, stakes and channels. The prefunded accounts are
+eth-tester's default keys.
+
+Each embedded network has its own chain id (EIP-155), drawn from random bytes
+when the chain is created and persisted with its state: ``2**31`` plus 24 random
+bits, inside the range wallets handle and clear of public chains' ids, 1 and
+31337. Receipts and vouchers are EIP-712 under that id, so one user's
+``embedded://`` network never accepts another's (eth-tester's fixed id would
+make every embedded network the same one). State written before ids were
+drawn (``CAIRNEVM1``) keeps eth-tester's id, :data:`LEGACY_CHAIN_ID`.
 
 eth-tester raises its own exceptions; they are turned into JSON-RPC error
 responses here (EIP-1474 codes), so the client handles one family of errors.
@@ -13,6 +21,7 @@ responses here (EIP-1474 codes), so the client handles one family of errors.
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import Any
@@ -28,16 +37,35 @@ from cairn._atomic import atomic_write
 from cairn.chain.base import Backend
 from cairn.errors import ChainError
 
-__all__ = ["EmbeddedBackend"]
+__all__ = ["LEGACY_CHAIN_ID", "EmbeddedBackend", "new_chain_id"]
 
-_MAGIC = b"CAIRNEVM1\n"
+_MAGIC_V1 = b"CAIRNEVM1\n"  # no chain id: eth-tester's
+_MAGIC = b"CAIRNEVM2\n"  # followed by the chain id (8 bytes, big-endian)
 _LEN = struct.Struct(">I")
+_ID = struct.Struct(">Q")
+LEGACY_CHAIN_ID = 131277322940537
+CHAIN_ID_BASE = 1 << 31
+CHAIN_ID_BITS = 24
+
+
+def new_chain_id() -> int:
+    """A fresh embedded chain id: ``2**31 + 24`` random bits."""
+    return CHAIN_ID_BASE + int.from_bytes(os.urandom(CHAIN_ID_BITS // 8), "big")
 
 
 class _Provider(EthereumTesterProvider):
-    """eth-tester failures as JSON-RPC errors, the way a real node reports them."""
+    """eth-tester failures as JSON-RPC errors, the way a real node reports them; this
+    network's own chain id (web3's tester provider answers a fixed one)."""
+
+    def __init__(self, tester: EthereumTester, chain_id: int) -> None:
+        super().__init__(tester)
+        self.chain_id = chain_id
 
     def make_request(self, method: Any, params: Any) -> Any:
+        if method == "eth_chainId":
+            return {"jsonrpc": "2.0", "id": 0, "result": hex(self.chain_id)}
+        if method == "net_version":
+            return {"jsonrpc": "2.0", "id": 0, "result": str(self.chain_id)}
         try:
             return super().make_request(method, params)
         except TransactionFailed as exc:
@@ -53,18 +81,26 @@ def _error(method: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": 0, "error": {"code": code, "message": message}}
 
 
-def _dump(kv: dict[bytes, bytes]) -> bytes:
-    parts = [_MAGIC]
+def _dump(kv: dict[bytes, bytes], chain_id: int) -> bytes:
+    parts = [_MAGIC, _ID.pack(chain_id)]
     for key, value in kv.items():
         parts += [_LEN.pack(len(key)), key, _LEN.pack(len(value)), value]
     return b"".join(parts)
 
 
-def _load(blob: bytes) -> dict[bytes, bytes]:
-    if not blob.startswith(_MAGIC):
+def _load(blob: bytes) -> tuple[int, dict[bytes, bytes]]:
+    """The chain id and the key-value store of a saved chain."""
+    if blob.startswith(_MAGIC_V1):
+        return LEGACY_CHAIN_ID, _kv(blob, len(_MAGIC_V1))
+    if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _ID.size:
         raise ChainError("embedded chain state is not a cairn chain database")
+    (chain_id,) = _ID.unpack_from(blob, len(_MAGIC))
+    return chain_id, _kv(blob, len(_MAGIC) + _ID.size)
+
+
+def _kv(blob: bytes, pos: int) -> dict[bytes, bytes]:
     kv: dict[bytes, bytes] = {}
-    view, pos = memoryview(blob), len(_MAGIC)
+    view = memoryview(blob)
     try:
         while pos < len(blob):
             (n,) = _LEN.unpack_from(view, pos)
@@ -85,11 +121,21 @@ class EmbeddedBackend(Backend):
         self.url = "embedded://"
         self._path = None if state_dir is None else state_dir / "embedded.db"
         self._evm = PyEVMBackend()
-        if self._path is not None and self._path.exists():
-            kv = _load(self._path.read_bytes())
-            self._evm.chain = type(self._evm.chain)(AtomicDB(MemoryDB(kv)))
+        fresh = self._path is None or not self._path.exists()
+        if fresh:
+            self.chain_id = new_chain_id()
+            db: Any = self._evm.chain.chaindb.db
+        else:
+            assert self._path is not None
+            self.chain_id, kv = _load(self._path.read_bytes())
+            db = AtomicDB(MemoryDB(kv))
+        # py-evm reads the chain id from the chain class (it signs and checks EIP-155 with it)
+        cls = type(self._evm.chain)
+        self._evm.chain = type(cls.__name__, (cls,), {"chain_id": self.chain_id})(db)
         self._tester = EthereumTester(self._evm)
-        self._provider = _Provider(self._tester)
+        self._provider = _Provider(self._tester, self.chain_id)
+        if fresh:
+            self.committed()  # the id is fixed from the first moment, not the first tx
 
     def provider(self) -> Any:
         return self._provider
@@ -107,4 +153,4 @@ class EmbeddedBackend(Backend):
             return
         kv = self._evm.chain.chaindb.db.wrapped_db.kv_store
         with atomic_write(self._path, 0o600) as fh:
-            fh.write(_dump(kv))
+            fh.write(_dump(kv, self.chain_id))

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from web3 import Web3
+from web3.datastructures import NamedElementOnion
 from web3.types import RPCEndpoint, TxParams
 
 from cairn._atomic import atomic_write_bytes
@@ -328,8 +329,10 @@ class Chain:
         """
         if method not in READ_ONLY_RPC:
             raise ChainRpcError(-32601, f"{method} is not allowed here (read-only calls only)")
-        try:
-            reply = self._w3.provider.make_request(RPCEndpoint(method), list(params or []))
+        try:  # through the provider's own formatters (eth-tester's turn JSON-RPC fields into
+            # its Python API: fromBlock, hex gas), but none of web3's result middleware
+            send = self._w3.provider.request_func(self._w3, NamedElementOnion([]))
+            reply = send(RPCEndpoint(method), _earliest_as_zero(method, list(params or [])))
         except OSError as exc:
             raise _tx.translate(exc, f"chain ({method})", self.url) from exc
         except Exception as exc:  # params from a client that the provider cannot even encode
@@ -364,6 +367,12 @@ class Chain:
         """Move a development chain's clock forward (tests, demos)."""
         self._read("time", lambda: self.backend.increase_time(seconds))
 
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks on a development chain (tests: pool activation)."""
+        for _ in range(blocks):
+            self._read("mine", lambda: self._w3.provider.make_request(RPCEndpoint("evm_mine"), []))
+        self.backend.committed()
+
     def snapshot(self) -> Any:
         """Mark the chain's state (dev chains); :meth:`revert` goes back to it."""
         mark = self._read(
@@ -384,6 +393,15 @@ class Chain:
 
     def close(self) -> None:
         self.backend.close()
+
+
+def _earliest_as_zero(method: str, params: list[Any]) -> list[Any]:
+    """``eth_getLogs`` from ``"earliest"`` as from block 0: the same on every chain, and the
+    only spelling eth-tester reads (it answers nothing for the tag)."""
+    if method != "eth_getLogs" or not params or not isinstance(params[0], dict):
+        return params
+    tags = {k: "0x0" for k in ("fromBlock", "toBlock") if params[0].get(k) == "earliest"}
+    return [{**params[0], **tags}, *params[1:]]
 
 
 class _Plain:

@@ -3,23 +3,24 @@
 The contract (``contracts/Disputes.vy``) is the only slasher Staking accepts. It
 checks the evidence itself — the receipt's EIP-712 digest under the
 ReceiptAnchor domain, the node's signature (ecrecover), the inclusion proof
-against the anchored root — draws a committee of staked validators from the
-hash of the block that mined the dispute, and settles by commit-reveal
-majority. This module is its typed client; what to challenge and how to vote
-is decided in :mod:`cairn.verification`.
+against the anchored root, the receipt's audit window — draws a committee of
+pool members by stake from the hash of the block that mined the dispute, and
+settles by commit-reveal majority (guilty, innocent or abstain). Payouts are
+pulled: :meth:`Disputes.claim`. This module is its typed client; what to
+challenge and how to vote is decided in :mod:`cairn.verification`.
 
 The evidence *is* a :class:`cairn.receipts.Receipt` (plus its batch and
 inclusion proof): :func:`_onchain` turns a receipt into the contract's
 ``Receipt`` struct, and a ``DisputeOpened`` event turns back into a
 :class:`~cairn.receipts.Receipt` under the network's domain — one mapping, here.
 
-A juror's sealed vote is ``keccak256(abi.encode(id, juror, guilty, salt))``
+A juror's sealed vote is ``keccak256(abi.encode(id, juror, uint8 vote, salt))``
 (:func:`commitment`): binding the juror's address means a vote cannot be copied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from functools import cached_property
 from typing import Any
@@ -44,8 +45,11 @@ __all__ = [
     "DisputeParams",
     "Disputes",
     "Evidence",
+    "Lock",
     "OpenedDispute",
     "Outcome",
+    "PoolMember",
+    "Vote",
     "commitment",
 ]
 
@@ -61,7 +65,35 @@ class Outcome(IntEnum):
     OPEN = 1
     GUILTY = 2  # node slashed and jailed, challenger rewarded, bond returned
     CLEARED = 3  # bond burned
-    VOID = 4  # the committee did not reach a quorum of reveals; bond returned
+    VOID = 4  # no quorum of guilty + innocent seats, or never drawn; bond returned
+
+
+class Vote(IntEnum):
+    """A juror's revealed vote (0 in ``vote_of`` means not revealed)."""
+
+    GUILTY = 1
+    INNOCENT = 2
+    ABSTAIN = 3  # could not judge (node or input unreachable): never guilt, never penalized
+
+
+class Lock(IntEnum):
+    """Why Staking will not release an address's stake (``Disputes.lockOf``)."""
+
+    NONE = 0
+    DISPUTED = 1  # a dispute against this node is open
+    JUROR = 2  # holds a seat on an undecided dispute
+    POOL = 3  # a juror-pool member (until it has left)
+    JAILED = 4
+
+
+@dataclass(frozen=True)
+class PoolMember:
+    """A juror-pool member: its draw weight, first counting block, and leave time (0: staying)."""
+
+    address: str
+    weight: int
+    active_from: int
+    leave_at: int
 
 
 @dataclass(frozen=True)
@@ -69,36 +101,51 @@ class DisputeParams:
     """Constructor settings of the Disputes contract (network parameters).
 
     ``audit_rate_ppm`` is the sampling rate p in parts per million; a node's first
-    ``full_audit_receipts`` receipts are audited at 100%.
+    ``full_audit_receipts`` receipts are audited at 100%. A receipt can be disputed
+    until ``audit_window`` seconds after it was issued (the node's retention,
+    ``NodeSettings.audit_window_s``, must be at least as long). The challenger's
+    reward is ``reward_bps`` of the slash, at most ``max_reward_bonds`` bonds; seats
+    voting with the outcome share ``juror_reward_bps`` of the slash (GUILTY) or of
+    the bond (CLEARED). A pool member counts ``activation_blocks`` after joining
+    (more than the 256 blocks a seed can be read) and ``leave_delay`` seconds after
+    asking to leave (more than :attr:`max_dispute_duration`).
 
     >>> DisputeParams().audit_rate_ppm / 1e6
     0.05
+    >>> DisputeParams().max_dispute_duration
+    10800
     """
 
     challenge_bond: int = ETHER // 100
     slash_bps: int = 5000
     reward_bps: int = 5000
+    max_reward_bonds: int = 3
+    juror_reward_bps: int = 2000
     jail_period: int = 7 * 24 * 3600
     committee_size: int = 5
+    draw_window: int = 3600
     commit_window: int = 3600
     reveal_window: int = 3600
     juror_penalty: int = ETHER // 100
     audit_rate_ppm: int = 50_000
     full_audit_receipts: int = 100
+    audit_window: int = 7 * 24 * 3600
+    activation_blocks: int = 257
+    leave_delay: int = 24 * 3600
+
+    @property
+    def max_dispute_duration(self) -> int:
+        """The longest a dispute stays open (draw + commit + reveal windows)."""
+        return self.draw_window + self.commit_window + self.reveal_window
 
     def args(self) -> tuple[int, ...]:
-        return (
-            self.challenge_bond,
-            self.slash_bps,
-            self.reward_bps,
-            self.jail_period,
-            self.committee_size,
-            self.commit_window,
-            self.reveal_window,
-            self.juror_penalty,
-            self.audit_rate_ppm,
-            self.full_audit_receipts,
-        )
+        """The constructor's arguments after Staking and ReceiptAnchor, in order."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(w.title() for w in rest)
 
 
 def _onchain(receipt: Receipt) -> tuple[Any, ...]:
@@ -140,11 +187,13 @@ class DisputeInfo:
     kind: DisputeKind
     status: Outcome
     bond: int
-    opened_block: int
+    opened_block: int  # the seed block
+    snapshot_at: int  # the seed block's time: who counted as a candidate
+    draw_deadline: int
     commit_deadline: int  # 0 until the committee is drawn
     reveal_deadline: int
-    committee: tuple[str, ...]
-    guilty: int
+    committee: tuple[str, ...]  # one entry per seat (a juror may hold several)
+    guilty: int  # seats
     innocent: int
 
 
@@ -164,11 +213,11 @@ class OpenedDispute:
     block_number: int
 
 
-def commitment(dispute_id: int, juror: str, guilty: bool, salt: bytes) -> bytes:
-    """The sealed vote ``keccak256(abi.encode(id, juror, guilty, salt))``."""
+def commitment(dispute_id: int, juror: str, vote: Vote, salt: bytes) -> bytes:
+    """The sealed vote ``keccak256(abi.encode(id, juror, uint8 vote, salt))``."""
     data = encode(
-        ["uint256", "address", "bool", "bytes32"],
-        [dispute_id, Web3.to_checksum_address(juror), guilty, salt],
+        ["uint256", "address", "uint8", "bytes32"],
+        [dispute_id, Web3.to_checksum_address(juror), int(vote), salt],
     )
     return bytes(keccak(data))
 
@@ -179,8 +228,26 @@ class Disputes(ContractWrapper):
     name = "Disputes"
 
     def join(self, signer: Signer) -> Tx[None]:
-        """Enter the juror pool (the signer must be a staked validator)."""
+        """Enter the juror pool (a staked validator); it counts ``activation_blocks`` later."""
         return tx_of(self._send(signer, "join"), None)
+
+    def leave(self, signer: Signer) -> Tx[int]:
+        """Ask to leave the pool; ``value`` is when :meth:`exit` becomes possible."""
+        receipt = self._send(signer, "leave")
+        return tx_of(receipt, int(self._event(receipt, "Leaving")["leaveAt"]))
+
+    def exit(self, signer: Signer) -> Tx[None]:
+        """Leave the pool after the leave delay (then the stake can be unbonded)."""
+        return tx_of(self._send(signer, "exit"), None)
+
+    def prune(self, signer: Signer, member: str) -> Tx[None]:
+        """Remove a member whose stake fell below the validator minimum (anyone)."""
+        return tx_of(self._send(signer, "prune", Web3.to_checksum_address(member)), None)
+
+    def claim(self, signer: Signer) -> Tx[int]:
+        """Withdraw what resolved disputes credited to the signer; ``value`` is the amount."""
+        receipt = self._send(signer, "claim")
+        return tx_of(receipt, int(self._event(receipt, "Claimed")["amount"]))
 
     def open(
         self,
@@ -211,10 +278,11 @@ class Disputes(ContractWrapper):
     def commit(self, signer: Signer, dispute_id: int, sealed: bytes) -> Tx[None]:
         return tx_of(self._send(signer, "commit", dispute_id, sealed), None)
 
-    def reveal(self, signer: Signer, dispute_id: int, guilty: bool, salt: bytes) -> Tx[None]:
-        return tx_of(self._send(signer, "reveal", dispute_id, guilty, salt), None)
+    def reveal(self, signer: Signer, dispute_id: int, vote: Vote, salt: bytes) -> Tx[None]:
+        return tx_of(self._send(signer, "reveal", dispute_id, int(vote), salt), None)
 
     def resolve(self, signer: Signer, dispute_id: int) -> Tx[Outcome]:
+        """Settle (anyone); it sends nothing but burns: payouts wait in :meth:`claimable`."""
         receipt = self._send(signer, "resolve", dispute_id)
         return tx_of(receipt, Outcome(self._event(receipt, "Resolved")["outcome"]))
 
@@ -233,23 +301,46 @@ class Disputes(ContractWrapper):
             int(d[6]),
             int(d[7]),
             int(d[8]),
-            tuple(d[9]),
+            int(d[9]),
             int(d[10]),
-            int(d[11]),
+            tuple(d[11]),
+            int(d[12]),
+            int(d[13]),
         )
 
     def count(self) -> int:
         return int(self._call("disputeCount"))
 
     def pool(self) -> list[str]:
-        return [str(self._call("pool", i)) for i in range(int(self._call("poolSize")))]
+        """Every member, counting or not yet (:meth:`member` says which)."""
+        return [str(self._call("poolAt", i)) for i in range(int(self._call("poolSize")))]
 
     def in_pool(self, address: str) -> bool:
         return bool(self._call("inPool", Web3.to_checksum_address(address)))
 
-    def vote_of(self, dispute_id: int, juror: str) -> int:
-        """0 not revealed, 1 guilty, 2 innocent."""
-        return int(self._call("voteOf", dispute_id, Web3.to_checksum_address(juror)))
+    def member(self, address: str) -> PoolMember | None:
+        who = Web3.to_checksum_address(address)
+        weight, active_from, leave_at, index = self._call("members", who)
+        return PoolMember(who, int(weight), int(active_from), int(leave_at)) if index else None
+
+    def vote_of(self, dispute_id: int, juror: str) -> Vote | None:
+        """The revealed vote, None if not revealed."""
+        found = int(self._call("voteOf", dispute_id, Web3.to_checksum_address(juror)))
+        return Vote(found) if found else None
+
+    def claimable(self, address: str) -> int:
+        """Wei credited to ``address`` by resolved disputes and not yet claimed."""
+        return int(self._call("claimable", Web3.to_checksum_address(address)))
+
+    def open_disputes(self, node: str) -> int:
+        return int(self._call("openDisputes", Web3.to_checksum_address(node)))
+
+    def lock_of(self, address: str) -> Lock:
+        """Why Staking would refuse to release ``address``'s stake now."""
+        return Lock(int(self._call("lockOf", Web3.to_checksum_address(address))))
+
+    def max_dispute_duration(self) -> int:
+        return int(self._call("maxDisputeDuration"))
 
     def commitment_of(self, dispute_id: int, juror: str) -> bytes | None:
         found = bytes(self._call("commitOf", dispute_id, Web3.to_checksum_address(juror)))
@@ -279,19 +370,7 @@ class Disputes(ContractWrapper):
         return ReceiptDomain(chain_id, Web3.to_checksum_address(self._call("anchor")))
 
     def params(self) -> DisputeParams:
-        names = (
-            "challengeBond",
-            "slashBps",
-            "rewardBps",
-            "jailPeriod",
-            "committeeSize",
-            "commitWindow",
-            "revealWindow",
-            "jurorPenalty",
-            "auditRatePpm",
-            "fullAuditReceipts",
-        )
-        return DisputeParams(*(int(self._call(n)) for n in names))
+        return DisputeParams(*(int(self._call(_camel(f.name))) for f in fields(DisputeParams)))
 
     # -- events -----------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""Online receipt checks against a chain: the anchored root and the node's stake.
+"""Online receipt checks against a pinned network: the anchored root and the node's stake.
 
-Needs only a JSON-RPC URL and the receipt itself: the ReceiptAnchor address
-is the receipt's EIP-712 ``verifyingContract`` and the anchor names its Staking
-contract. The stake is read at the latest block (an archive node would allow
-checking it at the block the receipt was issued). The two callables are what
-:func:`cairn.receipts.verify_online` takes.
+The network — chain id, RPC URL, ReceiptAnchor and Staking addresses — is the
+client's own (:class:`~cairn.chain.networks.Network`, from a profile or the data
+dir's deployment record), never read from the receipt being checked: a receipt
+that names another chain or anchor is refused before anything is read, and the
+anchor must answer to the pinned Staking contract. The stake is read at the
+latest block (an archive node would allow checking it at the block the receipt
+was issued). The two callables are what :func:`cairn.receipts.verify_online` takes.
 """
 
 from __future__ import annotations
@@ -13,22 +15,48 @@ from collections.abc import Callable
 
 from cairn.chain.anchor import ReceiptAnchor
 from cairn.chain.client import connect
+from cairn.chain.networks import Network
+from cairn.chain.registry import ModelRegistry
 from cairn.chain.staking import Role, Staking
+from cairn.config import DataDir
+from cairn.errors import ConfigError, ReceiptInvalid
 from cairn.receipts import Receipt
 
 __all__ = ["OnchainView"]
 
 
 class OnchainView:
-    """``root_of`` and ``is_staked`` for receipts of one network, read over RPC.
+    """``root_of`` and ``is_staked`` for receipts of one pinned network, read over RPC.
 
-    >>> root_of, is_staked = OnchainView(url, receipt).checks()  # doctest: +SKIP
+    >>> view = OnchainView(load_network(data_dir, "local"))   # doctest: +SKIP
+    >>> root_of, is_staked = view.checks(receipt)             # doctest: +SKIP
     """
 
-    def __init__(self, chain_url: str, receipt: Receipt) -> None:
-        self.chain = connect(chain_url, expect_chain_id=receipt.domain.chain_id)
-        self.anchor = self.chain._at(ReceiptAnchor, receipt.domain.anchor)
-        self.staking = self.chain._at(Staking, self.anchor.staking_address())
+    def __init__(self, network: Network, data_dir: DataDir | None = None) -> None:
+        self.network = network
+        self.chain = connect(network.rpc, data_dir, expect_chain_id=network.chain_id)
+        self.anchor = self.chain._at(ReceiptAnchor, network.anchor)
+        staking = self.anchor.staking_address()
+        if staking.lower() != network.staking.lower():
+            raise ConfigError(
+                f"network {network.name!r}: ReceiptAnchor {network.anchor} answers to "
+                f"Staking {staking}, not the pinned {network.staking}"
+            )
+        self.staking = self.chain._at(Staking, network.staking)
 
-    def checks(self) -> tuple[Callable[[str, int], bytes | None], Callable[[str], bool]]:
+    def checks(
+        self, receipt: Receipt | None = None
+    ) -> tuple[Callable[[str, int], bytes | None], Callable[[str], bool]]:
+        """The checks; with ``receipt``, first refuse it if it names another network."""
+        if receipt is not None and not receipt.domain.same_network(self.network.domain):
+            raise ReceiptInvalid(
+                f"receipt belongs to network {receipt.domain.describe()}, "
+                f"not the pinned {self.network.describe()}"
+            )
         return self.anchor.root_of, lambda node: self.staking.is_staked(node, Role.NODE)
+
+    def current_model(self, name: str) -> str:
+        """The CID of the pinned ModelRegistry's current version of ``name``."""
+        if not self.network.registry:
+            raise ConfigError(f"network {self.network.name!r} pins no ModelRegistry")
+        return self.chain._at(ModelRegistry, self.network.registry).current(name).content_cid

@@ -2,7 +2,8 @@
 
 A model's owner publishes versions (content CID, manifest CID); with an update
 delay a version is announced at once and becomes current only later, so users
-see updates coming. Reads never need a key.
+see updates coming. Deprecating a version waits the same delay. Reads never
+need a key.
 """
 
 from __future__ import annotations
@@ -34,12 +35,19 @@ class ModelVersion:
     manifest_cid: str
     published_at: int
     effective_at: int
-    deprecated: bool
+    deprecated_at: int  # 0 = never; else out of use from this time on
+
+    @property
+    def deprecated(self) -> bool:
+        """A deprecation is announced (it may not be in effect yet)."""
+        return self.deprecated_at != 0
 
 
 def _version(index: int, raw: Any) -> ModelVersion:
-    content, manifest, published, effective, deprecated = raw
-    return ModelVersion(index, content, manifest, int(published), int(effective), bool(deprecated))
+    content, manifest, published, effective, deprecated_at = raw
+    return ModelVersion(
+        index, content, manifest, int(published), int(effective), int(deprecated_at)
+    )
 
 
 class ModelRegistry(ContractWrapper):
@@ -58,8 +66,10 @@ class ModelRegistry(ContractWrapper):
         receipt = self._send(signer, "publish", model, content_cid, manifest_cid)
         return tx_of(receipt, int(self._event(receipt, "VersionPublished")["version"]))
 
-    def deprecate(self, signer: Signer, model: str, version: int) -> Tx[None]:
-        return tx_of(self._send(signer, "deprecate", model, version), None)
+    def deprecate(self, signer: Signer, model: str, version: int) -> Tx[int]:
+        """Announce a deprecation; ``value`` is when it takes effect (after the update delay)."""
+        receipt = self._send(signer, "deprecate", model, version)
+        return tx_of(receipt, int(self._event(receipt, "VersionDeprecated")["effectiveAt"]))
 
     def transfer(self, signer: Signer, model: str, new_owner: str) -> Tx[None]:
         return tx_of(self._send(signer, "transferOwnership", model, new_owner), None)

@@ -123,8 +123,12 @@ def deploy(
     disputes: Annotated[
         bool, typer.Option(help="Also deploy Disputes and make it Staking's only slasher.")
     ] = True,
+    name: Annotated[
+        str | None, typer.Option(help="Network profile name (default local / chain-ID).")
+    ] = None,
 ) -> None:
-    """Deploy the contracts once on this chain and record their addresses."""
+    """Deploy the contracts once on this chain, record their addresses, and pin the network
+    (a profile in the data dir's networks/, named by --name)."""
     c = _open(ctx, chain)
     if c.is_deployed():
         console.print(f"already deployed on chain {c.chain_id}")
@@ -133,6 +137,11 @@ def deploy(
             _signer(ctx, c, key, wallet), disputes=chainlib.DisputeParams() if disputes else None
         )
     _print_deployment(c)
+    pinned = name or ("local" if c.url == chainlib.EMBEDDED else f"chain-{c.chain_id}")
+    chainlib.save_network(
+        state(ctx).data_dir, chainlib.Network.from_deployment(pinned, c.deployment, chain)
+    )
+    console.print(f"{'network':16} {pinned} (chain {c.chain_id}, pinned for `--online`)")
 
 
 def _print_deployment(c: chainlib.Chain) -> None:

@@ -2,8 +2,13 @@
 
 ``up`` runs the network in a box. The client commands talk to a gateway
 (``--gateway``, default ``$CAIRN_GATEWAY`` else http://127.0.0.1:8000) and check
-every receipt they get: offline always (signature, input and output hashes),
-online with ``--online`` (inclusion in the anchored root, node staked).
+every receipt they get: offline always (the contract could judge it, signature,
+input and output hashes, the model asked for), online with ``--online``
+(inclusion in the anchored root, node staked) against the *pinned* network —
+``--network NAME`` (a profile, see ``cairn network``), else the data dir's own
+deployment on the chain behind ``--chain`` — never the addresses the receipt
+names. The model is checked against the pinned network's ModelRegistry when
+online, else against the gateway's own ``/v1/models`` (and the output says so).
 """
 
 from __future__ import annotations
@@ -20,6 +25,9 @@ from cairn.cli._common import console, err_console, state
 from cairn.errors import ConfigError, ReceiptInvalid
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
+    from cairn.chain import Network, OnchainView
+    from cairn.client import GatewayClient
+    from cairn.config import DataDir
     from cairn.receipts import Receipt
 
 __all__ = ["register"]
@@ -28,6 +36,14 @@ receipt_app = typer.Typer(help="Check receipts saved from a gateway.")
 GatewayOpt = Annotated[
     str | None, typer.Option("--gateway", help="Gateway URL (default $CAIRN_GATEWAY or :8000).")
 ]
+NetworkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--network",
+        help="Pinned network profile for --online (default: this data dir's deployment "
+        "on the chain behind --chain).",
+    ),
+]
 
 
 def _gateway(url: str | None) -> str:
@@ -35,21 +51,73 @@ def _gateway(url: str | None) -> str:
 
 
 def _check(
+    ctx: typer.Context,
     response: dict[str, Any],
     request: dict[str, Any] | None,
-    online: str | None = None,
+    *,
+    model: str | None,
+    online: bool = False,
+    network: str | None = None,
+    chain: str | None = None,
     gateway: str | None = None,
     wait_s: float = 0.0,
-) -> Receipt:
-    """Verify a gateway response's receipt offline and, with ``online`` (an RPC URL), its
-    inclusion in the root anchored onchain; raise :class:`ReceiptInvalid` with the reason."""
+    ask_gateway: bool = True,
+) -> tuple[Receipt, str]:
+    """Verify a response's receipt offline (and onchain with ``online``) against the pinned
+    network and the model asked for; return it and how the model was checked, or raise
+    :class:`ReceiptInvalid` with the reason."""
     from cairn.client import GatewayClient, verify_answer
 
-    receipt = verify_answer(response, request)
-    if online is not None:
-        with GatewayClient(_gateway(gateway)) as client:
-            client.verify_online(receipt, online, wait_s=wait_s)
-    return receipt
+    url = _gateway(gateway)
+    dd = state(ctx).data_dir
+    pinned = _pinned(dd, network, chain or f"{url}/v1/chain/rpc") if online or network else None
+    view = _view(pinned, dd) if online and pinned is not None else None
+    with GatewayClient(url) as client:
+        expected, how = _expected_model(model, view, client if ask_gateway else None)
+        receipt = verify_answer(
+            response,
+            request,
+            domain=pinned.domain if pinned is not None else None,
+            expected_model=expected,
+        )
+        if view is not None:
+            client.verify_online(receipt, view.checks(receipt), wait_s=wait_s)
+    return receipt, how
+
+
+def _pinned(dd: DataDir, name: str | None, rpc: str) -> Network:
+    """The network this client trusts: a named profile, else the data dir's deployment."""
+    from cairn.chain import connect, default_network, load_network
+
+    if name is not None:
+        return load_network(dd, name)
+    return default_network(dd, connect(rpc, dd))
+
+
+def _view(network: Network, dd: DataDir) -> OnchainView:
+    from cairn.chain import OnchainView
+
+    return OnchainView(network, dd)
+
+
+def _expected_model(
+    model: str | None, view: OnchainView | None, client: GatewayClient | None
+) -> tuple[str | None, str]:
+    """The CID the receipt must name, and where it came from (said to the user)."""
+    from cairn.content import Cid
+    from cairn.errors import CairnError
+
+    if model is None:
+        return None, "model not checked (pass --model)"
+    try:
+        return str(Cid.parse(model)), "the CID asked for"
+    except CairnError:
+        pass
+    if view is not None:
+        return view.current_model(model), f"the pinned registry's current {model!r}"
+    if client is None:
+        return None, f"{model!r} not checked (a name needs --online or --gateway)"
+    return client.model_cid(model), f"{model!r} per the gateway's /v1/models (not the registry)"
 
 
 def _passphrase() -> str:
@@ -72,15 +140,13 @@ def _send(url: str, path: str, request: dict[str, Any]) -> dict[str, Any]:
         return dict(client.send(path, request).body)
 
 
-def _chain_for_online(gateway: str, chain: str | None) -> str:
-    return chain or f"{gateway}/v1/chain/rpc"
-
-
 def embed(
+    ctx: typer.Context,
     texts: Annotated[list[str], typer.Argument(help="Texts to embed.")],
     gateway: GatewayOpt = None,
-    model: Annotated[str, typer.Option(help="Model name.")] = "all-MiniLM-L6-v2",
+    model: Annotated[str, typer.Option(help="Model name or CID.")] = "all-MiniLM-L6-v2",
     online: Annotated[bool, typer.Option(help="Also check the anchored root onchain.")] = False,
+    network: NetworkOpt = None,
     chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the anchor.")] = 30.0,
     output: Annotated[Path | None, typer.Option("-o", help="Save the response JSON.")] = None,
@@ -89,8 +155,16 @@ def embed(
     url = _gateway(gateway)
     request = {"model": model, "input": texts}
     response = _send(url, "/v1/embeddings", request)
-    receipt = _check(
-        response, request, _chain_for_online(url, chain) if online else None, url, wait
+    receipt, how = _check(
+        ctx,
+        response,
+        request,
+        model=model,
+        online=online,
+        network=network,
+        chain=chain,
+        gateway=url,
+        wait_s=wait,
     )
     if output:
         output.write_text(json.dumps(response))
@@ -99,16 +173,18 @@ def embed(
         console.print(
             f"[{item['index']}] dim={len(vec)} [{', '.join(f'{v:.4f}' for v in vec[:4])}, …]"
         )
-    _say_verified(receipt, online)
+    _say_verified(receipt, online, how)
 
 
 def infer(
+    ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="Model name or CID.")],
     input_file: Annotated[
         Path, typer.Argument(help='JSON: {"inputs": {...tensors...}}', exists=True)
     ],
     gateway: GatewayOpt = None,
     online: Annotated[bool, typer.Option(help="Also check the anchored root onchain.")] = False,
+    network: NetworkOpt = None,
     chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
     wait: Annotated[float, typer.Option(help="Seconds to wait for the anchor.")] = 30.0,
 ) -> None:
@@ -121,26 +197,41 @@ def infer(
     if not isinstance(request, dict):
         raise ConfigError(f'{input_file} must hold a JSON object: {{"inputs": {{...}}}}')
     response = _send(url, f"/v1/infer/{model}", request)
-    receipt = _check(
-        response, request, _chain_for_online(url, chain) if online else None, url, wait
+    receipt, how = _check(
+        ctx,
+        response,
+        request,
+        model=model,
+        online=online,
+        network=network,
+        chain=chain,
+        gateway=url,
+        wait_s=wait,
     )
     console.print_json(data=response["outputs"])
-    _say_verified(receipt, online)
+    _say_verified(receipt, online, how)
 
 
-def _say_verified(receipt: Receipt, online: bool) -> None:
+def _say_verified(receipt: Receipt, online: bool, how: str) -> None:
     where = "offline and onchain" if online else "offline"
     err_console.print(
         f"receipt 0x{receipt.request_id.hex()[:16]}… signed by {receipt.node}: "
-        f"[green]verified {where}[/]"
+        f"[green]verified {where}[/]; model {receipt.model}: {how}",
+        soft_wrap=True,
     )
 
 
 @receipt_app.command("verify")
 def receipt_verify(
+    ctx: typer.Context,
     response_file: Annotated[Path, typer.Argument(help="A saved gateway response.", exists=True)],
     input_file: Annotated[Path | None, typer.Option("--input", help="The request sent.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="The model asked for (name or CID; default: the request's model)."),
+    ] = None,
     online: Annotated[bool, typer.Option(help="Check the inclusion proof onchain.")] = False,
+    network: NetworkOpt = None,
     gateway: GatewayOpt = None,
     chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
 ) -> None:
@@ -152,9 +243,19 @@ def receipt_verify(
         raise ReceiptInvalid(f"not JSON: {exc}") from None
     if not isinstance(response, dict) or not (request is None or isinstance(request, dict)):
         raise ReceiptInvalid("response and request must be JSON objects")
-    url = _gateway(gateway)
-    receipt = _check(response, request, _chain_for_online(url, chain) if online else None, url)
-    _say_verified(receipt, online)
+    asked = model or (str(request["model"]) if request and "model" in request else None)
+    receipt, how = _check(
+        ctx,
+        response,
+        request,
+        model=asked,
+        online=online,
+        network=network,
+        chain=chain,
+        gateway=gateway,
+        ask_gateway=gateway is not None,  # a saved answer verifies offline without a node
+    )
+    _say_verified(receipt, online, how)
 
 
 def up(
@@ -208,7 +309,9 @@ def up(
         node = bootstrap(settings, passphrase, lambda msg: status.update(msg))
 
     def ready(url: str) -> None:
+        profile = _pin_own_network(node.data_dir, node.chain, settings.chain, url)
         console.print(f"[bold green]cairn is up[/] node {node.signer.address} on {settings.chain}")
+        console.print(f"  network   {profile}   (pinned for `--online`)")
         console.print(f"  gateway   {url}   (OpenAPI: {url}/docs)")
         console.print(f"  models    {', '.join(f'{m.name} {m.cid}' for m in node.models.values())}")
         text = next((m.name for m in node.models.values() if m.embedder is not None), None)
@@ -222,6 +325,17 @@ def up(
 
     serve(node, ready)
     console.print("cairn stopped cleanly")
+
+
+def _pin_own_network(dd: DataDir, chain: Any, chain_url: str, gateway: str) -> str:
+    """Write the profile of the network ``cairn up`` runs (clients of this data dir pin it)."""
+    from cairn.chain import EMBEDDED, Network, save_network
+
+    embedded = chain_url.startswith("embedded:")
+    name = "local" if embedded else f"chain-{chain.chain_id}"
+    rpc = f"{gateway}/v1/chain/rpc" if embedded or chain_url == EMBEDDED else chain_url
+    save_network(dd, Network.from_deployment(name, chain.deployment, rpc))
+    return name
 
 
 def register(app: typer.Typer) -> None:

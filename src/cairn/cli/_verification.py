@@ -139,7 +139,9 @@ def _run(
         account,
         Reexecutor(store, threads=s.threads, zk=_zk_verifier(store, zk, trusted_srs)),
         ValidatorState(dd.validator / f"{account.address.lower()}-{c.chain_id}.sqlite"),
-        sources=GatewayNodeSource,
+        sources=lambda url: GatewayNodeSource(
+            url, s.request_deadline_s, signer=account, max_model_bytes=s.max_model_bytes
+        ),
         patience=s.patience,
     )
     v.ensure_joined(stake_wei=s.stake_wei)

@@ -29,6 +29,15 @@ __all__ = ["register"]
 
 zk_app = typer.Typer(help="zk proofs (EZKL) for small models.", no_args_is_help=True)
 NodeOpt = Annotated[str, typer.Option("--node", help="The node's gateway URL.")]
+AccessOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--access",
+        envvar="CAIRN_ACCESS",
+        help="The answer's Cairn-Access secret: the node hands retained I/O only to the "
+        "request's client (and staked validators).",
+    ),
+]
 
 
 def _index(ctx: typer.Context) -> Path:
@@ -73,7 +82,7 @@ def zk_setup(
     )
 
 
-def _receipt_and_io(node: str, receipt_id: str) -> tuple[Receipt, RetainedIO]:
+def _receipt_and_io(node: str, receipt_id: str, access: str | None) -> tuple[Receipt, RetainedIO]:
     from cairn.client import GatewayClient
 
     try:
@@ -82,7 +91,7 @@ def _receipt_and_io(node: str, receipt_id: str) -> tuple[Receipt, RetainedIO]:
         raise ConfigError(f"{receipt_id!r} is not a receipt id (0x + 64 hex digits)") from None
     with GatewayClient(node) as gateway:
         receipt = gateway.receipt(request_id)
-        return receipt, gateway.retained(receipt.request_id)
+        return receipt, gateway.retained(receipt.request_id, access=access)
 
 
 @zk_app.command("prove")
@@ -91,6 +100,7 @@ def zk_prove(
     receipt_id: Annotated[str, typer.Argument(help="The receipt's request id (0x…).")],
     node: NodeOpt = "http://127.0.0.1:8000",
     out: Annotated[Path | None, typer.Option("--out", help="Write the proof here.")] = None,
+    access: AccessOpt = None,
 ) -> None:
     """Prove a node's receipt with the model's local zk artifact."""
     from cairn import content
@@ -98,7 +108,7 @@ def zk_prove(
     from cairn.verification import zk
     from cairn.verification.zk.prover import ZkProver
 
-    receipt, io = _receipt_and_io(node, receipt_id)
+    receipt, io = _receipt_and_io(node, receipt_id, access)
     known = json.loads(_index(ctx).read_bytes()) if _index(ctx).is_file() else {}
     if receipt.model not in known:
         raise ConfigError(f"no zk artifact for {receipt.model}: run cairn zk setup first")
@@ -118,6 +128,7 @@ def zk_verify(
     ctx: typer.Context,
     proof: Annotated[Path, typer.Argument(help="A cairn-zk-proof/v1 JSON file.")],
     node: NodeOpt = "http://127.0.0.1:8000",
+    access: AccessOpt = None,
 ) -> None:
     """Verify a proof against the receipt it names (receipt and I/O fetched from --node)."""
     from cairn import content
@@ -127,7 +138,7 @@ def zk_verify(
 
     raw = proof.read_bytes()
     parsed = zk.ZkProof.from_bytes(raw)
-    receipt, io = _receipt_and_io(node, "0x" + parsed.request_id.hex())
+    receipt, io = _receipt_and_io(node, "0x" + parsed.request_id.hex(), access)
     verifier = ZkVerifier(content.open_blockstore(state(ctx).data_dir))
     started = time.perf_counter()
     reason = verifier.verify(receipt, io, raw, GatewayNodeSource(node))

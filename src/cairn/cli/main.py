@@ -27,6 +27,7 @@ _MODULES = [
     "cairn.cli._audit",
     "cairn.cli._chain",
     "cairn.cli._node",
+    "cairn.cli._network",
     "cairn.cli._verification",
     "cairn.cli._zk",
 ]

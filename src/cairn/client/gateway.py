@@ -3,14 +3,23 @@
 Every call's bytes and hashes come from :mod:`cairn.receipts.wire` — the module
 the gateway signs with — so what this client checks is exactly what the node
 bound. :meth:`GatewayClient.verify` checks a receipt offline (signature, input
-and output hashes, and the network, if the caller pinned one);
-:meth:`GatewayClient.verify_online` checks that it was anchored onchain.
+and output hashes, the model asked for, and the network, if the caller pinned
+one); :meth:`GatewayClient.verify_online` checks that it was anchored onchain on
+the network the caller pinned (a :class:`~cairn.chain.Network` from its own
+configuration — never the addresses a receipt names). Every request has an
+overall deadline and a body-size cap (:class:`~cairn.client.Bounds`), so a
+gateway that drips or floods cannot hang or exhaust the caller.
 
 >>> with GatewayClient("http://127.0.0.1:8000") as gw:     # doctest: +SKIP
 ...     answer = gw.embed(["where does the trail go?"])
-...     gw.verify(answer)                                 # raises ReceiptInvalid if not
+...     gw.verify(answer, domain=net.domain, expected_model=cid)  # ReceiptInvalid if not
 ...     answer.vectors().shape
 (1, 384)
+
+Retained inputs and outputs (what validators re-execute) are not public: the
+client that sent a request reads them with the ``Cairn-Access`` secret of its
+answer (:attr:`Answer.access`), a staked validator by signing a fresh nonce of
+the node (``GatewayClient(url, signer=...)``; :func:`retained_access_message`).
 
 Errors: a gateway that cannot be reached, or answers 4xx/5xx, raises
 :class:`~cairn.errors.ClientError` (with ``status``); a receipt that does not
@@ -22,24 +31,48 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
 import numpy as np
 import numpy.typing as npt
 
+from cairn.client._http import Bounds, bounded_client
+from cairn.client._http import request as _bounded
 from cairn.errors import ClientError, ReceiptInvalid
+from cairn.identity import Signer, sign_message
 from cairn.inference import Tensor
 from cairn.receipts import InclusionProof, Receipt, ReceiptDomain, verify_offline, wire
 from cairn.receipts import verify_online as _verify_online
 from cairn.verification import RetainedIO
 
-__all__ = ["Answer", "GatewayClient", "verify_answer"]
+if TYPE_CHECKING:
+    from cairn.chain import Network
+    from cairn.config import DataDir
+
+__all__ = ["Answer", "GatewayClient", "retained_access_message", "verify_answer"]
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+Checks = tuple[Callable[[str, int], bytes | None], Callable[[str], bool]]
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
+
+
+def retained_access_message(host: str, nonce: str) -> str:
+    """What a validator signs (EIP-191 ``personal_sign``) to read a node's retained I/O.
+
+    ``host`` is the node's ``host:port`` as the validator reaches it, so a signature
+    given to one node cannot be replayed to another; the nonce is the node's own.
+
+    >>> print(retained_access_message("127.0.0.1:8000", "ab12"))
+    cairn: read retained inputs and outputs
+    host: 127.0.0.1:8000
+    nonce: ab12
+    """
+    return f"cairn: read retained inputs and outputs\nhost: {host}\nnonce: {nonce}"
 
 
 @dataclass(frozen=True)
@@ -48,6 +81,7 @@ class Answer:
 
     request: Mapping[str, Any]
     body: Mapping[str, Any]
+    access: str | None = None  # the Cairn-Access secret: reads this call's retained I/O
 
     @property
     def receipt(self) -> Receipt:
@@ -65,13 +99,24 @@ class Answer:
 
 
 class GatewayClient:
-    """One gateway, by base URL (``http(s)://host[:port]``)."""
+    """One gateway, by base URL (``http(s)://host[:port]``).
+
+    ``signer`` is a validator's identity: it signs for the retained I/O it audits.
+    """
 
     def __init__(
-        self, url: str, *, timeout: float = 120.0, http: httpx.Client | None = None
+        self,
+        url: str,
+        *,
+        timeout: float = 120.0,
+        http: httpx.Client | None = None,
+        signer: Signer | None = None,
+        bounds: Bounds | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self._http = http or httpx.Client(timeout=timeout)
+        self.bounds = bounds or Bounds(deadline_s=timeout)
+        self._http = http or bounded_client(timeout)
+        self.signer = signer
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -95,7 +140,7 @@ class GatewayClient:
     ) -> Answer:
         """``POST /v1/embeddings`` (OpenAI-compatible)."""
         request = {"model": model, "input": list(texts), "encoding_format": encoding}
-        return Answer(request, self._json("POST", "/v1/embeddings", request))
+        return self.send("/v1/embeddings", request)
 
     def infer(self, model: str, inputs: Mapping[str, Tensor] | Mapping[str, Any]) -> Answer:
         """``POST /v1/infer/{model}``: named tensors in (as :class:`Tensor` or tensor JSON)."""
@@ -103,15 +148,33 @@ class GatewayClient:
             k: (v.to_json(b64=True) if isinstance(v, Tensor) else v) for k, v in inputs.items()
         }
         request = {"inputs": as_json}
-        return Answer(request, self._json("POST", f"/v1/infer/{model}", request))
+        return self.send(f"/v1/infer/{model}", request)
 
     def send(self, path: str, request: Mapping[str, Any]) -> Answer:
         """POST a request body as given (``/v1/embeddings`` or ``/v1/infer/{model}``)."""
-        return Answer(request, self._json("POST", path, request))
+        resp = self._call("POST", path, request)
+        return Answer(request, self._body(resp, path), resp.headers.get("Cairn-Access"))
 
     def models(self) -> list[dict[str, Any]]:
-        data: list[dict[str, Any]] = self._json("GET", "/v1/models").get("data", [])
-        return data
+        data = self._json("GET", "/v1/models").get("data", [])
+        if not isinstance(data, list):
+            raise ClientError(f"{self.url}/v1/models: data is not a list")
+        return [m for m in data if isinstance(m, dict)]
+
+    def network(self) -> dict[str, Any]:
+        """``GET /v1/network``: what the gateway says its network is (check it onchain)."""
+        return self._json("GET", "/v1/network")
+
+    def model_cid(self, model: str) -> str:
+        """The CID this gateway says it serves under ``model`` (a name or a CID).
+
+        This is the gateway's own word: a client that must not trust it resolves a
+        name through the pinned network's ModelRegistry instead.
+        """
+        for entry in self.models():
+            if model.lower() in (str(entry.get("id", "")).lower(), str(entry.get("cid")).lower()):
+                return str(entry["cid"])
+        raise ClientError(f"{self.url} does not serve a model {model!r}", 404)
 
     # -- receipts, proofs, what validators read ------------------------------------
 
@@ -143,12 +206,25 @@ class GatewayClient:
         except (KeyError, TypeError) as exc:
             raise ClientError(f"{self.url}: malformed batch {batch_id}: {exc}") from None
 
-    def retained(self, request_id: bytes) -> RetainedIO:
+    def retained(self, request_id: bytes, *, access: str | None = None) -> RetainedIO:
+        """The input and output a node retained for a receipt: as its client (``access``,
+        the answer's ``Cairn-Access``) or as a staked validator (the client's ``signer``)."""
         rid = f"0x{request_id.hex()}"
         return RetainedIO(
-            self._get(f"/v1/receipts/{rid}/input").content,
-            self._get(f"/v1/receipts/{rid}/output").content,
+            self._get(f"/v1/receipts/{rid}/input", self._credentials(access)).content,
+            self._get(f"/v1/receipts/{rid}/output", self._credentials(access)).content,
         )
+
+    def _credentials(self, access: str | None) -> dict[str, str]:
+        if access is not None:
+            return {"Authorization": f"Bearer {access}"}
+        if self.signer is None:
+            return {}
+        nonce = str(self._json("GET", "/v1/auth/nonce").get("nonce", ""))
+        url = httpx.URL(self.url)
+        host = f"{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
+        signature = sign_message(self.signer, retained_access_message(host, nonce)).hex
+        return {"Cairn-Auth": f"{self.signer.address}:{nonce}:{signature}"}
 
     def zk_proof(self, request_id: bytes) -> bytes | None:
         """The zk proof the node attached to a receipt, or None if it has none (yet)."""
@@ -167,35 +243,48 @@ class GatewayClient:
         request: Mapping[str, Any] | None = None,
         *,
         domain: ReceiptDomain | None = None,
+        expected_model: str | Collection[str] | None = None,
     ) -> Receipt:
-        """Check an answer's receipt offline; raise :class:`ReceiptInvalid` with the reason."""
-        return verify_answer(answer, request, domain=domain)
+        """Check an answer's receipt offline; raise :class:`ReceiptInvalid` with the reason.
+
+        ``domain`` is the pinned network's (``Network.domain``); ``expected_model`` the
+        CID asked for, or the CIDs a name may resolve to (see :meth:`model_cid`).
+        """
+        return verify_answer(answer, request, domain=domain, expected_model=expected_model)
 
     def verify_online(
         self,
         receipt: Receipt,
-        chain: str | tuple[Callable[[str, int], bytes | None], Callable[[str], bool]],
+        network: Network | Checks,
         *,
         wait_s: float = 0.0,
+        data_dir: DataDir | None = None,
     ) -> None:
         """Check the receipt's inclusion in the root anchored onchain and the node's stake.
 
-        ``chain`` is the JSON-RPC URL of the chain the caller trusts, or the
-        ``(root_of, is_staked)`` checks already read from it.
+        ``network`` is the pinned :class:`~cairn.chain.Network` (its chain id, RPC and
+        contract addresses are the caller's, never the receipt's: a receipt naming
+        another chain or anchor is refused), or ``(root_of, is_staked)`` checks
+        already read from it.
         """
-        root_of, is_staked = _onchain_checks(chain, receipt) if isinstance(chain, str) else chain
+        if isinstance(network, tuple):
+            root_of, is_staked = network
+        else:
+            root_of, is_staked = _onchain_checks(network, receipt, data_dir)
         _verify_online(receipt, self.proof(receipt.request_id, wait_s=wait_s), root_of, is_staked)
 
     # -- HTTP -------------------------------------------------------------------------
 
-    def _get(self, path: str) -> httpx.Response:
-        return self._call("GET", path, None)
+    def _get(self, path: str, headers: Mapping[str, str] | None = None) -> httpx.Response:
+        return self._call("GET", path, None, headers)
 
     def _json(self, method: str, path: str, body: Any = None) -> dict[str, Any]:
-        resp = self._call(method, path, body)
+        return self._body(self._call(method, path, body), path)
+
+    def _body(self, resp: httpx.Response, path: str) -> dict[str, Any]:
         try:
             out = resp.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ClientError(
                 f"{self.url}{path} answered with non-JSON", resp.status_code
             ) from None
@@ -203,11 +292,14 @@ class GatewayClient:
             raise ClientError(f"{self.url}{path} answered a JSON {type(out).__name__}")
         return out
 
-    def _call(self, method: str, path: str, body: Any) -> httpx.Response:
-        try:
-            resp = self._http.request(method, self.url + path, json=body)
-        except httpx.HTTPError as exc:
-            raise ClientError(f"gateway unreachable at {self.url}: {exc}") from None
+    def _call(
+        self, method: str, path: str, body: Any, headers: Mapping[str, str] | None = None
+    ) -> httpx.Response:
+        status, got, content = _bounded(
+            self._http, method, self.url + path, self.bounds, json=body, headers=headers
+        )  # within the overall deadline and the size cap, else ClientError
+        kept = [(k, v) for k, v in got.multi_items() if k.lower() not in _DECODED]
+        resp = httpx.Response(status, headers=kept, content=content)
         if resp.status_code != 200:
             raise ClientError(
                 f"gateway answered {resp.status_code}: {_detail(resp)}", resp.status_code
@@ -220,9 +312,12 @@ def verify_answer(
     request: Mapping[str, Any] | None = None,
     *,
     domain: ReceiptDomain | None = None,
+    expected_model: str | Collection[str] | None = None,
 ) -> Receipt:
-    """Check an answer's receipt offline: signature, output hash, input hash (if the request
-    is known), and network (if ``domain`` is given)."""
+    """Check an answer's receipt offline: that the contract could judge it, signature,
+    output hash, input hash (if the request is known), network (if ``domain`` is
+    given: the pinned one) and model (if ``expected_model`` is given: a CID, or the
+    CIDs the name asked for may be)."""
     if isinstance(answer, Answer):
         request = answer.request if request is None else request
         body: Mapping[str, Any] = answer.body
@@ -236,22 +331,21 @@ def verify_answer(
         output_hash=wire.tensors_hash(wire.outputs_of_answer(body)),
         input_hash=wire.call_of_request(request).input_hash if request is not None else None,
         expected_domain=domain,
+        expected_models=[expected_model] if isinstance(expected_model, str) else expected_model,
     )
     return receipt
 
 
-def _onchain_checks(
-    rpc: str, receipt: Receipt
-) -> tuple[Callable[[str, int], bytes | None], Callable[[str], bool]]:
+def _onchain_checks(network: Network, receipt: Receipt, data_dir: DataDir | None) -> Checks:
     from cairn.chain import OnchainView
 
-    return OnchainView(rpc, receipt).checks()
+    return OnchainView(network, data_dir).checks(receipt)
 
 
 def _detail(resp: httpx.Response) -> str:
     try:
         body = resp.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return resp.text[:200]
     detail = body.get("detail") if isinstance(body, dict) else None
     return str(detail if detail is not None else json.dumps(body)[:200])

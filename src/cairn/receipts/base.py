@@ -2,8 +2,10 @@
 
 :class:`ReceiptStore` keeps each receipt with the input and output it covers
 (retained for the audit window, so validators can re-execute) and records
-which batch and leaf it landed in. :class:`Anchorer` posts a batch root; the
-chain's ReceiptAnchor is the real one, a list is the fake.
+which batch and leaf it landed in. :meth:`ReceiptStore.add` returns only once
+the receipt is durable, so an answer never leaves a node with a receipt the node
+could lose. :class:`Anchorer` posts a batch root; the chain's ReceiptAnchor is
+the real one, a list is the fake.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class StoredReceipt:
     output: bytes | None
     batch_id: int | None
     leaf_index: int | None
+    access: bytes | None = None  # sha256 of the token the client got to read its I/O back
 
 
 @dataclass(frozen=True)
@@ -40,7 +43,13 @@ class Anchorer(Protocol):
 
 class ReceiptStore(ABC):
     @abstractmethod
-    def add(self, receipt: Receipt, input_blob: bytes, output_blob: bytes) -> None: ...
+    def add(
+        self, receipt: Receipt, input_blob: bytes, output_blob: bytes, access: bytes | None = None
+    ) -> None:
+        """Store a receipt with its input and output; return once it is durable.
+
+        ``access`` is the sha256 of the secret its client may present to read them back.
+        """
 
     @abstractmethod
     def get(self, request_id: bytes) -> StoredReceipt | None: ...
@@ -54,7 +63,12 @@ class ReceiptStore(ABC):
         """The signed digests of a batch's receipts, in leaf order."""
 
     @abstractmethod
-    def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None: ...
+    def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
+        """Seal receipts into a batch; ReceiptError if one of them is already in a batch."""
+
+    @abstractmethod
+    def renumber_batch(self, batch_id: int, new_id: int) -> None:
+        """Move an unanchored batch to another id (the chain already holds ``batch_id``)."""
 
     @abstractmethod
     def mark_anchored(self, batch_id: int) -> None: ...

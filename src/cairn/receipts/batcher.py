@@ -3,8 +3,17 @@
 A batch is sealed every ``max_receipts`` receipts or ``max_age_s`` seconds,
 whichever comes first, by a background thread — never on the request path.
 Sealing is recorded locally first (batch id, root, leaf order), then the root
-is anchored; a batch whose anchoring failed (chain down) is retried on the
-next tick, so no receipt is ever left out of a root.
+is anchored. Flushes are serialized, so two never seal or anchor the same
+receipt twice.
+
+Nothing stops the thread: any failure is counted (:attr:`Batcher.failures`),
+kept as :attr:`Batcher.last_error` (the gateway shows both in ``/healthz`` and
+``/metrics``) and retried with exponential backoff, and a batch whose anchoring
+failed (chain down) is retried on the next tick, so no receipt is ever left out
+of a root. Given ``root_of`` (the root the chain holds for a batch id), batch
+ids are reconciled with the chain: a store that fell behind it — an id already
+anchored onchain with another root — moves its batch to the next free id
+instead of being refused forever (:attr:`Batcher.renumbered`).
 """
 
 from __future__ import annotations
@@ -13,14 +22,23 @@ import functools
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from cairn.errors import CairnError, ReceiptError
-from cairn.receipts.base import Anchorer, ReceiptStore
+from cairn.receipts.base import Anchorer, Batch, ReceiptStore
 from cairn.receipts.merkle import MerkleTree
 
 __all__ = ["Batcher"]
 
 log = logging.getLogger(__name__)
+
+MAX_BACKOFF_S = 60.0
+
+
+def _describe(exc: Exception) -> str:
+    """One line: ours as they read, anything else with its type (it is a bug somewhere)."""
+    text = str(exc) if isinstance(exc, CairnError) else f"{type(exc).__name__}: {exc}"
+    return text[:500]
 
 
 class Batcher:
@@ -34,17 +52,24 @@ class Batcher:
         max_receipts: int = 100,
         max_age_s: float = 5.0,
         retain_s: float | None = None,
+        root_of: Callable[[int], bytes | None] | None = None,
     ) -> None:
         self.store = store
         self.anchorer = anchorer
+        self.root_of = root_of
         self.max_receipts = max_receipts
         self.max_age_s = max_age_s
         self.retain_s = retain_s
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._flushing = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pending = 0
-        self.last_error: str | None = None
+        self.last_error: str | None = None  # None once a flush succeeds again
+        self.failures = 0  # failed flushes since start
+        self.renumbered: list[tuple[int, int]] = []  # (taken id, the id used instead)
+        # set while anchoring: the gateway's chain proxy starts nothing new meanwhile
+        self.anchoring = threading.Event()
 
     def notify(self) -> None:
         """Called after each receipt is stored: wake the thread when a batch is full."""
@@ -64,12 +89,26 @@ class Batcher:
             self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        backoff = 0.0
         while not self._stop.is_set():
-            self._wake.wait(self.max_age_s)
+            self._wake.wait(backoff or self.max_age_s)
             self._wake.clear()
-            self.flush()
+            # after a failure retry in 1 s, 2 s, 4 s ... up to a minute
+            backoff = 0.0 if self._tick() else min(MAX_BACKOFF_S, 2 * backoff or 1.0)
+        self._tick()
+
+    def _tick(self) -> bool:
+        """One flush and purge; False (and counted, logged, kept) if anything failed."""
+        try:
+            self.flush(raise_errors=True)
             self.purge()
-        self.flush()
+        except Exception as exc:  # the thread must outlive any failure
+            self.failures += 1
+            self.last_error = _describe(exc)
+            log.warning("anchoring failed (%d so far), will retry: %s", self.failures, exc)
+            return False
+        self.last_error = None
+        return True
 
     def purge(self) -> int:
         """Drop retained inputs and outputs older than the audit window (receipts stay)."""
@@ -77,25 +116,61 @@ class Batcher:
             return 0
         return self.store.purge_before(int(time.time() - self.retain_s))
 
-    def flush(self) -> int:
-        """Seal every pending receipt into batches and anchor them; return batches anchored."""
-        self._pending = 0
-        while pending := self.store.unbatched(self.max_receipts):
-            tree = MerkleTree.build([digest for _, digest in pending])
-            self.store.record_batch(
-                self.store.next_batch_id(), tree.root, [rid for rid, _ in pending]
-            )
-        anchored = 0
-        for batch in self.store.unanchored_batches():
-            try:
+    def flush(self, *, raise_errors: bool = False) -> int:
+        """Seal every pending receipt into batches and anchor them; return batches anchored.
+
+        A failure to anchor is kept in :attr:`last_error` (and raised with ``raise_errors``);
+        the batch is retried by the next flush.
+        """
+        with self._flushing:
+            self._pending = 0
+            while pending := self.store.unbatched(self.max_receipts):
+                tree = MerkleTree.build([digest for _, digest in pending])
+                self.store.record_batch(self._free_id(), tree.root, [rid for rid, _ in pending])
+            anchored = 0
+            for batch in self.store.unanchored_batches():
+                try:
+                    self._anchor(batch)
+                except Exception as exc:
+                    self.last_error = _describe(exc)
+                    log.warning("anchoring batch %d failed, will retry: %s", batch.batch_id, exc)
+                    if raise_errors:
+                        raise
+                    break
+                anchored += 1
+            return anchored
+
+    def _anchor(self, batch: Batch) -> None:
+        self.anchoring.set()
+        try:
+            onchain = self.root_of(batch.batch_id) if self.root_of is not None else None
+            if onchain is not None and onchain != batch.root:
+                batch = self._renumber(batch)
+            if onchain != batch.root:
                 self.anchorer(batch.batch_id, batch.root, batch.count)
-            except CairnError as exc:
-                self.last_error = str(exc)
-                log.warning("anchoring batch %d failed, will retry: %s", batch.batch_id, exc)
-                break
-            self.store.mark_anchored(batch.batch_id)
-            anchored += 1
-        return anchored
+        finally:
+            self.anchoring.clear()
+        self.store.mark_anchored(batch.batch_id)
+
+    def _renumber(self, batch: Batch) -> Batch:
+        """The chain holds this id with another root (the store fell behind): move on."""
+        new_id = self._free_id(batch.batch_id + 1)
+        self.store.renumber_batch(batch.batch_id, new_id)
+        self.tree.cache_clear()
+        self.renumbered.append((batch.batch_id, new_id))
+        log.warning(
+            "batch %d is anchored onchain with another root; sealed as batch %d instead",
+            batch.batch_id,
+            new_id,
+        )
+        return Batch(new_id, batch.root, batch.count, False)
+
+    def _free_id(self, at_least: int = 0) -> int:
+        """The first id from ``at_least`` that neither the store nor the chain holds."""
+        candidate = max(at_least, self.store.next_batch_id())
+        while self.root_of is not None and self.root_of(candidate) is not None:
+            candidate += 1
+        return candidate
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - batches are immutable once sealed
     def tree(self, batch_id: int) -> MerkleTree:

@@ -13,6 +13,14 @@ fingerprint. The domain is ``{name: "Cairn", version: "1", chainId,
 verifyingContract: ReceiptAnchor}``, so a receipt cannot be replayed on
 another network.
 
+The Disputes contract is the judge of a receipt, so its definition is the
+rule: it rebuilds the digest under domain name ``"Cairn"`` and version ``"1"``
+only, and its ``Receipt`` struct holds at most :data:`MAX_MODEL_BYTES` of binary
+CID and :data:`MAX_RUNTIME_BYTES` of UTF-8 runtime. A receipt outside those
+bounds could never be used as evidence, so it is refused here — by the parser
+and by :meth:`Receipt.check_judgeable` — rather than accepted as "verified"
+(``tests/receipts/test_receipts_disputable.py`` holds the two sides equal).
+
 Signing is on the request path, so the struct hash is computed directly
 (precomputed type hash and domain separator, one keccak per dynamic field);
 tests check it against the generic encoder in :mod:`cairn.identity.eip712`.
@@ -32,7 +40,23 @@ from cairn.content import Cid
 from cairn.errors import CairnError, ReceiptInvalid, SignatureError
 from cairn.identity import Signature, Signer, checksum_address, hash_struct, recover_hash
 
-__all__ = ["RECEIPT_TYPES", "Receipt", "ReceiptDomain"]
+__all__ = [
+    "DOMAIN_NAME",
+    "DOMAIN_VERSION",
+    "MAX_MODEL_BYTES",
+    "MAX_RUNTIME_BYTES",
+    "RECEIPT_TYPES",
+    "Receipt",
+    "ReceiptDomain",
+]
+
+# What the Disputes contract can judge (src/cairn/chain/contracts/Disputes.vy:
+# its domain separator and its Receipt struct). One place on the Python side.
+DOMAIN_NAME = "Cairn"
+DOMAIN_VERSION = "1"
+MAX_MODEL_BYTES = 128  # Receipt.model: Bytes[MAX_MODEL]
+MAX_RUNTIME_BYTES = 512  # Receipt.runtime: String[MAX_RUNTIME] (bytes of UTF-8)
+MAX_CHAIN_ID = (1 << 256) - 1
 
 RECEIPT_TYPE = (
     "Receipt(bytes model,bytes32 inputHash,bytes32 outputHash,address node,"
@@ -66,8 +90,15 @@ class ReceiptDomain:
 
     chain_id: int
     anchor: str
-    name: str = "Cairn"
-    version: str = "1"
+    name: str = DOMAIN_NAME
+    version: str = DOMAIN_VERSION
+
+    def describe(self) -> str:
+        """``chain 2147483649 / anchor 0xAbC…`` (for error messages)."""
+        return f"chain {self.chain_id} / anchor {checksum_address(self.anchor)}"
+
+    def same_network(self, other: ReceiptDomain) -> bool:
+        return self.chain_id == other.chain_id and self.anchor.lower() == other.anchor.lower()
 
     def to_json(self) -> dict[str, Any]:
         return dict(self._json)
@@ -93,8 +124,20 @@ def _hashed_model(model: str) -> bytes:
 
 
 @functools.lru_cache(maxsize=256)
+def _model_size(model: str) -> int:
+    return len(bytes(Cid.parse(model)))
+
+
+@functools.lru_cache(maxsize=256)
 def _hashed_text(text: str) -> bytes:
     return bytes(keccak(text.encode()))
+
+
+def _utf8_size(text: str, field: str) -> int:
+    try:
+        return len(text.encode())
+    except UnicodeEncodeError:
+        raise ReceiptInvalid(f"receipt field {field} is not valid UTF-8") from None
 
 
 def _b32(value: object, field: str) -> bytes:
@@ -148,6 +191,39 @@ class Receipt:
         digest = bytes(keccak(b"\x19\x01" + sep + self.struct_hash()))
         self.__dict__["_digest"] = digest  # a frozen value: its digest never changes
         return digest
+
+    def check_judgeable(self) -> None:
+        """Raise :class:`ReceiptInvalid` unless the Disputes contract could judge this receipt.
+
+        Same domain name and version as the contract's separator, and every field
+        inside the contract's bounds (see the module docstring).
+        """
+        d = self.domain
+        if (d.name, d.version) != (DOMAIN_NAME, DOMAIN_VERSION):
+            raise ReceiptInvalid(
+                f"receipt domain is {d.name!r} version {d.version!r}; "
+                f"only {DOMAIN_NAME!r} version {DOMAIN_VERSION!r} can be disputed"
+            )
+        if not 0 < d.chain_id <= MAX_CHAIN_ID:
+            raise ReceiptInvalid(f"receipt chain id {d.chain_id} is out of range")
+        try:
+            model_size = _model_size(self.model)
+        except CairnError as exc:
+            raise ReceiptInvalid(f"receipt model is not a CID: {exc}") from None
+        if model_size > MAX_MODEL_BYTES:
+            raise ReceiptInvalid(f"receipt model CID is {model_size} bytes (max {MAX_MODEL_BYTES})")
+        runtime_size = _utf8_size(self.runtime, "runtime")
+        if runtime_size > MAX_RUNTIME_BYTES:
+            raise ReceiptInvalid(
+                f"receipt runtime is {runtime_size} bytes of UTF-8 (max {MAX_RUNTIME_BYTES})"
+            )
+        if not (0 <= self.issued_at < 1 << 64 and 0 <= self.price < 1 << 256):
+            raise ReceiptInvalid("receipt issuedAt or price out of range")
+        for name, value in (("inputHash", self.input_hash), ("outputHash", self.output_hash)):
+            if len(value) != 32:
+                raise ReceiptInvalid(f"receipt field {name} must be 32 bytes")
+        if len(self.request_id) != 32:
+            raise ReceiptInvalid("receipt field requestId must be 32 bytes")
 
     def sign(self, signer: Signer, separator: bytes | None = None) -> Receipt:
         digest = self.digest(separator)
@@ -231,6 +307,5 @@ class Receipt:
             raise ReceiptInvalid(f"malformed receipt: {exc}") from None
         except CairnError as exc:
             raise ReceiptInvalid(f"malformed receipt: {exc}") from None
-        if not (0 <= receipt.issued_at < 1 << 64 and 0 <= receipt.price < 1 << 256):
-            raise ReceiptInvalid("receipt issuedAt or price out of range")
+        receipt.check_judgeable()
         return receipt

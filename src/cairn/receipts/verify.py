@@ -1,18 +1,23 @@
 """Checking a receipt, offline and online.
 
-Offline (no network): the signature recovers to the receipt's ``node``; the
-``inputHash`` and ``outputHash`` match the input and output the client holds;
-the domain is the network the client expects. Online: the inclusion proof
-links the receipt to the root the node anchored onchain for that batch, and
-the node was staked when it signed.
+Offline (no network): the receipt is one the Disputes contract can judge
+(:meth:`Receipt.check_judgeable`: its domain name and version, its field
+bounds), so everything accepted here can be turned into evidence; the
+signature recovers to the receipt's ``node``; the ``inputHash`` and
+``outputHash`` match the input and output the client holds; the network
+(chain id and ReceiptAnchor) is the one the client *pinned* — from its own
+configuration, never from the receipt; the model is the one it asked for.
+Online: the inclusion proof links the receipt to the root the node anchored
+onchain for that batch, and the node was staked when it signed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from cairn.errors import ReceiptInvalid
+from cairn.content import Cid
+from cairn.errors import CairnError, ReceiptInvalid
 from cairn.receipts.merkle import verify_proof
 from cairn.receipts.receipt import Receipt, ReceiptDomain
 
@@ -59,22 +64,44 @@ def verify_offline(
     output_hash: bytes | None = None,
     expected_node: str | None = None,
     expected_domain: ReceiptDomain | None = None,
+    expected_models: Collection[str] | None = None,
 ) -> None:
-    """Raise :class:`ReceiptInvalid` naming the first check that fails."""
+    """Raise :class:`ReceiptInvalid` naming the first check that fails.
+
+    ``expected_domain`` is the pinned network; ``expected_models`` the model CIDs the
+    caller asked for (the CID itself, or the registry's current version of a name).
+    """
+    receipt.check_judgeable()
+    if expected_domain is not None and not receipt.domain.same_network(expected_domain):
+        raise ReceiptInvalid(
+            f"receipt belongs to network {receipt.domain.describe()}, "
+            f"not the pinned {expected_domain.describe()}"
+        )
     signer = receipt.signer()
     if signer.lower() != receipt.node.lower():
         raise ReceiptInvalid(f"receipt signed by {signer}, not by its node {receipt.node}")
     if expected_node is not None and signer.lower() != expected_node.lower():
         raise ReceiptInvalid(f"receipt signed by {signer}, expected {expected_node}")
-    if expected_domain is not None and (
-        receipt.domain.chain_id != expected_domain.chain_id
-        or receipt.domain.anchor.lower() != expected_domain.anchor.lower()
-    ):
-        raise ReceiptInvalid("receipt belongs to another network (chain id or anchor differs)")
+    if expected_models is not None and receipt.model not in _cids(expected_models):
+        raise ReceiptInvalid(
+            f"receipt names model {receipt.model}, not the one asked for "
+            f"({', '.join(sorted(expected_models)) or 'none'})"
+        )
     if input_hash is not None and input_hash != receipt.input_hash:
         raise ReceiptInvalid("input does not match the receipt's inputHash")
     if output_hash is not None and output_hash != receipt.output_hash:
         raise ReceiptInvalid("output does not match the receipt's outputHash")
+
+
+def _cids(models: Collection[str]) -> set[str]:
+    """The canonical text of each CID (a CID may be written in more than one base)."""
+    out = set()
+    for text in models:
+        try:
+            out.add(str(Cid.parse(text)))
+        except CairnError:
+            out.add(text)
+    return out
 
 
 def verify_online(

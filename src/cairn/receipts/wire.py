@@ -21,7 +21,10 @@ tensors in the canonical ``cairn-tensors/v1`` encoding
 (:mod:`cairn.inference.tensors`).
 
 In both, ``inputHash`` = sha256(input bytes) and ``outputHash`` = sha256 of the
-canonical encoding of the output tensors. A node retains exactly the input
+canonical encoding of the output tensors, every NaN in them written as the one
+quiet NaN (:func:`canonical_outputs`): a JSON answer can only carry NaN as
+``"NaN"``, which decodes to that NaN, so a node hashing its runtime's own NaN
+payload would sign bytes no client can rebuild. A node retains exactly the input
 bytes and the output bytes, so what it hands a validator hashes to what it
 signed; over HTTP they travel as JSON (:func:`retained_to_json`), texts as a
 JSON list and tensors with base64 data, so every bit survives.
@@ -58,6 +61,7 @@ __all__ = [
     "Call",
     "call_of_request",
     "call_of_retained",
+    "canonical_outputs",
     "embedding_outputs",
     "encode_embedding",
     "output_bytes",
@@ -91,7 +95,14 @@ class Call:
 
 def text_call(texts: Sequence[str]) -> Call:
     body = json.dumps(list(texts), ensure_ascii=False, separators=(",", ":"))
-    return Call("text", tuple(texts), None, TEXT_MAGIC + body.encode())
+    try:
+        raw = body.encode()
+    except UnicodeEncodeError as exc:  # a lone surrogate: not text, and not UTF-8
+        raise ReceiptInvalid(
+            f"texts must be Unicode scalar values, not a lone surrogate "
+            f"({body[exc.start]!r}): it has no UTF-8 bytes to hash"
+        ) from None
+    return Call("text", tuple(texts), None, TEXT_MAGIC + raw)
 
 
 def tensor_call(tensors: Mapping[str, Tensor]) -> Call:
@@ -110,12 +121,30 @@ def tensors_hash(tensors: Mapping[str, Tensor]) -> bytes:
 
 def output_bytes(outputs: Mapping[str, Tensor]) -> bytes:
     """What a node retains of an answer; its sha256 is the ``outputHash``."""
-    return encode_tensors(outputs)
+    return encode_tensors(canonical_outputs(outputs))
+
+
+def canonical_outputs(outputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    """The outputs with every NaN as the quiet NaN a JSON ``"NaN"`` decodes to.
+
+    >>> odd = np.array([0x7FC00001, 0xFFC00000], np.uint32).view(np.float32)
+    >>> out = canonical_outputs({"y": Tensor.from_numpy(odd)})["y"]
+    >>> out.to_numpy().view(np.uint32).tolist() == [0x7FC00000] * 2
+    True
+    """
+    return {name: _canonical_nan(t) for name, t in outputs.items()}
+
+
+def _canonical_nan(tensor: Tensor) -> Tensor:
+    values = tensor.to_numpy()
+    if values.dtype.kind != "f" or not np.isnan(values).any():
+        return tensor
+    return Tensor.from_numpy(np.where(np.isnan(values), values.dtype.type(np.nan), values))
 
 
 def embedding_outputs(vectors: Any) -> dict[str, Tensor]:
     """A text call's output: the vectors as one float32 tensor named :data:`EMBEDDING`."""
-    return {EMBEDDING: Tensor.from_numpy(np.asarray(vectors, dtype=np.float32))}
+    return canonical_outputs({EMBEDDING: Tensor.from_numpy(np.asarray(vectors, dtype=np.float32))})
 
 
 def encode_embedding(vector: Any, encoding: Literal["float", "base64"]) -> list[float] | str:

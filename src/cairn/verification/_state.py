@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from cairn.chain import Vote
 
 __all__ = ["AuditRow", "ValidatorState"]
 
@@ -23,6 +26,8 @@ CREATE TABLE IF NOT EXISTS votes (
     dispute_id INTEGER PRIMARY KEY, guilty INTEGER NOT NULL, salt BLOB NOT NULL,
     revealed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS disputes (dispute_id INTEGER PRIMARY KEY, done INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS node_failures (
+    node TEXT NOT NULL, at REAL NOT NULL, what TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
 
@@ -104,21 +109,38 @@ class ValidatorState:
     def finish(self, dispute_id: int) -> None:
         self._q("UPDATE disputes SET done=1 WHERE dispute_id=?", (dispute_id,))
 
-    def vote(self, dispute_id: int) -> tuple[bool, bytes, bool] | None:
+    def vote(self, dispute_id: int) -> tuple[Vote, bytes, bool] | None:
+        """The sealed vote (the ``guilty`` column holds the Vote; 0 from older rows = innocent)."""
         rows = self._q("SELECT guilty, salt, revealed FROM votes WHERE dispute_id=?", (dispute_id,))
         if not rows:
             return None
-        guilty, salt, revealed = rows[0]
-        return bool(guilty), bytes(salt), bool(revealed)  # type: ignore[call-overload]
+        vote, salt, revealed = rows[0]
+        return Vote(int(vote) or Vote.INNOCENT), bytes(salt), bool(revealed)  # type: ignore[call-overload]
 
-    def seal(self, dispute_id: int, guilty: bool, salt: bytes) -> None:
+    def seal(self, dispute_id: int, vote: Vote, salt: bytes) -> None:
         self._q(
             "INSERT OR REPLACE INTO votes(dispute_id, guilty, salt) VALUES (?,?,?)",
-            (dispute_id, int(guilty), salt),
+            (dispute_id, int(vote), salt),
         )
 
     def revealed(self, dispute_id: int) -> None:
         self._q("UPDATE votes SET revealed=1 WHERE dispute_id=?", (dispute_id,))
+
+    def node_failed(self, node: str, what: str, reason: str) -> None:
+        """Record that ``node`` failed to hand over ``what`` (a batch, a model, its endpoint)."""
+        self._q(
+            "INSERT INTO node_failures(node, at, what, reason) VALUES (?,?,?,?)",
+            (node.lower(), time.time(), what, reason[:500]),
+        )
+
+    def node_failures(self, node: str | None = None) -> list[tuple[str, str, str]]:
+        """``(node, what, reason)`` of every recorded failure, oldest first."""
+        sql = "SELECT node, what, reason FROM node_failures"
+        rows = self._q(
+            sql + (" WHERE node=?" if node else "") + " ORDER BY rowid",
+            (node.lower(),) if node else (),
+        )
+        return [(str(n), str(w), str(r)) for n, w, r in rows]
 
     def close(self) -> None:
         with self._lock:

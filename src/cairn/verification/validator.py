@@ -18,6 +18,15 @@ service that repeats it is :func:`cairn.node.validator.run_validator`:
    reveal in the reveal window, resolve when it has passed.
 
 Nothing here is on a node's request path.
+
+Every node is an adversary to its validators, so nothing a node does may stop
+the loop: its endpoint is re-read from the chain (at most :data:`ENDPOINT_TTL_S`
+old) and followed only if it is a plain ``http(s)://host[:port]`` base URL;
+the reads themselves are bounded in time and size (the
+:class:`NodeSource`'s job, :class:`cairn.client.GatewayNodeSource`); a failure
+of any kind while auditing one node is recorded against that node
+(:meth:`ValidatorState.node_failed`) and the tick goes on to the next node and
+to its jury duties.
 """
 
 from __future__ import annotations
@@ -26,8 +35,10 @@ import contextlib
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from cairn.chain import (
     Chain,
@@ -36,9 +47,10 @@ from cairn.chain import (
     OpenedDispute,
     Outcome,
     Role,
+    Vote,
     commitment,
 )
-from cairn.errors import ContractRevert, EvidenceMismatch, NodeUnavailable
+from cairn.errors import CairnError, ContractRevert, EvidenceMismatch, NodeUnavailable
 from cairn.identity import Signer
 from cairn.receipts import MerkleTree, Receipt
 from cairn.verification._state import AuditRow, ValidatorState
@@ -46,9 +58,45 @@ from cairn.verification.base import NodeSource
 from cairn.verification.reexecute import NO_HASH, Reexecutor, evidence_for
 from cairn.verification.sampling import plan_for_anchor
 
-__all__ = ["TickReport", "Validator"]
+__all__ = ["ENDPOINT_TTL_S", "MAX_DECLARED_RECEIPTS", "TickReport", "Validator", "plain_base_url"]
 
 log = logging.getLogger(__name__)
+
+ENDPOINT_TTL_S = 30.0  # an endpoint read from the chain is used for at most this long
+MAX_DECLARED_RECEIPTS = 100_000  # an anchor declaring more is not planned, but recorded
+
+
+def plain_base_url(endpoint: str) -> str:
+    """``endpoint`` if it is a plain ``http(s)://host[:port]`` base URL, else NodeUnavailable.
+
+    >>> plain_base_url("http://127.0.0.1:8000/")
+    'http://127.0.0.1:8000'
+    """
+    try:
+        parts = urlsplit(endpoint)
+        port = parts.port
+    except ValueError as exc:
+        raise NodeUnavailable(f"endpoint {endpoint[:100]!r} refused: {exc}") from None
+    problem = (
+        "not http(s)"
+        if parts.scheme not in ("http", "https")
+        else "no host"
+        if not parts.hostname
+        else "user info"
+        if parts.username is not None or parts.password is not None or "@" in parts.netloc
+        else "a path"
+        if parts.path not in ("", "/")
+        else "a query or fragment"
+        if parts.query or parts.fragment or "?" in endpoint or "#" in endpoint
+        else ""
+    )
+    if problem or any(c.isspace() or ord(c) < 32 for c in endpoint):
+        raise NodeUnavailable(
+            f"endpoint {endpoint[:100]!r} refused: {problem or 'control characters'} "
+            "(only http(s)://host[:port] is followed)"
+        )
+    netloc = parts.hostname if port is None else f"{parts.netloc.rsplit(':', 1)[0]}:{port}"
+    return f"{parts.scheme}://{netloc}"
 
 
 @dataclass
@@ -94,7 +142,7 @@ class Validator:
         self.state = state
         self.patience = patience
         self._make_source = sources
-        self._sources: dict[str, NodeSource] = {}
+        self._sources: dict[str, tuple[str, float, NodeSource]] = {}  # endpoint, read at, source
         self._lock = lock
         self._params: DisputeParams | None = None
 
@@ -140,6 +188,11 @@ class Validator:
             for a in c.anchor.anchored(start, head - 1):
                 if a.node.lower() == self.address.lower():
                     continue
+                if a.receipt_count > MAX_DECLARED_RECEIPTS:
+                    self.state.node_failed(
+                        a.node, f"batch {a.batch_id}", f"declares {a.receipt_count} receipts"
+                    )
+                    continue
                 plan = plan_for_anchor(c, a, params)
                 if plan is None:
                     continue
@@ -150,11 +203,22 @@ class Validator:
     # -- 2. audit and 3. dispute ---------------------------------------------------
 
     def source(self, node: str) -> NodeSource:
-        if node not in self._sources:
-            with self._chain() as c:
-                endpoint = c.staking.participant(node).endpoint
-            self._sources[node] = self._make_source(endpoint)
-        return self._sources[node]
+        """The node as its endpoint onchain says now (re-read after ``ENDPOINT_TTL_S``);
+        NodeUnavailable if that is not a plain ``http(s)://host[:port]``."""
+        cached = self._sources.get(node)
+        if cached is not None and time.monotonic() - cached[1] < ENDPOINT_TTL_S:
+            return cached[2]
+        with self._chain() as c:
+            endpoint = plain_base_url(c.staking.participant(node).endpoint)
+        if cached is not None and cached[0] == endpoint:
+            self._sources[node] = (endpoint, time.monotonic(), cached[2])
+            return cached[2]
+        close = getattr(cached[2], "close", None) if cached is not None else None
+        if callable(close):  # the node moved: let go of the old one
+            close()
+        made = self._make_source(endpoint)
+        self._sources[node] = (endpoint, time.monotonic(), made)
+        return made
 
     def _audit(self, report: TickReport) -> None:
         batches: dict[tuple[str, int], list[AuditRow]] = {}
@@ -162,17 +226,30 @@ class Validator:
             batches.setdefault((row.node, row.batch_id), []).append(row)
         for (node, batch_id), rows in batches.items():
             try:
-                members = self._batch(node, batch_id)
-            except NodeUnavailable as exc:
-                for row in rows:  # without the receipts there is no evidence to dispute
-                    self._give_up_or_retry(row, str(exc), "unavailable")
-                continue
-            except EvidenceMismatch as exc:
+                self._audit_batch(node, batch_id, rows, report)
+            except Exception as exc:  # one node must never stop the loop
+                log.warning("auditing %s batch %d: %s", node, batch_id, exc, exc_info=True)
+                self.state.node_failed(node, f"batch {batch_id}", f"{type(exc).__name__}: {exc}")
                 for row in rows:
-                    self.state.settle(row, "failed", str(exc))
-                continue
+                    self._give_up_or_retry(row, str(exc)[:300], "unavailable")
+
+    def _audit_batch(
+        self, node: str, batch_id: int, rows: list[AuditRow], report: TickReport
+    ) -> None:
+        try:
+            members = self._batch(node, batch_id)
+        except NodeUnavailable as exc:
+            self.state.node_failed(node, f"batch {batch_id}", str(exc))
+            for row in rows:  # without the receipts there is no evidence to dispute
+                self._give_up_or_retry(row, str(exc), "unavailable")
+            return
+        except EvidenceMismatch as exc:
+            self.state.node_failed(node, f"batch {batch_id}", str(exc))
             for row in rows:
-                self._audit_one(row, members, report)
+                self.state.settle(row, "failed", str(exc))
+            return
+        for row in rows:
+            self._audit_one(row, members, report)
 
     def _batch(self, node: str, batch_id: int) -> list[Receipt]:
         members = self.source(node).batch(batch_id)
@@ -181,9 +258,14 @@ class Validator:
         built = MerkleTree.build([r.digest() for r in members]).root if members else None
         if root is None or built != root:
             raise EvidenceMismatch(f"batch {batch_id} of {node} does not match its anchored root")
-        if any(
-            r.node.lower() != node.lower() or r.signer().lower() != node.lower() for r in members
-        ):
+        try:
+            foreign = any(
+                r.node.lower() != node.lower() or r.signer().lower() != node.lower()
+                for r in members
+            )
+        except CairnError as exc:  # an unsigned or unrecoverable receipt
+            raise EvidenceMismatch(f"batch {batch_id} of {node}: {exc}") from None
+        if foreign:
             raise EvidenceMismatch(f"batch {batch_id} of {node} holds receipts it did not sign")
         return members
 
@@ -201,14 +283,17 @@ class Validator:
         try:
             finding = self.reexecutor.audit(receipt, self.source(row.node))
         except NodeUnavailable as exc:  # the model itself could not be fetched
+            self.state.node_failed(row.node, f"audit of leaf {row.leaf}", str(exc))
             self._give_up_or_retry(row, str(exc), "unavailable")
             return
         if finding.ok:
             self.state.settle(row, "passed", finding.reason)
             report.passed += 1
             return
-        if finding.kind is DisputeKind.NO_INPUT and row.attempts + 1 < self.patience:
-            self.state.retry(row, finding.reason)
+        if finding.kind is DisputeKind.NO_INPUT:
+            # Jurors cannot judge a withheld input (they abstain; the dispute would end
+            # VOID and could be re-opened forever): recorded against the node, offchain.
+            self._give_up_or_retry(row, finding.reason, "unavailable")
             return
         evidence = evidence_for(receipt, members, row.batch_id)
         kind = finding.kind or DisputeKind.WRONG_OUTPUT
@@ -243,6 +328,9 @@ class Validator:
                 self._serve(dispute_id, report)
             except ContractRevert as exc:  # lost a race with another validator: fine
                 log.info("dispute %d: %s", dispute_id, exc.reason)
+        with self._chain() as c:
+            if c.disputes.claimable(self.address):  # payouts are pulled, never pushed
+                c.disputes.claim(self.account)
 
     def _opened(self, dispute_id: int) -> OpenedDispute:
         with self._chain() as c:
@@ -255,19 +343,22 @@ class Validator:
                 self.state.finish(dispute_id)
                 return
             head = c.head()
+            now = c.now()
             if info.commit_deadline == 0:
-                if head > info.opened_block:
+                if now > info.draw_deadline:  # nobody drew it in time: it ends VOID
+                    report.resolved[dispute_id] = c.disputes.resolve(self.account, dispute_id).value
+                    self.state.finish(dispute_id)
+                elif head > info.opened_block:
                     c.disputes.draw(self.account, dispute_id)
                 return
-            now = c.now()
         mine = self.address in info.committee
         if mine and now <= info.commit_deadline and self.state.vote(dispute_id) is None:
-            guilty = self.judge(self._opened(dispute_id))
+            verdict = self.judge(self._opened(dispute_id))
             salt = os.urandom(32)
-            self.state.seal(dispute_id, guilty, salt)  # before sending: never lose a salt
+            self.state.seal(dispute_id, verdict, salt)  # before sending: never lose a salt
             with self._chain() as c:
                 c.disputes.commit(
-                    self.account, dispute_id, commitment(dispute_id, self.address, guilty, salt)
+                    self.account, dispute_id, commitment(dispute_id, self.address, verdict, salt)
                 )
             report.committed.append(dispute_id)
             return
@@ -284,11 +375,20 @@ class Validator:
             self.state.finish(dispute_id)
             report.resolved[dispute_id] = outcome
 
-    def judge(self, opened: OpenedDispute) -> bool:
-        """Guilty or not, by this validator's own re-execution of the disputed receipt."""
+    def judge(self, opened: OpenedDispute) -> Vote:
+        """This validator's vote, by its own re-execution of the disputed receipt.
+
+        It abstains when it cannot judge — the node or the input out of its reach:
+        its own connectivity is no evidence of guilt (an abstention never counts as
+        guilty, and a committee of abstentions ends VOID).
+        """
         receipt = opened.receipt
         try:
             finding = self.reexecutor.audit(receipt, self.source(receipt.node))
         except NodeUnavailable:
-            return True  # a node that cannot even serve the model it signed for
-        return not finding.ok
+            return Vote.ABSTAIN
+        if finding.ok:
+            return Vote.INNOCENT
+        if finding.kind is DisputeKind.NO_INPUT:
+            return Vote.ABSTAIN
+        return Vote.GUILTY

@@ -6,12 +6,17 @@
      if the name has an update delay, a new version is announced at once but becomes
      current only after the delay, so users see updates coming. The delay can be
      raised at any time but never lowered: lowering it would let an owner skip the
-     notice users rely on. Versions are never edited, only deprecated.
+     notice users rely on. Versions are never edited, only deprecated — and a
+     deprecation is announced like a version: it takes effect after the name's update
+     delay, so an owner cannot pull the current version from under its users at once.
+     The delay is at most `MAX_UPDATE_DELAY` (30 days), so raising it cannot brick a
+     name.
 """
 
 MAX_NAME: constant(uint256) = 64
 MAX_CID: constant(uint256) = 128
 MAX_VERSIONS: constant(uint256) = 65536
+MAX_UPDATE_DELAY: constant(uint64) = 30 * 24 * 3600
 
 
 struct Model:
@@ -26,7 +31,7 @@ struct Version:
     manifestCid: String[MAX_CID]
     publishedAt: uint64
     effectiveAt: uint64
-    deprecated: bool
+    deprecatedAt: uint64  # 0 = never; else out of use from this time on
 
 
 event ModelRegistered:
@@ -47,6 +52,7 @@ event VersionPublished:
 event VersionDeprecated:
     modelId: indexed(bytes32)
     version: indexed(uint256)
+    effectiveAt: uint64
 
 
 event OwnershipTransferred:
@@ -83,6 +89,7 @@ def _owned(name: String[MAX_NAME]) -> bytes32:
 @external
 def register(name: String[MAX_NAME], updateDelay: uint64):
     assert len(name) > 0, "empty name"
+    assert updateDelay <= MAX_UPDATE_DELAY, "delay over 30 days"
     mid: bytes32 = keccak256(name)
     assert self.models[mid].owner == empty(address), "name taken"
     self.models[mid] = Model(owner=msg.sender, updateDelay=updateDelay, versionCount=0, name=name)
@@ -99,7 +106,7 @@ def publish(name: String[MAX_NAME], contentCid: String[MAX_CID], manifestCid: St
     effective: uint64 = now + self.models[mid].updateDelay
     self.versions[mid][n] = Version(
         contentCid=contentCid, manifestCid=manifestCid, publishedAt=now,
-        effectiveAt=effective, deprecated=False
+        effectiveAt=effective, deprecatedAt=0
     )
     self.models[mid].versionCount = n + 1
     log VersionPublished(modelId=mid, version=n, contentCid=contentCid, manifestCid=manifestCid, effectiveAt=effective)
@@ -110,9 +117,10 @@ def publish(name: String[MAX_NAME], contentCid: String[MAX_CID], manifestCid: St
 def deprecate(name: String[MAX_NAME], version: uint256):
     mid: bytes32 = self._owned(name)
     assert version < self.models[mid].versionCount, "no such version"
-    assert not self.versions[mid][version].deprecated, "already deprecated"
-    self.versions[mid][version].deprecated = True
-    log VersionDeprecated(modelId=mid, version=version)
+    assert self.versions[mid][version].deprecatedAt == 0, "already deprecated"
+    effective: uint64 = convert(block.timestamp, uint64) + self.models[mid].updateDelay
+    self.versions[mid][version].deprecatedAt = effective
+    log VersionDeprecated(modelId=mid, version=version, effectiveAt=effective)
 
 
 @external
@@ -127,6 +135,7 @@ def transferOwnership(name: String[MAX_NAME], newOwner: address):
 def raiseUpdateDelay(name: String[MAX_NAME], updateDelay: uint64):
     mid: bytes32 = self._owned(name)
     assert updateDelay > self.models[mid].updateDelay, "delay can only grow"
+    assert updateDelay <= MAX_UPDATE_DELAY, "delay over 30 days"
     self.models[mid].updateDelay = updateDelay
     log UpdateDelayRaised(modelId=mid, updateDelay=updateDelay)
 
@@ -143,14 +152,16 @@ def version(name: String[MAX_NAME], index: uint256) -> Version:
 @external
 def current(name: String[MAX_NAME]) -> (uint256, Version):
     """
-    @notice The newest version in effect that is not deprecated.
+    @notice The newest version in effect whose deprecation (if any) is not yet in effect.
     """
     mid: bytes32 = keccak256(name)
+    now: uint64 = convert(block.timestamp, uint64)
     n: uint256 = self.models[mid].versionCount
     assert n > 0, "no version"
     for i: uint256 in range(n, bound=MAX_VERSIONS):
         index: uint256 = n - 1 - i
         v: Version = self.versions[mid][index]
-        if not v.deprecated and v.effectiveAt <= convert(block.timestamp, uint64):
+        retired: bool = v.deprecatedAt != 0 and v.deprecatedAt <= now
+        if not retired and v.effectiveAt <= now:
             return index, v
     raise "no current version"

@@ -5,7 +5,11 @@
         slashed — only by the dispute contract.
 @dev The minimum stake per role is the price of a Sybil identity. Unbonding stake
      stays slashable until it is withdrawn. `slasher` is set once by the deployer and
-     can never change: that is the seam for the Disputes contract. The asset is native
+     can never change: that is the seam for the Disputes contract. Stake does not leave
+     while the slasher locks it (`lockOf`: a dispute against the node is open, a juror's
+     seat is undecided, a juror-pool member, a jailed node), and the unbonding delay
+     must exceed the longest dispute (`maxDisputeDuration`), so no dispute opened
+     before a withdrawal can be outrun. The asset is native
      ETH; `_pull` and `_push` are the only places that move it, so an ERC-20 variant
      replaces those two functions.
 """
@@ -14,6 +18,17 @@ ROLE_NODE: constant(uint8) = 1
 ROLE_VALIDATOR: constant(uint8) = 2
 MAX_ENDPOINT: constant(uint256) = 256
 MAX_MODELS: constant(uint256) = 32
+
+# Disputes.lockOf codes
+LOCK_DISPUTED: constant(uint8) = 1
+LOCK_JUROR: constant(uint8) = 2
+LOCK_POOL: constant(uint8) = 3
+LOCK_JAILED: constant(uint8) = 4
+
+
+interface ISlasher:
+    def maxDisputeDuration() -> uint256: view
+    def lockOf(who: address) -> uint8: view
 
 
 struct Participant:
@@ -101,8 +116,22 @@ def setSlasher(_slasher: address):
     assert msg.sender == admin, "not the admin"
     assert self.slasher == empty(address), "slasher already set"
     assert _slasher != empty(address), "zero slasher"
+    assert _slasher.is_contract, "slasher is not a contract"
+    assert staticcall ISlasher(_slasher).maxDisputeDuration() < unbondingDelay, "unbonding shorter than a dispute"
     self.slasher = _slasher
     log SlasherSet(slasher=_slasher)
+
+
+@view
+@internal
+def _unlocked(who: address):
+    if self.slasher == empty(address):
+        return
+    lock: uint8 = staticcall ISlasher(self.slasher).lockOf(who)
+    assert lock != LOCK_DISPUTED, "under dispute"
+    assert lock != LOCK_JUROR, "locked by a dispute"
+    assert lock != LOCK_POOL, "in the juror pool"
+    assert lock != LOCK_JAILED, "jailed"
 
 
 @external
@@ -132,6 +161,7 @@ def unbond(amount: uint256):
     assert amount > 0, "zero amount"
     bonded: uint256 = self.stakeOf[msg.sender]
     assert amount <= bonded, "exceeds stake"
+    self._unlocked(msg.sender)
     rest: uint256 = bonded - amount
     assert rest == 0 or rest >= self._minimum(self.participants[msg.sender].role), "below minimum stake"
     self.stakeOf[msg.sender] = rest
@@ -147,6 +177,7 @@ def withdraw():
     amount: uint256 = self.unbondingOf[msg.sender]
     assert amount > 0, "nothing unbonding"
     assert block.timestamp >= self.releaseAt[msg.sender], "still unbonding"
+    self._unlocked(msg.sender)
     self.unbondingOf[msg.sender] = 0
     self._push(msg.sender, amount)
     log Withdrawn(who=msg.sender, amount=amount)

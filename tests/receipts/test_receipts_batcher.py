@@ -1,0 +1,143 @@
+"""The batcher and the store under stress: durable before the answer, one batch per receipt
+however many flushes race, a store behind the chain does not jam anchoring, failures are
+counted and retried, and NaN outputs hash as clients rebuild them."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cairn.content import Cid
+from cairn.errors import ChainUnreachable, ReceiptError
+from cairn.identity import LocalSigner
+from cairn.inference import Tensor, tensors_from_json, tensors_to_json
+from cairn.receipts import Batcher, MerkleTree, Receipt, ReceiptDomain, SqliteReceiptStore, wire
+
+DOMAIN = ReceiptDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
+SIGNER = LocalSigner.generate()
+
+
+def _receipt(n: int) -> Receipt:
+    return Receipt(
+        str(Cid.of(b"model")), os.urandom(32), os.urandom(32), SIGNER.address,
+        n.to_bytes(32, "big"), 1_700_000_000 + n, "onnxruntime", 0, DOMAIN,
+    ).sign(SIGNER, DOMAIN.separator)  # fmt: skip
+
+
+def test_add_returns_only_once_committed(tmp_path: Path) -> None:
+    """Another connection — another process after a crash — sees every added receipt."""
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+
+    def client(k: int) -> None:
+        for i in range(25):
+            store.add(_receipt(k * 100 + i), b"i", b"o")
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    other = sqlite3.connect(tmp_path / "r.sqlite")
+    assert other.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 200
+    store.add(_receipt(10_000), b"in", b"out", b"h" * 32)
+    assert other.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 201
+    stored = store.get((10_000).to_bytes(32, "big"))
+    assert stored is not None and stored.access == b"h" * 32
+
+
+def test_concurrent_flushes_never_batch_or_anchor_a_receipt_twice(tmp_path: Path) -> None:
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    anchored: list[int] = []
+
+    def slow_anchor(batch_id: int, root: bytes, count: int) -> None:
+        time.sleep(0.01)
+        anchored.append(batch_id)
+
+    batcher = Batcher(store, slow_anchor, max_receipts=7)
+    for i in range(100):
+        store.add(_receipt(i), b"", b"")
+    barrier = threading.Barrier(8)
+
+    def flush() -> None:
+        barrier.wait()
+        batcher.flush()
+
+    threads = [threading.Thread(target=flush) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(anchored) == list(range(1, 16)) and len(anchored) == 15  # ceil(100 / 7)
+    seen = [r.request_id for b in anchored for r in store.batch_members(b)]
+    assert len(seen) == len(set(seen)) == 100
+    with pytest.raises(ReceiptError, match="already in another batch"):
+        store.record_batch(99, bytes(32), [(0).to_bytes(32, "big")])
+
+
+def test_a_store_behind_the_chain_moves_to_the_next_free_id(tmp_path: Path) -> None:
+    """The chain holds batches 1 and 2 from a store that was lost; this one starts at 1."""
+    chain: dict[int, bytes] = {1: b"\x01" * 32, 2: b"\x02" * 32}
+
+    def anchor(batch_id: int, root: bytes, count: int) -> None:
+        if batch_id in chain:
+            raise ChainUnreachable("batch already anchored")  # what the contract says
+        chain[batch_id] = root
+
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    for i in range(3):
+        store.add(_receipt(i), b"", b"")
+    first = _receipt(0)
+    store.record_batch(1, MerkleTree.build([first.digest()]).root, [first.request_id])
+    batcher = Batcher(store, anchor, max_receipts=2, root_of=chain.get)
+    assert batcher.flush() == 2 and batcher.last_error is None
+    assert batcher.renumbered == [(1, 4)]  # receipts 1 and 2 were sealed as 3 first
+    assert sorted(chain) == [1, 2, 3, 4] and store.unanchored_batches() == []
+    assert store.batch(1) is None and [r.request_id for r in store.batch_members(4)] == [
+        first.request_id
+    ]
+    assert chain[4] == MerkleTree.build([first.digest()]).root
+
+
+def test_the_batcher_thread_survives_failures_and_reports_them(tmp_path: Path) -> None:
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    state = {"fail": True}
+
+    def anchor(batch_id: int, root: bytes, count: int) -> None:
+        if state["fail"]:
+            raise RuntimeError("a bug, not a CairnError")
+
+    batcher = Batcher(store, anchor, max_receipts=1, max_age_s=0.05)
+    batcher.start()
+    store.add(_receipt(1), b"", b"")
+    batcher.notify()
+    deadline = time.monotonic() + 10
+    while batcher.failures < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert batcher.failures >= 1 and "RuntimeError: a bug" in (batcher.last_error or "")
+    state["fail"] = False
+    batcher.notify()  # wakes it before the backoff ends
+    assert batcher.wait_anchored(1, timeout=10)
+    deadline = time.monotonic() + 5
+    while batcher.last_error is not None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert batcher.last_error is None
+    batcher.stop()
+
+
+def test_nan_outputs_hash_as_a_json_client_rebuilds_them() -> None:
+    odd = np.array([1.0, 0.0, 0.0], np.float32)
+    odd.view(np.uint32)[1:] = [0x7FC00123, 0xFFC00000]  # payload NaN; x86's negative NaN
+    outputs = {"y": Tensor.from_numpy(odd)}
+    rebuilt = tensors_from_json(tensors_to_json(outputs))  # NaN travels as "NaN"
+    assert wire.tensors_hash(rebuilt) == wire.tensors_hash(wire.canonical_outputs(outputs))
+    assert wire.output_bytes(outputs) == wire.output_bytes(rebuilt)
+    as_rows = wire.outputs_of_answer(
+        {"data": [{"index": 0, "embedding": wire.encode_embedding(odd, "float")}]}
+    )
+    assert wire.tensors_hash(as_rows) == wire.tensors_hash(wire.embedding_outputs([odd]))
