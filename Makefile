@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 
-.PHONY: demo test bench lint clean venv node chromium
+.PHONY: demo test bench mutate lint clean venv node chromium
 
 venv: $(STAMP)
 
@@ -51,6 +51,12 @@ bench: $(TEST_STAMP) $(NODE_STAMP)
 	$(PY) bench/verification.py
 	$(PY) bench/embed.py
 	$(PY) bench/cli_startup.py
+
+# Mutation testing (issue 9): each contract assert removed, the sampling, Merkle and digest
+# code mutated; writes bench/results/mutation.json. Hours (400 mutants); `--quick` / `--only FILE`
+# via ARGS, e.g. `make mutate ARGS=--quick`. Not part of `make test`.
+mutate: $(TEST_STAMP) $(NODE_STAMP)
+	$(PY) bench/mutate.py $(ARGS)
 
 # Formatting, lint and types (mypy strict); `make test` runs this first.
 lint: $(TEST_STAMP)

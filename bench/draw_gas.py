@@ -50,7 +50,7 @@ def measure(n: int) -> int:
         1,
         domain,
     ).sign(node)
-    chain.anchor.anchor(node, 1, MerkleTree.build([r.digest()]).root, 1)
+    chain.anchor.anchor(node, 1, MerkleTree.build([r.digest()]).root, 1)  # count 1: no proof
     opened = chain.disputes.open(
         jurors[0], evidence_for(r, [r], 1), b"\1" * 32, DisputeKind.WRONG_OUTPUT
     )

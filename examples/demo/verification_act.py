@@ -40,6 +40,8 @@ __all__ = ["run"]
 ETHER = 10**18
 DISPUTES = DisputeParams(
     committee_size=3,
+    draw_window=600,  # validators draw at their next tick; rounds move time 61 s
+    response_window=60,
     commit_window=60,
     reveal_window=60,
     jail_period=3600,
@@ -101,6 +103,8 @@ def _up(url: str, thread: threading.Thread) -> bool:
 def _act(ctx: NodeContext, url: str, console: Console) -> None:
     chain = ctx.chain
     validators = [_validator(ctx, i) for i in range(3)]
+    with ctx.chain_lock:  # a juror counts only from `activation_blocks` after it joins
+        chain.mine(DISPUTES.activation_blocks)
     node = ctx.signer.address
     console.print(f"node {node} serves {DIGITS_NAME}, and lies on one answer in ten")
     console.print(

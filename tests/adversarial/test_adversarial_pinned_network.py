@@ -1,7 +1,7 @@
 """Verification that cannot be pointed elsewhere (#9).
 
 - a forged receipt from an unstaked key, naming a fake anchor-like contract whose
-  ``rootOf`` returns the forged root, is refused: the network comes from the
+  ``commitmentOf`` returns the forged commitment, is refused: the network comes from the
   client's profile, never from the receipt;
 - a profile whose anchor is not the one the network's Disputes contract judges is
   refused when it is added;
@@ -59,13 +59,13 @@ def setRoot(_root: bytes32):
 
 @view
 @external
-def rootOf(node: address, batchId: uint256) -> bytes32:
+def commitmentOf(node: address, batchId: uint256) -> bytes32:
     return self.root
 """
 
 
 class _Fake:
-    """A deployed anchor-like contract whose ``rootOf`` answers whatever root it is told."""
+    """A deployed anchor-like contract whose ``commitmentOf`` answers whatever it is told."""
 
     def __init__(self, chain: Chain, staking: str) -> None:
         import vyper
@@ -113,9 +113,9 @@ def test_a_forged_receipt_naming_a_fake_anchor_is_refused(home: Any) -> None:
     forger = LocalSigner.generate()  # never registered, never staked
     fake = _Fake(chain, pinned.staking)
     receipt = _receipt(forger, ReceiptDomain(chain.chain_id, fake.address))
-    root = MerkleTree.build([receipt.digest()]).root
-    fake.set_root(root)
-    proof = InclusionProof(forger.address, 1, 0, root, ())
+    tree = MerkleTree.build([receipt.digest()])
+    fake.set_root(tree.commitment)
+    proof = InclusionProof(forger.address, 1, 0, 1, tree.root, ())
 
     # the hole: an online view built from the receipt's own domain accepts the forgery
     forged_view = Network("forged", chain.chain_id, "embedded://", fake.address, pinned.staking)

@@ -1,4 +1,4 @@
-"""ReceiptAnchor on both backends: staked nodes only, roots written once."""
+"""ReceiptAnchor on both backends: staked nodes only, root and count committed once."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from cairn.chain import DeployParams, Role
 from cairn.errors import ContractRevert
+from cairn.receipts import MAX_COUNT, batch_commitment
 
 ETHER = 10**18
 PARAMS = DeployParams()  # what tests/chain/conftest.py deploys with
@@ -27,8 +28,8 @@ def test_anchor_and_read(chain, alice):
     _stake(chain, alice)
     tx = chain.anchor.anchor(alice, 42, ROOT, 10_000)
     assert tx.gas_used <= 60_000
-    assert chain.anchor.root_of(alice.address, 42) == ROOT
-    assert chain.anchor.root_of(alice.address, 43) is None
+    assert chain.anchor.commitment_of(alice.address, 42) == batch_commitment(ROOT, 10_000)
+    assert chain.anchor.commitment_of(alice.address, 43) is None
     got = chain.anchor.get(alice.address, 42)
     assert got is not None
     assert (got.root, got.receipt_count, got.block_number) == (ROOT, 10_000, tx.block_number)
@@ -41,7 +42,9 @@ def test_roots_never_change(chain, alice):
     chain.anchor.anchor(alice, 1, ROOT, 5)
     with reverts("batch already anchored"):
         chain.anchor.anchor(alice, 1, ROOT[::-1], 5)
-    assert chain.anchor.root_of(alice.address, 1) == ROOT
+    with reverts("batch already anchored"):
+        chain.anchor.anchor(alice, 1, ROOT, 6)  # nor its count
+    assert chain.anchor.commitment_of(alice.address, 1) == batch_commitment(ROOT, 5)
 
 
 def test_anchor_reverts(chain, alice, bob):
@@ -55,6 +58,9 @@ def test_anchor_reverts(chain, alice, bob):
         chain.anchor.anchor(alice, 1, b"\0" * 32, 1)
     with reverts("empty batch"):
         chain.anchor.anchor(alice, 1, ROOT, 0)
+    with reverts("count over the cap"):
+        chain.anchor.anchor(alice, 1, ROOT, MAX_COUNT + 1)
+    chain.anchor.anchor(alice, 2, ROOT, MAX_COUNT)  # the cap itself is allowed
     chain.staking.unbond(alice, PARAMS.min_node_stake)
     with reverts("node not staked"):
         chain.anchor.anchor(alice, 1, ROOT, 1)

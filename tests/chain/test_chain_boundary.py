@@ -109,7 +109,7 @@ def test_rpc_errors_become_chain_errors() -> None:
         with pytest.raises(ChainError, match="header not found"):
             read()
     with pytest.raises(ChainError):
-        c._at(ReceiptAnchor, "0x" + "33" * 20).root_of("0x" + "22" * 20, 1)
+        c._at(ReceiptAnchor, "0x" + "33" * 20).commitment_of("0x" + "22" * 20, 1)
     with pytest.raises(ChainRpcError, match="header not found") as failed:
         c.rpc("eth_blockNumber")
     assert failed.value.code == -32000

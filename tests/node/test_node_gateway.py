@@ -5,6 +5,7 @@ gateway, and the network document the auditor reads."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from typing import Any
 
@@ -144,15 +145,22 @@ def test_anchoring_and_inclusion_proofs(node: Any, client: httpx.Client) -> None
         proof = InclusionProof.from_json(proof_json)
         with node.ctx.chain_lock:
             verify_online(
-                receipt, proof, chain.anchor.root_of, lambda a: chain.staking.is_staked(a)
+                receipt, proof, chain.anchor.commitment_of, lambda a: chain.staking.is_staked(a)
             )
         # and as a client does it, through the gateway's read-only RPC
         with GatewayClient(node.url) as gateway:
             pinned = Network.from_deployment("n", chain.deployment, f"{node.url}/v1/chain/rpc")
             gateway.verify_online(verify_answer(body, domain=pinned.domain), pinned)
-    forged = InclusionProof(proof.node, proof.batch_id, proof.leaf_index, bytes(32), proof.siblings)
+    forged = dataclasses.replace(proof, root=bytes(32))
     with pytest.raises(ReceiptInvalid, match="another root"), node.ctx.chain_lock:
-        verify_online(receipt, forged, chain.anchor.root_of, lambda a: True)
+        verify_online(receipt, forged, chain.anchor.commitment_of, lambda a: True)
+    undercount = dataclasses.replace(proof, count=proof.count + 1)  # another declared count
+    with pytest.raises(ReceiptInvalid, match="another root or count"), node.ctx.chain_lock:
+        verify_online(receipt, undercount, chain.anchor.commitment_of, lambda a: True)
+    if proof.count > 1:  # a forged index: the same siblings for another leaf
+        moved = dataclasses.replace(proof, leaf_index=proof.leaf_index ^ 1)
+        with pytest.raises(ReceiptInvalid, match="inclusion proof"), node.ctx.chain_lock:
+            verify_online(receipt, moved, chain.anchor.commitment_of, lambda a: True)
     stored = client.get(f"/v1/receipts/{bodies[0]['receipt']['requestId']}").json()
     assert stored["batch_id"] >= 1
     retained = client.get(

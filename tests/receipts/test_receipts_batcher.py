@@ -17,7 +17,15 @@ from cairn.content import Cid
 from cairn.errors import ChainUnreachable, ReceiptError
 from cairn.identity import LocalSigner
 from cairn.inference import Tensor, tensors_from_json, tensors_to_json
-from cairn.receipts import Batcher, MerkleTree, Receipt, ReceiptDomain, SqliteReceiptStore, wire
+from cairn.receipts import (
+    Batcher,
+    MerkleTree,
+    Receipt,
+    ReceiptDomain,
+    SqliteReceiptStore,
+    batch_commitment,
+    wire,
+)
 
 DOMAIN = ReceiptDomain(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3")
 SIGNER = LocalSigner.generate()
@@ -87,21 +95,21 @@ def test_a_store_behind_the_chain_moves_to_the_next_free_id(tmp_path: Path) -> N
     def anchor(batch_id: int, root: bytes, count: int) -> None:
         if batch_id in chain:
             raise ChainUnreachable("batch already anchored")  # what the contract says
-        chain[batch_id] = root
+        chain[batch_id] = batch_commitment(root, count)
 
     store = SqliteReceiptStore(tmp_path / "r.sqlite")
     for i in range(3):
         store.add(_receipt(i), b"", b"")
     first = _receipt(0)
     store.record_batch(1, MerkleTree.build([first.digest()]).root, [first.request_id])
-    batcher = Batcher(store, anchor, max_receipts=2, root_of=chain.get)
+    batcher = Batcher(store, anchor, max_receipts=2, commitment_of=chain.get)
     assert batcher.flush() == 2 and batcher.last_error is None
     assert batcher.renumbered == [(1, 4)]  # receipts 1 and 2 were sealed as 3 first
     assert sorted(chain) == [1, 2, 3, 4] and store.unanchored_batches() == []
     assert store.batch(1) is None and [r.request_id for r in store.batch_members(4)] == [
         first.request_id
     ]
-    assert chain[4] == MerkleTree.build([first.digest()]).root
+    assert chain[4] == MerkleTree.build([first.digest()]).commitment
 
 
 def test_the_batcher_thread_survives_failures_and_reports_them(tmp_path: Path) -> None:

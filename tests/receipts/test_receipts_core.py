@@ -23,6 +23,7 @@ from cairn.receipts import (
     Receipt,
     ReceiptDomain,
     SqliteReceiptStore,
+    batch_commitment,
     texts_hash,
     verify_offline,
     verify_online,
@@ -135,16 +136,19 @@ def test_every_leaf_proves_and_no_other_root_accepts(n: int, data: st.DataObject
     digests = [os.urandom(32) for _ in range(n)]
     tree = MerkleTree.build(digests)
     i = data.draw(st.integers(0, n - 1))
-    assert verify_proof(digests[i], tree.proof(i), tree.root)
-    assert not verify_proof(os.urandom(32), tree.proof(i), tree.root)
+    c = tree.commitment
+    assert verify_proof(digests[i], i, n, tree.proof(i), c)
+    assert not verify_proof(os.urandom(32), i, n, tree.proof(i), c)
     other = MerkleTree.build([*digests, os.urandom(32)])
-    assert not verify_proof(digests[i], tree.proof(i), other.root) or n == 0
+    assert not verify_proof(digests[i], i, n + 1, tree.proof(i), other.commitment)
 
 
 def test_batcher_seals_anchors_and_proves(signer: LocalSigner, tmp_path: Path) -> None:
     store = SqliteReceiptStore(tmp_path / "r.sqlite")
-    roots: dict[int, bytes] = {}
-    batcher = Batcher(store, lambda b, root, c: roots.__setitem__(b, root), max_receipts=4)
+    roots: dict[int, bytes] = {}  # batch id -> commitment, as ReceiptAnchor keeps it
+    batcher = Batcher(
+        store, lambda b, root, c: roots.__setitem__(b, batch_commitment(root, c)), max_receipts=4
+    )
     receipts = [make(signer, i) for i in range(10)]
     for r in receipts:
         store.add(r, b"in", b"out")
@@ -157,19 +161,20 @@ def test_batcher_seals_anchors_and_proves(signer: LocalSigner, tmp_path: Path) -
             r.node,
             stored.batch_id,
             stored.leaf_index,
+            tree.count,
             tree.root,
             tuple(tree.proof(stored.leaf_index)),
         )
         proof = InclusionProof.from_json(proof.to_json())
         verify_online(r, proof, lambda _n, b: roots.get(b), lambda _n: True)
-    wrong = InclusionProof(signer.address, 1, 0, roots[2], ())
+    wrong = InclusionProof(signer.address, 1, 0, 4, batcher.tree(2).root, ())
     with pytest.raises(ReceiptInvalid, match="another root"):
         verify_online(receipts[0], wrong, lambda _n, b: roots.get(b), lambda _n: True)
     with pytest.raises(ReceiptInvalid, match="not staked"):
         stored = store.get(receipts[0].request_id)
         assert stored is not None
         tree = batcher.tree(1)
-        ok = InclusionProof(signer.address, 1, 0, tree.root, tuple(tree.proof(0)))
+        ok = InclusionProof(signer.address, 1, 0, 4, tree.root, tuple(tree.proof(0)))
         verify_online(receipts[0], ok, lambda _n, b: roots.get(b), lambda _n: False)
 
 

@@ -26,6 +26,7 @@ DPARAMS = DisputeParams(
     challenge_bond=ETHER // 10,
     audit_window=7200,
     leave_delay=400,
+    response_window=100,
 )
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "chain"))  # _vyper: test contracts

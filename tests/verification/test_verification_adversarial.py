@@ -37,10 +37,11 @@ from cairn.chain import (
     Role,
     connect,
 )
+from cairn.chain.challenges import ChallengeStatus
 from cairn.identity import LocalSigner
 from cairn.inference import digits_split
 from cairn.verification import reputation
-from cairn.verification.economics import settle
+from cairn.verification.economics import convict, settle
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent.parent
@@ -58,6 +59,7 @@ DPARAMS = DisputeParams(
     juror_penalty=ETHER // 50,
     challenge_bond=ETHER // 10,
     full_audit_receipts=1000,
+    response_window=100,
 )
 NODE_STAKE = 2 * ETHER
 FAULTS = {"honest": 3, "wrong": 100, "other-model": 1, "cached": 2, "refuses": 1}
@@ -312,7 +314,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
         return (
             got
             if got["batch_id"] is not None
-            and chain.anchor.root_of(_addr("honest"), got["batch_id"])
+            and chain.anchor.commitment_of(_addr("honest"), got["batch_id"])
             else None
         )
 
@@ -330,7 +332,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     )
 
     faulty = [f for f in FAULTS if f not in ("honest", "refuses")]  # a withheld input is not
-    # judged by a jury (jurors would abstain): the validators record it offchain
+    # judged by a jury (jurors would abstain): the contract judges it (challengeInput)
 
     def every_cheater_disputed() -> Any:
         found = chain.disputes.opened()
@@ -338,6 +340,11 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
 
     opened = _wait(
         "a dispute against every cheater", every_cheater_disputed, mine=mine, timeout=240
+    )
+    _wait(
+        "an input challenge against the node that lost its inputs",
+        lambda: chain.disputes.input_challenges(node=_addr("refuses")),
+        mine=mine,
     )
 
     def all_committed() -> bool:
@@ -363,6 +370,11 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
         lambda: all(chain.disputes.dispute(d.id).status is not Outcome.OPEN for d in opened),
         mine=mine,
     )
+    _wait(  # silent past the response window (the clock moved past it): convicted by anyone
+        "the refusing node convicted",
+        lambda: chain.disputes.convictions(node=_addr("refuses")),
+        mine=mine,
+    )
     _wait(  # payouts are pulled: each validator claims its own on a later tick
         "every payout claimed",
         lambda: all(chain.disputes.claimable(_addr(n)) == 0 for n in (*HONEST, DISHONEST)),
@@ -375,8 +387,12 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     by_node: dict[str, list[Any]] = {}
     for d in opened:
         by_node.setdefault(d.node, []).append(d)
-    assert _addr("refuses") not in by_node
-    assert chain.staking.participant(_addr("refuses")).stake == NODE_STAKE
+    assert _addr("refuses") not in by_node  # no jury: the contract convicted it
+    (withheld,) = chain.disputes.convictions(node=_addr("refuses"))
+    convicted = convict(DPARAMS, NODE_STAKE, DPARAMS.challenge_bond)
+    assert (withheld.slashed, withheld.reward) == (convicted.slashed, convicted.reward)
+    assert chain.staking.participant(_addr("refuses")).stake == NODE_STAKE - convicted.slashed
+    assert chain.disputes.is_jailed(_addr("refuses"))
     for fault in faulty:
         (d,) = by_node[_addr(fault)]  # exactly one wrong receipt each, disputed once
         assert outcome[d.id] is Outcome.GUILTY, fault
@@ -389,6 +405,16 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     assert not chain.disputes.is_jailed(_addr("honest"))
 
     gained, penalized, burned = _ledger(chain, opened, outcome)
+    for c in chain.disputes.input_challenges():  # objective challenges, to the wei
+        info = chain.disputes.input_challenge(c.id)
+        if info.status == ChallengeStatus.UPHELD:
+            assert info.node == _addr("refuses")
+            result = convict(DPARAMS, NODE_STAKE, DPARAMS.challenge_bond)
+            gained[c.challenger] += result.challenger_credit - DPARAMS.challenge_bond
+            burned += result.burned
+        else:  # answered: the challenger's bond went to the node
+            assert info.status == ChallengeStatus.ANSWERED, c
+            gained[c.challenger] -= DPARAMS.challenge_bond
     for a in watched:
         assert chain.balance(a) == before[a] - _gas_spent(chain, a, start) + gained[a], a
     liar = _addr(DISHONEST)

@@ -201,9 +201,7 @@ def test_a_challenger_that_refuses_eth_cannot_block_a_verdict(net):
     forward(st, "register", int(Role.VALIDATOR), "", [], b"\0" * 32)
     forward(st, "stake", ETHER, value=ETHER)
     ev = evidence_for(batch.receipts[0], batch.receipts, 1)
-    from cairn.chain.disputes import _onchain
-
-    args = (_onchain(ev.receipt), ev.signature, 1, list(ev.proof), b"\0" * 32, 2)
+    args = (*ev.args(), b"\0" * 32, 2)
     first = dp.count() + 1
     open_data = dp._contract.encode_abi("open", args=list(args))
     draw_data = dp._contract.encode_abi("draw", args=[first])
@@ -260,6 +258,17 @@ def test_evidence_is_checked_onchain(net):
             b"\1" * 32,
             DisputeKind.WRONG_OUTPUT,
         )
+    ev = evidence_for(batch.receipts[0], batch.receipts, 1)
+    for lie in (
+        {"leaf_index": 1},  # a forged index: the siblings of leaf 0 claimed for leaf 1
+        {"leaf_index": 4, "count": 5},  # past the anchored count
+        {"count": 1, "proof": ()},  # the count a cheater would like to have declared
+        {"count": 3},  # same depth, another count
+    ):
+        with pytest.raises(ContractRevert, match="not in the anchored batch"):
+            net.disputes.open(
+                account("v1"), dataclasses.replace(ev, **lie), b"\1" * 32, DisputeKind.WRONG_OUTPUT
+            )
     with pytest.raises(ContractRevert, match="batch not anchored"):
         _open(net, type(batch)(9, batch.receipts, batch.tree))
     with pytest.raises(ContractRevert, match="not a staked validator"):
@@ -383,6 +392,22 @@ def test_leaving_the_pool_and_a_drawn_jurors_lock(net):
         net.staking.unbond(juror, ETHER)
     net.disputes.resolve(account("v1"), opened.value)
     net.staking.unbond(juror, net.staking.participant(juror.address).stake)
+
+
+def test_only_a_staked_validator_joins_the_pool_and_only_a_member_exits(net):
+    # `open` shares this reason, so the revert-coverage test alone cannot see join's guard
+    for who in ("outsider", "node"):  # unstaked; staked, but as a node
+        with pytest.raises(ContractRevert, match="not a staked validator"):
+            net.disputes.join(account(who))
+        assert not net.disputes.in_pool(account(who).address)
+        with pytest.raises(ContractRevert, match="not in the pool"):
+            net.disputes.exit(account(who))
+
+
+def test_a_dispute_that_was_never_opened_cannot_be_drawn(net):
+    # the later guards would refuse it too, with a reason that says less
+    with pytest.raises(ContractRevert, match="not open"):
+        net.disputes.draw(account("v1"), 999)
 
 
 def test_a_pending_draw_freezes_the_pool_and_pruning_removes_the_unstaked(net):

@@ -18,6 +18,11 @@ nowhere else. Public surface:
   keystore wallet, a KMS); the key never leaves it. A write returns :class:`Tx`.
 - :class:`Evidence` holds a :class:`cairn.receipts.Receipt`; an
   :class:`OpenedDispute` carries the disputed :class:`~cairn.receipts.Receipt`.
+- Objective challenges, decided by the Disputes contract without a jury
+  (:mod:`cairn.chain.challenges`): ``disputes.challenge_input`` / ``answer_input`` /
+  ``resolve_input`` (data availability: :class:`InputChallenge`, :class:`InputAnswer`)
+  and ``disputes.challenge_model`` (an unregistered model); each conviction is a
+  :class:`Conviction`.
 - :class:`Network`: a pinned network (chain id, RPC, ReceiptAnchor, Staking,
   ModelRegistry, Disputes) from the client's own profile
   (``<data dir>/networks/NAME.json``: :func:`load_network`, :func:`save_network`,
@@ -45,6 +50,13 @@ if _typing.TYPE_CHECKING:
     from cairn.chain._tx import Tx
     from cairn.chain.anchor import Anchor, ReceiptAnchor
     from cairn.chain.base import EMBEDDED, Backend
+    from cairn.chain.challenges import (
+        ChallengeKind,
+        ChallengeStatus,
+        Conviction,
+        InputAnswer,
+        InputChallenge,
+    )
     from cairn.chain.channels import ChannelState, PaymentChannels
     from cairn.chain.client import (
         READ_ONLY_RPC,
@@ -95,7 +107,10 @@ __all__ = [
     "Anchor",
     "Backend",
     "Chain",
+    "ChallengeKind",
+    "ChallengeStatus",
     "ChannelState",
+    "Conviction",
     "DeployParams",
     "Deployment",
     "DisputeInfo",
@@ -103,6 +118,8 @@ __all__ = [
     "DisputeParams",
     "Disputes",
     "Evidence",
+    "InputAnswer",
+    "InputChallenge",
     "Lock",
     "ModelInfo",
     "ModelRegistry",
@@ -146,6 +163,11 @@ _LAZY = {
     "ChannelState": "cairn.chain.channels",
     "PaymentChannels": "cairn.chain.channels",
     "EMBEDDED": "cairn.chain.base",
+    "ChallengeKind": "cairn.chain.challenges",
+    "ChallengeStatus": "cairn.chain.challenges",
+    "Conviction": "cairn.chain.challenges",
+    "InputAnswer": "cairn.chain.challenges",
+    "InputChallenge": "cairn.chain.challenges",
     "READ_ONLY_RPC": "cairn.chain.client",
     "Chain": "cairn.chain.client",
     "Deployment": "cairn.chain.client",

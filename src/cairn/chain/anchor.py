@@ -1,8 +1,11 @@
-"""ReceiptAnchor: a staked node anchors the Merkle root of a batch of receipts.
+"""ReceiptAnchor: a staked node anchors the Merkle root and count of a batch of receipts.
 
-Only the root is stored (one slot per batch, written once); the receipt count is
-in the ``Anchored`` event, which :meth:`ReceiptAnchor.get` reads back. Batch ids
-are the node's own: any uint256 it has not used.
+One word is stored per batch, written once: the commitment
+``keccak256(0x02 || root || uint256(count))`` (:func:`cairn.receipts.batch_commitment`),
+so a proof of leaf ``i`` binds ``i < count`` (docs/receipts.md). The root and count
+are in the ``Anchored`` event, which :meth:`ReceiptAnchor.get` reads back; the
+contract refuses a count over 2^20. Batch ids are the node's own: any uint256 it has
+not used.
 """
 
 from __future__ import annotations
@@ -47,13 +50,13 @@ class ReceiptAnchor(ContractWrapper):
     name = "ReceiptAnchor"
 
     def anchor(self, signer: Signer, batch_id: int, root: bytes, receipt_count: int) -> Tx[None]:
-        """Anchor ``root`` (32 bytes) as batch ``batch_id`` of the signing node."""
+        """Anchor ``root`` (32 bytes) of ``receipt_count`` receipts as batch ``batch_id``."""
         return tx_of(self._send(signer, "anchor", batch_id, root, receipt_count), None)
 
-    def root_of(self, node: str, batch_id: int) -> bytes | None:
-        """The anchored root, or None if that batch was never anchored."""
-        root = bytes(self._call("rootOf", Web3.to_checksum_address(node), batch_id))
-        return None if root == b"\0" * 32 else root
+    def commitment_of(self, node: str, batch_id: int) -> bytes | None:
+        """The anchored commitment to root and count, or None if that batch was never anchored."""
+        got = bytes(self._call("commitmentOf", Web3.to_checksum_address(node), batch_id))
+        return None if got == b"\0" * 32 else got
 
     def get(self, node: str, batch_id: int) -> Anchor | None:
         """The anchor with its count and block, from the contract's event."""

@@ -26,7 +26,12 @@ CHECK_PARAMS = DeployParams(
     min_node_stake=1000, min_validator_stake=1000, unbonding_delay=1, close_window=0
 )
 CHECK_DISPUTES = DisputeParams(
-    draw_window=0, commit_window=0, reveal_window=0, jail_period=0, leave_delay=1
+    draw_window=0,
+    commit_window=0,
+    reveal_window=0,
+    jail_period=0,
+    leave_delay=1,
+    response_window=0,
 )
 
 

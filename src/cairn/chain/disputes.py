@@ -30,7 +30,7 @@ from eth_hash.auto import keccak
 from web3 import Web3
 
 from cairn.chain._tx import Tx, tx_of
-from cairn.chain._wrapper import ContractWrapper
+from cairn.chain.challenges import ObjectiveChallenges
 from cairn.content import Cid
 from cairn.errors import ReceiptInvalid
 from cairn.identity import Signer
@@ -108,7 +108,8 @@ class DisputeParams:
     voting with the outcome share ``juror_reward_bps`` of the slash (GUILTY) or of
     the bond (CLEARED). A pool member counts ``activation_blocks`` after joining
     (more than the 256 blocks a seed can be read) and ``leave_delay`` seconds after
-    asking to leave (more than :attr:`max_dispute_duration`).
+    asking to leave (more than :attr:`max_dispute_duration`). A node answers an
+    objective challenge within ``response_window`` seconds (:mod:`cairn.chain.challenges`).
 
     >>> DisputeParams().audit_rate_ppm / 1e6
     0.05
@@ -132,11 +133,13 @@ class DisputeParams:
     audit_window: int = 7 * 24 * 3600
     activation_blocks: int = 257
     leave_delay: int = 24 * 3600
+    response_window: int = 3600  # objective challenges: the node's time to answer
 
     @property
     def max_dispute_duration(self) -> int:
-        """The longest a dispute stays open (draw + commit + reveal windows)."""
-        return self.draw_window + self.commit_window + self.reveal_window
+        """The longest a dispute stays open (draw + commit + reveal windows), or a
+        challenge (the response window)."""
+        return max(self.draw_window + self.commit_window + self.reveal_window, self.response_window)
 
     def args(self) -> tuple[int, ...]:
         """The constructor's arguments after Staking and ReceiptAnchor, in order."""
@@ -164,10 +167,13 @@ def _onchain(receipt: Receipt) -> tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class Evidence:
-    """A signed receipt, the batch it was anchored in and its inclusion proof."""
+    """A signed receipt, the batch it was anchored in and its positional inclusion proof
+    (leaf ``leaf_index`` of the ``count`` the batch's commitment binds)."""
 
     receipt: Receipt
     batch_id: int
+    leaf_index: int
+    count: int
     proof: tuple[bytes, ...]
 
     @property
@@ -176,6 +182,18 @@ class Evidence:
         if self.receipt.signature is None:
             raise ReceiptInvalid("evidence needs a signed receipt")
         return self.receipt.signature.to_bytes()
+
+    def args(self) -> tuple[Any, ...]:
+        """The contract's evidence arguments: receipt struct, signature, batch id, leaf
+        index, count, proof."""
+        return (
+            _onchain(self.receipt),
+            self.signature,
+            self.batch_id,
+            self.leaf_index,
+            self.count,
+            list(self.proof),
+        )
 
 
 @dataclass(frozen=True)
@@ -222,8 +240,8 @@ def commitment(dispute_id: int, juror: str, vote: Vote, salt: bytes) -> bytes:
     return bytes(keccak(data))
 
 
-class Disputes(ContractWrapper):
-    """Typed calls of the Disputes contract."""
+class Disputes(ObjectiveChallenges):
+    """Typed calls of the Disputes contract (objective challenges: the base class)."""
 
     name = "Disputes"
 
@@ -262,10 +280,7 @@ class Disputes(ContractWrapper):
         receipt = self._send(
             signer,
             "open",
-            _onchain(evidence.receipt),
-            evidence.signature,
-            evidence.batch_id,
-            list(evidence.proof),
+            *evidence.args(),
             challenger_output,
             int(kind),
             value=bond,
@@ -358,6 +373,14 @@ class Disputes(ContractWrapper):
 
     def active_dispute(self, digest: bytes) -> int | None:
         return int(self._call("activeDispute", digest)) or None
+
+    def batch_commitment(
+        self, digest: bytes, index: int, count: int, proof: tuple[bytes, ...]
+    ) -> bytes | None:
+        """The commitment the contract walks ``proof`` of leaf ``index`` of ``count`` to
+        (``_commits``, the rule :mod:`cairn.receipts.merkle` mirrors); None if it cannot be one."""
+        got = bytes(self._call("batchCommitment", digest, index, count, list(proof)))
+        return None if got == b"\0" * 32 else got
 
     def receipt_digest(self, receipt: Receipt) -> bytes:
         """The digest the contract computes for a receipt (EIP-712, this network)."""

@@ -2,7 +2,7 @@
 
 A receipt names its network (EIP-712 ``chainId`` and ``verifyingContract``), but
 that is a claim of the thing being verified: a forger names a contract of its own
-whose ``rootOf`` returns whatever root it likes. So online verification never
+whose ``commitmentOf`` returns whatever commitment it likes. So online verification never
 reads addresses from a receipt. It reads them from a *network profile* — a small
 JSON file ``<data dir>/networks/NAME.json`` holding the chain id, an RPC URL and
 the ReceiptAnchor, Staking, ModelRegistry and Disputes addresses — or from the

@@ -26,10 +26,10 @@ __all__ = ["OnchainView"]
 
 
 class OnchainView:
-    """``root_of`` and ``is_staked`` for receipts of one pinned network, read over RPC.
+    """``commitment_of`` and ``is_staked`` for receipts of one pinned network, read over RPC.
 
     >>> view = OnchainView(load_network(data_dir, "local"))   # doctest: +SKIP
-    >>> root_of, is_staked = view.checks(receipt)             # doctest: +SKIP
+    >>> commitment_of, is_staked = view.checks(receipt)       # doctest: +SKIP
     """
 
     def __init__(self, network: Network, data_dir: DataDir | None = None) -> None:
@@ -53,7 +53,7 @@ class OnchainView:
                 f"receipt belongs to network {receipt.domain.describe()}, "
                 f"not the pinned {self.network.describe()}"
             )
-        return self.anchor.root_of, lambda node: self.staking.is_staked(node, Role.NODE)
+        return self.anchor.commitment_of, lambda node: self.staking.is_staked(node, Role.NODE)
 
     def current_model(self, name: str) -> str:
         """The CID of the pinned ModelRegistry's current version of ``name``."""

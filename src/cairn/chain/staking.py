@@ -16,6 +16,8 @@ from web3 import Web3
 
 from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
+from cairn.content import Cid
+from cairn.errors import CairnError
 from cairn.identity import Signer
 
 __all__ = ["Participant", "Role", "Staking", "model_id"]
@@ -29,10 +31,16 @@ class Role(IntEnum):
 
 
 def model_id(model: str | bytes) -> bytes:
-    """A model as Staking records it: keccak256 of its registry name (or 32 raw bytes)."""
+    """A model as Staking records it: keccak256 of its binary CID, as
+    ``Disputes.challengeModel`` computes it from ``receipt.model`` (32 raw bytes pass as
+    they are). Anything that is not a CID is hashed as text: a label no receipt can match.
+    """
     if isinstance(model, bytes):
         return model
-    return keccak(model.encode())
+    try:
+        return keccak(bytes(Cid.parse(model)))
+    except CairnError:
+        return keccak(model.encode())
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,11 @@ class Staking(ContractWrapper):
             int(self._call("unbondingOf", who)),
             int(self._call("releaseAt", who)),
         )
+
+    def registered_for(self, address: str, model: str | bytes) -> tuple[int, int]:
+        """When ``model`` entered ``address``'s registration and left it (0: never / still)."""
+        who, mid = Web3.to_checksum_address(address), model_id(model)
+        return int(self._call("modelSince", who, mid)), int(self._call("modelUntil", who, mid))
 
     def is_staked(self, address: str, role: Role = Role.NODE) -> bool:
         """True if ``address`` is registered in ``role`` with at least the minimum bonded."""

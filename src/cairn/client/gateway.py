@@ -260,18 +260,20 @@ class GatewayClient:
         wait_s: float = 0.0,
         data_dir: DataDir | None = None,
     ) -> None:
-        """Check the receipt's inclusion in the root anchored onchain and the node's stake.
+        """Check the receipt's inclusion in the batch anchored onchain (its root and count)
+        and the node's stake.
 
         ``network`` is the pinned :class:`~cairn.chain.Network` (its chain id, RPC and
         contract addresses are the caller's, never the receipt's: a receipt naming
-        another chain or anchor is refused), or ``(root_of, is_staked)`` checks
+        another chain or anchor is refused), or ``(commitment_of, is_staked)`` checks
         already read from it.
         """
         if isinstance(network, tuple):
-            root_of, is_staked = network
+            commitment_of, is_staked = network
         else:
-            root_of, is_staked = _onchain_checks(network, receipt, data_dir)
-        _verify_online(receipt, self.proof(receipt.request_id, wait_s=wait_s), root_of, is_staked)
+            commitment_of, is_staked = _onchain_checks(network, receipt, data_dir)
+        proof = self.proof(receipt.request_id, wait_s=wait_s)
+        _verify_online(receipt, proof, commitment_of, is_staked)
 
     # -- HTTP -------------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from cairn import content
-from cairn.chain import Chain, DisputeParams, Role, connect
+from cairn.chain import Chain, DisputeParams, Role, connect, model_id
 from cairn.config import DataDir
 from cairn.errors import NodeError
 from cairn.identity import LocalSigner, Signer, WalletStore
@@ -134,11 +134,16 @@ def _register(
     return chain.registry.publish(signer, name, cid, manifest).value
 
 
-def _stake(chain: Chain, s: NodeSettings, signer: Signer, models: list[str], step: Step) -> None:
+def _stake(chain: Chain, s: NodeSettings, signer: Signer, cids: list[str], step: Step) -> None:
+    """Register the endpoint and the served models by CID (what ``Disputes.challengeModel``
+    compares a receipt's model with), then bond the stake."""
     part = chain.staking.participant(signer.address)
     endpoint = f"http://{s.host}:{s.port}"
-    if part.role is None or part.endpoint != endpoint:
-        chain.staking.register(signer, Role.NODE, endpoint, models)
+    ids = {model_id(c) for c in cids}
+    if part.role is None or part.endpoint != endpoint or ids != set(part.models):
+        # a dropped model stays registered for the receipts issued while it was (Staking)
+        step("registering the node and its models onchain")
+        chain.staking.register(signer, Role.NODE, endpoint, sorted(ids))
     if not chain.staking.is_staked(signer.address, Role.NODE):
         wei = s.stake_wei or chain.staking.min_stake(Role.NODE)
         step(f"staking {wei / 1e18:g} ETH")
@@ -177,7 +182,7 @@ def bootstrap(
     _fund_and_deploy(chain, s, signer, step)
     store = content.open_blockstore(dd)
     models = _serve(chain, s, dd, signer, store, step)
-    _stake(chain, s, signer, list(models), step)
+    _stake(chain, s, signer, [m.cid for m in models.values()], step)
     receipts = SqliteReceiptStore(dd.receipts_db)
     lock = threading.Lock()
 
@@ -185,9 +190,9 @@ def bootstrap(
         with lock:
             chain.anchor.anchor(signer, batch_id, root, count)
 
-    def root_of(batch_id: int) -> bytes | None:  # the batcher reconciles its ids with these
+    def commitment_of(batch_id: int) -> bytes | None:  # the batcher reconciles its ids
         with lock:
-            return chain.anchor.root_of(signer.address, batch_id)
+            return chain.anchor.commitment_of(signer.address, batch_id)
 
     batcher = Batcher(
         receipts,
@@ -195,7 +200,7 @@ def bootstrap(
         max_receipts=s.batch_size,
         max_age_s=s.batch_seconds,
         retain_s=s.audit_window_s,
-        root_of=root_of,
+        commitment_of=commitment_of,
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)

@@ -63,6 +63,7 @@ from cairn.node._access import AccessDenied, RetainedAccess, access_token
 from cairn.node._guard import Guard, SafeJSONResponse
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
+from cairn.node.responder import ChallengeResponder
 from cairn.receipts import Batcher, InclusionProof, Receipt, wire
 
 __all__ = ["RPC_CONCURRENCY", "RPC_GAS_CAP", "RPC_LOCK_WAIT_S", "create_app"]
@@ -227,6 +228,17 @@ def _find(ctx: NodeContext, name: str) -> ServedModel:
     )
 
 
+def _bounded(ctx: NodeContext, call: wire.Call) -> wire.Call:
+    """``call``, unless its input is too large to post onchain in answer to a
+    data-availability challenge (``Disputes.MAX_INPUT``): refused before running."""
+    size, limit = len(call.input_bytes), ctx.settings.max_input_bytes
+    if size > limit:
+        raise _Refusal(
+            413, f"input of {size} bytes over {limit} (the onchain bound)", param="input"
+        )
+    return call
+
+
 def _issue(
     ctx: NodeContext,
     served: ServedModel,
@@ -330,10 +342,21 @@ def create_app(ctx: NodeContext) -> FastAPI:
         ),
     )
 
+    # answers data-availability challenges from the store this gateway reads
+    responder = (
+        ChallengeResponder(ctx.chain, ctx.chain_lock, ctx.signer, ctx.receipts)
+        if ctx.chain.deployment.disputes is not None
+        else None
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         ctx.batcher.start()
+        if responder is not None:
+            responder.start()
         yield
+        if responder is not None:
+            responder.stop()
         ctx.batcher.stop()
 
     app = FastAPI(
@@ -475,7 +498,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
 
         if served.embedder.dim:  # 0 when the model's spec leaves it open: checked after the run
             check_dimensions(served.embedder.dim)
-        call = wire.text_call(texts)  # refuses what is not Unicode text before the tokenizer
+        call = _bounded(ctx, wire.text_call(texts))  # Unicode text only, before the tokenizer
         with metrics.latency.labels(served.name).time():
             inputs, outputs = served.embedder.run(texts)
         out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
@@ -507,9 +530,10 @@ def create_app(ctx: NodeContext) -> FastAPI:
         if served.embedder is not None:
             raise HTTPException(400, f"{served.name} takes text: use POST /v1/embeddings")
         inputs = tensors_from_json(req.inputs)
+        call = _bounded(ctx, wire.tensor_call(inputs))
         with metrics.latency.labels(served.name).time():
             outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
-        issued = _issue(ctx, served, wire.tensor_call(inputs), outputs, metrics)
+        issued = _issue(ctx, served, call, outputs, metrics)
         prover = ctx.prover  # zk tier: a queue put; proving runs in the background
         if prover is not None:
             prover.submit(issued[0], inputs)
@@ -545,6 +569,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
             ctx.signer.address,
             stored.batch_id,
             stored.leaf_index,
+            tree.count,
             tree.root,
             tuple(tree.proof(stored.leaf_index)),
         )

@@ -20,6 +20,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from cairn.errors import ConfigError
 
+#: ``Disputes.MAX_INPUT``, the largest input a node can post onchain (a test holds them equal)
+MAX_INPUT_BYTES = 16384
+
 __all__ = ["DEFAULT_MODELS", "NodeSettings", "ValidatorSettings", "from_flags"]
 
 #: The bundled models a node serves unless told otherwise (cairn.inference's
@@ -72,6 +75,9 @@ class NodeSettings(BaseSettings):
     audit_window_s: int = Field(default=7 * 24 * 3600, ge=0)
     price_wei: int = Field(default=0, ge=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
+    # a call whose input bytes exceed this is refused (413): a node must be able to post
+    # any input it signed for in answer to a data-availability challenge (Disputes.MAX_INPUT)
+    max_input_bytes: int = Field(default=MAX_INPUT_BYTES, ge=1, le=MAX_INPUT_BYTES)
     max_texts: int = Field(default=64, ge=1)
     threads: int = Field(default=1, ge=1)
     update_delay_s: int = Field(default=0, ge=0)

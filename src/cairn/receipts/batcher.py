@@ -10,9 +10,11 @@ Nothing stops the thread: any failure is counted (:attr:`Batcher.failures`),
 kept as :attr:`Batcher.last_error` (the gateway shows both in ``/healthz`` and
 ``/metrics``) and retried with exponential backoff, and a batch whose anchoring
 failed (chain down) is retried on the next tick, so no receipt is ever left out
-of a root. Given ``root_of`` (the root the chain holds for a batch id), batch
-ids are reconciled with the chain: a store that fell behind it — an id already
-anchored onchain with another root — moves its batch to the next free id
+of a root. The anchorer posts the root with the batch's count; the chain keeps
+their commitment (:func:`~cairn.receipts.merkle.batch_commitment`). Given
+``commitment_of`` (the commitment the chain holds for a batch id), batch ids are
+reconciled with the chain: a store that fell behind it — an id already anchored
+onchain with another root or count — moves its batch to the next free id
 instead of being refused forever (:attr:`Batcher.renumbered`).
 """
 
@@ -26,7 +28,7 @@ from collections.abc import Callable
 
 from cairn.errors import CairnError, ReceiptError
 from cairn.receipts.base import Anchorer, Batch, ReceiptStore
-from cairn.receipts.merkle import MerkleTree
+from cairn.receipts.merkle import MAX_COUNT, MerkleTree, batch_commitment
 
 __all__ = ["Batcher"]
 
@@ -52,11 +54,13 @@ class Batcher:
         max_receipts: int = 100,
         max_age_s: float = 5.0,
         retain_s: float | None = None,
-        root_of: Callable[[int], bytes | None] | None = None,
+        commitment_of: Callable[[int], bytes | None] | None = None,
     ) -> None:
+        if not 1 <= max_receipts <= MAX_COUNT:
+            raise ReceiptError(f"a batch holds 1 to {MAX_COUNT} receipts, not {max_receipts}")
         self.store = store
         self.anchorer = anchorer
-        self.root_of = root_of
+        self.commitment_of = commitment_of
         self.max_receipts = max_receipts
         self.max_age_s = max_age_s
         self.retain_s = retain_s
@@ -143,23 +147,24 @@ class Batcher:
     def _anchor(self, batch: Batch) -> None:
         self.anchoring.set()
         try:
-            onchain = self.root_of(batch.batch_id) if self.root_of is not None else None
-            if onchain is not None and onchain != batch.root:
+            ours = batch_commitment(batch.root, batch.count)
+            onchain = self._onchain(batch.batch_id)
+            if onchain is not None and onchain != ours:
                 batch = self._renumber(batch)
-            if onchain != batch.root:
+            if onchain != ours:
                 self.anchorer(batch.batch_id, batch.root, batch.count)
         finally:
             self.anchoring.clear()
         self.store.mark_anchored(batch.batch_id)
 
     def _renumber(self, batch: Batch) -> Batch:
-        """The chain holds this id with another root (the store fell behind): move on."""
+        """The chain holds this id with another commitment (the store fell behind): move on."""
         new_id = self._free_id(batch.batch_id + 1)
         self.store.renumber_batch(batch.batch_id, new_id)
         self.tree.cache_clear()
         self.renumbered.append((batch.batch_id, new_id))
         log.warning(
-            "batch %d is anchored onchain with another root; sealed as batch %d instead",
+            "batch %d is anchored onchain with another root or count; sealed as batch %d instead",
             batch.batch_id,
             new_id,
         )
@@ -168,9 +173,12 @@ class Batcher:
     def _free_id(self, at_least: int = 0) -> int:
         """The first id from ``at_least`` that neither the store nor the chain holds."""
         candidate = max(at_least, self.store.next_batch_id())
-        while self.root_of is not None and self.root_of(candidate) is not None:
+        while self._onchain(candidate) is not None:
             candidate += 1
         return candidate
+
+    def _onchain(self, batch_id: int) -> bytes | None:
+        return self.commitment_of(batch_id) if self.commitment_of is not None else None
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - batches are immutable once sealed
     def tree(self, batch_id: int) -> MerkleTree:

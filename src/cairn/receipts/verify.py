@@ -7,8 +7,10 @@ signature recovers to the receipt's ``node``; the ``inputHash`` and
 ``outputHash`` match the input and output the client holds; the network
 (chain id and ReceiptAnchor) is the one the client *pinned* — from its own
 configuration, never from the receipt; the model is the one it asked for.
-Online: the inclusion proof links the receipt to the root the node anchored
-onchain for that batch, and the node was staked when it signed.
+Online: the inclusion proof links the receipt, as leaf ``leafIndex`` of a batch of
+``count``, to the commitment the node anchored onchain for that batch
+(:mod:`cairn.receipts.merkle`: the count is part of what is anchored), and the
+node is staked.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from dataclasses import dataclass
 
 from cairn.content import Cid
 from cairn.errors import CairnError, ReceiptInvalid
-from cairn.receipts.merkle import verify_proof
+from cairn.receipts.merkle import batch_commitment, verify_proof
 from cairn.receipts.receipt import Receipt, ReceiptDomain
 
 __all__ = ["InclusionProof", "verify_offline", "verify_online"]
@@ -26,17 +28,26 @@ __all__ = ["InclusionProof", "verify_offline", "verify_online"]
 
 @dataclass(frozen=True)
 class InclusionProof:
+    """Leaf ``leaf_index`` of batch ``batch_id`` (``count`` receipts, Merkle ``root``)."""
+
     node: str
     batch_id: int
     leaf_index: int
+    count: int
     root: bytes
     siblings: tuple[bytes, ...]
+
+    @property
+    def commitment(self) -> bytes:
+        """What ReceiptAnchor must hold for this batch."""
+        return batch_commitment(self.root, self.count)
 
     def to_json(self) -> dict[str, object]:
         return {
             "node": self.node,
             "batchId": self.batch_id,
             "leafIndex": self.leaf_index,
+            "count": self.count,
             "root": "0x" + self.root.hex(),
             "proof": ["0x" + s.hex() for s in self.siblings],
         }
@@ -50,6 +61,7 @@ class InclusionProof:
                 str(obj["node"]),
                 int(obj["batchId"]),
                 int(obj["leafIndex"]),
+                int(obj["count"]),
                 bytes.fromhex(str(obj["root"]).removeprefix("0x")),
                 tuple(bytes.fromhex(str(s).removeprefix("0x")) for s in obj["proof"]),
             )
@@ -107,18 +119,24 @@ def _cids(models: Collection[str]) -> set[str]:
 def verify_online(
     receipt: Receipt,
     proof: InclusionProof,
-    root_of: Callable[[str, int], bytes | None],
+    commitment_of: Callable[[str, int], bytes | None],
     is_staked: Callable[[str], bool],
 ) -> None:
-    """Check inclusion against the onchain root and the node's stake."""
+    """Check inclusion against the onchain commitment (root and count) and the node's stake.
+
+    ``commitment_of(node, batch_id)`` is ``ReceiptAnchor.commitmentOf`` (None: not anchored).
+    """
     if proof.node.lower() != receipt.node.lower():
         raise ReceiptInvalid("proof is for another node's batch")
-    onchain = root_of(receipt.node, proof.batch_id)
+    onchain = commitment_of(receipt.node, proof.batch_id)
     if onchain is None:
         raise ReceiptInvalid(f"batch {proof.batch_id} of {receipt.node} is not anchored")
-    if onchain != proof.root:
-        raise ReceiptInvalid("proof is for another root than the one anchored onchain")
-    if not verify_proof(receipt.digest(), proof.siblings, onchain):
-        raise ReceiptInvalid("inclusion proof does not link the receipt to the anchored root")
+    if onchain != proof.commitment:
+        raise ReceiptInvalid("proof is for another root or count than the one anchored onchain")
+    if not verify_proof(receipt.digest(), proof.leaf_index, proof.count, proof.siblings, onchain):
+        raise ReceiptInvalid(
+            f"inclusion proof does not link the receipt, as leaf {proof.leaf_index} "
+            f"of {proof.count}, to the anchored commitment"
+        )
     if not is_staked(receipt.node):
         raise ReceiptInvalid(f"node {receipt.node} is not staked")

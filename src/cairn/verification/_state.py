@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS votes (
     dispute_id INTEGER PRIMARY KEY, guilty INTEGER NOT NULL, salt BLOB NOT NULL,
     revealed INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS disputes (dispute_id INTEGER PRIMARY KEY, done INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS input_challenges (id INTEGER PRIMARY KEY, done INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS node_failures (
     node TEXT NOT NULL, at REAL NOT NULL, what TEXT NOT NULL, reason TEXT NOT NULL);
 """
@@ -36,7 +37,7 @@ class AuditRow:
     node: str
     batch_id: int
     leaf: int
-    status: str  # pending | passed | disputed | failed | unavailable
+    status: str  # pending | passed | disputed | challenged | failed | unavailable
     attempts: int
     reason: str | None
     dispute_id: int | None
@@ -108,6 +109,17 @@ class ValidatorState:
 
     def finish(self, dispute_id: int) -> None:
         self._q("UPDATE disputes SET done=1 WHERE dispute_id=?", (dispute_id,))
+
+    def track_challenge(self, challenge_id: int) -> None:
+        """Watch a data-availability challenge (anyone's) until it is answered or resolved."""
+        self._q("INSERT OR IGNORE INTO input_challenges(id, done) VALUES (?, 0)", (challenge_id,))
+
+    def open_challenges(self) -> list[int]:
+        rows = self._q("SELECT id FROM input_challenges WHERE done=0 ORDER BY id")
+        return [int(r[0]) for r in rows]  # type: ignore[call-overload]
+
+    def finish_challenge(self, challenge_id: int) -> None:
+        self._q("UPDATE input_challenges SET done=1 WHERE id=?", (challenge_id,))
 
     def vote(self, dispute_id: int) -> tuple[Vote, bytes, bool] | None:
         """The sealed vote (the ``guilty`` column holds the Vote; 0 from older rows = innocent)."""

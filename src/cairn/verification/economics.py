@@ -41,6 +41,7 @@ from cairn.chain import DisputeParams, Outcome, Vote
 __all__ = [
     "FramingResult",
     "Settlement",
+    "convict",
     "escape_probability",
     "framing_ev",
     "framing_ev_exact",
@@ -99,6 +100,17 @@ def settle(
             paid[juror] = n * share
     burned = slashed + bond - credit - sum(paid.values()) + sum(penalties.values())
     return Settlement(outcome, slashed, reward, credit, paid, penalties, burned)
+
+
+def convict(params: DisputeParams, slashable: int, bond: int) -> Settlement:
+    """What an objective conviction (``Disputes._convict``: an unanswered input challenge,
+    ``bond`` = the challenge bond; a model challenge, ``bond`` = 0) does, to the wei: no
+    jury, so the slash is split between the challenger's capped reward and the burn."""
+    slashed = slashable * params.slash_bps // BPS
+    reward = min(
+        slashed * params.reward_bps // BPS, params.max_reward_bonds * params.challenge_bond
+    )
+    return Settlement(Outcome.GUILTY, slashed, reward, bond + reward, burned=slashed - reward)
 
 
 @dataclass(frozen=True)

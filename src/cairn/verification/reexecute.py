@@ -143,5 +143,5 @@ def evidence_for(receipt: Receipt, members: list[Receipt], batch_id: int) -> Evi
     if receipt.request_id not in ids:
         raise EvidenceMismatch("receipt is not in the batch")
     tree = MerkleTree.build([r.digest() for r in members])
-    proof = tree.proof(ids.index(receipt.request_id))
-    return Evidence(receipt, batch_id, tuple(proof))
+    index = ids.index(receipt.request_id)
+    return Evidence(receipt, batch_id, index, tree.count, tuple(tree.proof(index)))

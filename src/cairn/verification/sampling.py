@@ -99,7 +99,8 @@ def plan_for_anchor(
 
     ``None`` until the block after the anchor exists. The node's receipts are
     numbered in chain order of its ``Anchored`` events; ``history`` is that list
-    (read from the chain when not given).
+    (read from the chain when not given). Each count is the one the anchored
+    commitment binds (``ReceiptAnchor``): no leaf at or past it has a proof.
     """
     if chain.head() < anchor.block_number + 1:
         return None

@@ -12,7 +12,9 @@ service that repeats it is :func:`cairn.node.validator.run_validator`:
    (:class:`~cairn.verification.reexecute.Reexecutor`). A node that does not hand
    over an input gets ``patience`` ticks before it is disputed.
 3. **Dispute.** A failed audit opens a dispute with the evidence and the bond,
-   unless the receipt is already disputed or judged.
+   unless the receipt is already disputed or judged; a withheld input opens an
+   objective data-availability challenge instead
+   (:mod:`cairn.verification._challenges`), and expired challenges are resolved.
 4. **Serve disputes.** Draw committees (anyone may, from the next block),
    judge and commit when drawn (a fresh 32-byte salt, kept before sending),
    reveal in the reveal window, resolve when it has passed.
@@ -53,6 +55,7 @@ from cairn.chain import (
 from cairn.errors import CairnError, ContractRevert, EvidenceMismatch, NodeUnavailable
 from cairn.identity import Signer
 from cairn.receipts import MerkleTree, Receipt
+from cairn.verification._challenges import challenge_withheld, serve_challenges
 from cairn.verification._state import AuditRow, ValidatorState
 from cairn.verification.base import NodeSource
 from cairn.verification.reexecute import NO_HASH, Reexecutor, evidence_for
@@ -109,6 +112,8 @@ class TickReport:
     committed: list[int] = field(default_factory=list)
     revealed: list[int] = field(default_factory=list)
     resolved: dict[int, Outcome] = field(default_factory=dict)
+    challenged: list[int] = field(default_factory=list)  # input challenges opened
+    convicted: list[int] = field(default_factory=list)  # input challenges resolved: slashed
 
     def __bool__(self) -> bool:
         return bool(
@@ -118,6 +123,8 @@ class TickReport:
             or self.committed
             or self.revealed
             or self.resolved
+            or self.challenged
+            or self.convicted
         )
 
 
@@ -171,7 +178,8 @@ class Validator:
         report = TickReport()
         self._plan(report)
         self._audit(report)
-        self._serve_disputes(report)
+        serve_challenges(self, report.convicted)
+        self._serve_disputes(report)  # and claims what both credited
         return report
 
     # -- 1. plan -------------------------------------------------------------------
@@ -253,11 +261,7 @@ class Validator:
 
     def _batch(self, node: str, batch_id: int) -> list[Receipt]:
         members = self.source(node).batch(batch_id)
-        with self._chain() as c:
-            root = c.anchor.root_of(node, batch_id)
-        built = MerkleTree.build([r.digest() for r in members]).root if members else None
-        if root is None or built != root:
-            raise EvidenceMismatch(f"batch {batch_id} of {node} does not match its anchored root")
+        self._check_listing(node, batch_id, members)
         try:
             foreign = any(
                 r.node.lower() != node.lower() or r.signer().lower() != node.lower()
@@ -268,6 +272,21 @@ class Validator:
         if foreign:
             raise EvidenceMismatch(f"batch {batch_id} of {node} holds receipts it did not sign")
         return members
+
+    def _check_listing(self, node: str, batch_id: int, members: list[Receipt]) -> None:
+        """The listing must be the batch anchored: its root *and* its count (the commitment
+        binds both, so a node cannot list fewer or more receipts than it anchored)."""
+        built = MerkleTree.build([r.digest() for r in members]).commitment if members else None
+        with self._chain() as c:
+            if built is not None and built == c.anchor.commitment_of(node, batch_id):
+                return
+            declared = c.anchor.get(node, batch_id)
+        if declared is not None and len(members) != declared.receipt_count:
+            raise EvidenceMismatch(
+                f"batch {batch_id} of {node} lists {len(members)} receipts, "
+                f"{declared.receipt_count} are anchored"
+            )
+        raise EvidenceMismatch(f"batch {batch_id} of {node} does not match its anchored root")
 
     def _give_up_or_retry(self, row: AuditRow, reason: str, status: str) -> None:
         if row.attempts + 1 >= self.patience:
@@ -291,9 +310,12 @@ class Validator:
             report.passed += 1
             return
         if finding.kind is DisputeKind.NO_INPUT:
-            # Jurors cannot judge a withheld input (they abstain; the dispute would end
-            # VOID and could be re-opened forever): recorded against the node, offchain.
-            self._give_up_or_retry(row, finding.reason, "unavailable")
+            # Jurors cannot judge a withheld input (they abstain), the contract can: after
+            # `patience` ticks the node must post it onchain or be slashed.
+            if row.attempts + 1 < self.patience:
+                self.state.retry(row, finding.reason)
+            elif found := challenge_withheld(self, row, receipt, members, finding.reason):
+                report.challenged.append(found)
             return
         evidence = evidence_for(receipt, members, row.batch_id)
         kind = finding.kind or DisputeKind.WRONG_OUTPUT

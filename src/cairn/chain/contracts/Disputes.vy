@@ -7,9 +7,12 @@
 @dev The only contract Staking lets slash. Evidence is checked here, not trusted: the
      receipt's EIP-712 digest is rebuilt under the ReceiptAnchor domain (EIP-712,
      "Definition of hashStruct" and "domainSeparator"), the node's signature is
-     recovered with ecrecover, and the inclusion proof is walked to the root the node
-     anchored (leaf = keccak(0x00 || digest), inner = keccak(0x01 || min || max): the
-     rules of cairn.receipts.merkle).
+     recovered with ecrecover, and the positional inclusion proof of leaf `index` of a
+     batch of `count` is walked to the commitment the node anchored (`_commits`: leaf =
+     keccak(0x00 || digest), inner = keccak(0x01 || left || right) with the index's bits
+     choosing the side, an odd level padded with a zero word, exactly ceil(log2(count))
+     siblings, commitment = keccak(0x02 || root || uint256(count)), index < count <= 2^20:
+     the rules of cairn.receipts.merkle).
      The committee: `committeeSize` seats, each drawn by stake with replacement from the
      pool members that counted at the seed block (joined at least `activationBlocks`
      before it, not yet gone), seeded by the hash of that block, which nobody knows
@@ -41,15 +44,20 @@ interface IStaking:
     def unbondingOf(who: address) -> uint256: view
     def minValidatorStake() -> uint256: view
     def slash(who: address, amount: uint256) -> uint256: nonpayable
+    def modelSince(who: address, model: bytes32) -> uint256: view
+    def modelUntil(who: address, model: bytes32) -> uint256: view
 
 interface IAnchor:
-    def rootOf(node: address, batchId: uint256) -> bytes32: view
+    def commitmentOf(node: address, batchId: uint256) -> bytes32: view
 
 ROLE_VALIDATOR: constant(uint8) = 2
 MAX_COMMITTEE: constant(uint256) = 15
 # Loops over the pool are bounded by gas, not by a cap that cheap identities could fill.
 MAX_ITER: constant(uint256) = 2**32
 MAX_PROOF: constant(uint256) = 32
+# A batch holds at most 2^20 receipts (ReceiptAnchor's cap), so a proof has <= 20 levels.
+MAX_COUNT: constant(uint256) = 2**20
+MAX_DEPTH: constant(uint256) = 20
 MAX_MODEL: constant(uint256) = 128
 MAX_RUNTIME: constant(uint256) = 512
 BPS: constant(uint256) = 10000
@@ -209,6 +217,7 @@ fullAuditReceipts: public(immutable(uint256))
 auditWindow: public(immutable(uint256))
 activationBlocks: public(immutable(uint256))
 leaveDelay: public(immutable(uint256))
+responseWindow: public(immutable(uint256))  # objective challenges: the node's time to answer
 
 members: public(HashMap[address, Member])
 poolAt: public(HashMap[uint256, address])
@@ -246,6 +255,7 @@ def __init__(
     _auditWindow: uint256,
     _activationBlocks: uint256,
     _leaveDelay: uint256,
+    _responseWindow: uint256,
 ):
     assert _slashBps <= BPS and _rewardBps + _jurorRewardBps <= BPS, "bps over 10000"
     assert _committeeSize > 0 and _committeeSize <= MAX_COMMITTEE, "bad committee size"
@@ -271,6 +281,7 @@ def __init__(
     auditWindow = _auditWindow
     activationBlocks = _activationBlocks
     leaveDelay = _leaveDelay
+    responseWindow = _responseWindow
 
 
 @payable
@@ -294,14 +305,28 @@ def _digest(r: Receipt) -> bytes32:
 
 @pure
 @internal
-def _root(digest: bytes32, proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
+def _commits(digest: bytes32, index: uint256, count: uint256,
+             proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
+    """The batch commitment a proof of leaf `index` of `count` leads to; zero if the proof
+    has not the shape of that leaf (index >= count, count over the cap, wrong length)."""
+    if index >= count or count > MAX_COUNT:
+        return empty(bytes32)
+    depth: uint256 = 0
+    for d: uint256 in range(MAX_DEPTH):
+        if (1 << depth) >= count:
+            break
+        depth += 1
+    if len(proof) != depth:
+        return empty(bytes32)
     node: bytes32 = keccak256(concat(b"\x00", digest))
+    i: uint256 = index
     for sibling: bytes32 in proof:
-        if convert(node, uint256) < convert(sibling, uint256):
+        if i % 2 == 0:
             node = keccak256(concat(b"\x01", node, sibling))
         else:
             node = keccak256(concat(b"\x01", sibling, node))
-    return node
+        i = i >> 1
+    return keccak256(concat(b"\x02", node, convert(count, bytes32)))
 
 
 @view
@@ -313,6 +338,17 @@ def _signer(digest: bytes32, signature: Bytes[65]) -> address:
     if v < 27:
         v += 27
     return ecrecover(digest, v, r, s)
+
+
+@pure
+@external
+def batchCommitment(digest: bytes32, index: uint256, count: uint256,
+                    proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
+    """
+    @notice The anchored commitment under which `proof` shows `digest` as leaf `index` of
+            a batch of `count` (zero if the proof cannot be one).
+    """
+    return self._commits(digest, index, count, proof)
 
 
 @view
@@ -403,7 +439,7 @@ def prune(member: address):
 def open(
     receipt: Receipt,
     signature: Bytes[65],
-    batchId: uint256,
+    batchId: uint256, index: uint256, count: uint256,
     proof: DynArray[bytes32, MAX_PROOF],
     challengerOutput: bytes32,
     kind: uint8,
@@ -425,9 +461,9 @@ def open(
     digest: bytes32 = self._digest(receipt)
     signer: address = self._signer(digest, signature)
     assert signer != empty(address) and signer == receipt.node, "bad node signature"
-    root: bytes32 = staticcall anchor.rootOf(receipt.node, batchId)
-    assert root != empty(bytes32), "batch not anchored"
-    assert self._root(digest, proof) == root, "not in the anchored batch"
+    anchored: bytes32 = staticcall anchor.commitmentOf(receipt.node, batchId)
+    assert anchored != empty(bytes32), "batch not anchored"
+    assert self._commits(digest, index, count, proof) == anchored, "not in the anchored batch"
     assert self.activeDispute[digest] == 0, "receipt already disputed"
     assert self.verdictOf[digest] == 0, "receipt already judged"
     id: uint256 = self.disputeCount + 1
@@ -701,6 +737,199 @@ def claim() -> uint256:
     return amount
 
 
+# -- objective challenges ----------------------------------------------------------------
+# Guilt the contract decides alone, without a jury (docs/verification.md, "Objective
+# challenges"). A data-availability challenge obliges the node to post a receipt's
+# retained input (the bytes of cairn.receipts.wire, sha256 = inputHash) within
+# `responseWindow`; only silence past it is guilt. A model challenge convicts at once a
+# receipt whose model the node had not registered in Staking when it issued it.
+
+# The largest input a node can post (calldata); a node refuses longer inputs.
+MAX_INPUT: constant(uint256) = 16384
+
+KIND_WITHHELD_INPUT: constant(uint8) = 3
+KIND_UNREGISTERED_MODEL: constant(uint8) = 4
+
+CHALLENGE_OPEN: constant(uint8) = 1
+CHALLENGE_ANSWERED: constant(uint8) = 2
+CHALLENGE_UPHELD: constant(uint8) = 3  # no answer in time: the node was convicted
+
+
+struct InputChallenge:
+    node: address
+    challenger: address
+    digest: bytes32
+    inputHash: bytes32
+    status: uint8
+    bond: uint256
+    deadline: uint256
+
+
+event InputChallenged:
+    id: indexed(uint256)
+    node: indexed(address)
+    challenger: indexed(address)
+    digest: bytes32
+    requestId: bytes32
+    inputHash: bytes32
+    batchId: uint256
+    bond: uint256
+    deadline: uint256
+
+
+event InputAnswered:
+    id: indexed(uint256)
+    node: indexed(address)
+    answerer: address
+    input: Bytes[MAX_INPUT]
+
+
+event Convicted:
+    node: indexed(address)
+    challenger: indexed(address)
+    kind: uint8
+    id: uint256  # the input challenge's id (0 for a model challenge)
+    digest: bytes32
+    slashed: uint256
+    reward: uint256
+    burned: uint256
+
+
+inputChallengeCount: public(uint256)
+inputChallenges: HashMap[uint256, InputChallenge]
+activeInputChallenge: public(HashMap[bytes32, uint256])
+inputPosted: public(HashMap[bytes32, bool])
+
+
+@view
+@internal
+def _evidence(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
+              proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
+    """The checks of `open` (caller, audit window, signature, inclusion); the digest."""
+    assert staticcall staking.isStaked(msg.sender, ROLE_VALIDATOR), "not a staked validator"
+    assert receipt.node != msg.sender, "cannot challenge yourself"
+    issued: uint256 = convert(receipt.issuedAt, uint256)
+    assert issued <= block.timestamp + MAX_SKEW, "issued in the future"
+    assert block.timestamp <= issued + auditWindow, "outside the audit window"
+    digest: bytes32 = self._digest(receipt)
+    signer: address = self._signer(digest, signature)
+    assert signer != empty(address) and signer == receipt.node, "bad node signature"
+    anchored: bytes32 = staticcall anchor.commitmentOf(receipt.node, batchId)
+    assert anchored != empty(bytes32), "batch not anchored"
+    assert self._commits(digest, index, count, proof) == anchored, "not in the anchored batch"
+    return digest
+
+
+@internal
+def _convict(node: address, challenger: address, kind: uint8, id: uint256, digest: bytes32,
+             bond: uint256):
+    """Slash `slashBps`, jail, credit the challenger its bond and a capped reward, burn the
+    rest (no jury: nothing for jurors)."""
+    self.verdictOf[digest] = GUILTY
+    self.jailedUntil[node] = max(self.jailedUntil[node], block.timestamp + jailPeriod)
+    owed: uint256 = (staticcall staking.stakeOf(node) + staticcall staking.unbondingOf(node)) * slashBps // BPS
+    slashed: uint256 = self._take(node, owed)
+    reward: uint256 = min(slashed * rewardBps // BPS, maxRewardBonds * challengeBond)
+    self.claimable[challenger] += bond + reward
+    burned: uint256 = slashed - reward
+    if burned > 0:
+        send(BURN, burned)  # the burn address cannot refuse
+    log Convicted(node=node, challenger=challenger, kind=kind, id=id, digest=digest,
+                  slashed=slashed, reward=reward, burned=burned)
+
+
+@payable
+@external
+def challengeInput(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
+                   proof: DynArray[bytes32, MAX_PROOF]) -> uint256:
+    """
+    @notice Oblige the node to post the receipt's retained input within `responseWindow`
+            (a staked validator, with the bond, inside the audit window). The node's
+            stake is locked until the challenge ends.
+    """
+    assert msg.value == challengeBond, "wrong bond"
+    digest: bytes32 = self._evidence(receipt, signature, batchId, index, count, proof)
+    assert self.verdictOf[digest] == 0, "receipt already judged"
+    assert not self.inputPosted[digest], "input already posted"
+    assert self.activeInputChallenge[digest] == 0, "input already challenged"
+    id: uint256 = self.inputChallengeCount + 1
+    self.inputChallengeCount = id
+    self.activeInputChallenge[digest] = id
+    self.openDisputes[receipt.node] += 1
+    deadline: uint256 = block.timestamp + responseWindow
+    self.inputChallenges[id] = InputChallenge(
+        node=receipt.node, challenger=msg.sender, digest=digest, inputHash=receipt.inputHash,
+        status=CHALLENGE_OPEN, bond=msg.value, deadline=deadline)
+    log InputChallenged(id=id, node=receipt.node, challenger=msg.sender, digest=digest,
+                        requestId=receipt.requestId, inputHash=receipt.inputHash,
+                        batchId=batchId, bond=msg.value, deadline=deadline)
+    return id
+
+
+@external
+def answerInput(id: uint256, input: Bytes[MAX_INPUT]):
+    """
+    @notice Post the input of a challenged receipt (anyone: the data is then available;
+            normally the node). The challenger's bond is credited to the answerer: a
+            challenge of an input the node holds costs the challenger its bond.
+    """
+    c: InputChallenge = self.inputChallenges[id]
+    assert c.status == CHALLENGE_OPEN, "not open"
+    assert block.timestamp <= c.deadline, "response window closed"
+    assert sha256(input) == c.inputHash, "input does not match the receipt"
+    self.inputChallenges[id].status = CHALLENGE_ANSWERED
+    self.activeInputChallenge[c.digest] = 0
+    self.inputPosted[c.digest] = True
+    self.openDisputes[c.node] -= 1
+    self.claimable[msg.sender] += c.bond
+    log InputAnswered(id=id, node=c.node, answerer=msg.sender, input=input)
+
+
+@nonreentrant
+@external
+def resolveInput(id: uint256):
+    """
+    @notice After the response window with no answer (anyone): the node is slashed
+            `slashBps`, jailed, and the challenger credited its bond and reward.
+    """
+    c: InputChallenge = self.inputChallenges[id]
+    assert c.status == CHALLENGE_OPEN, "not open"
+    assert block.timestamp > c.deadline, "response window still open"
+    self.inputChallenges[id].status = CHALLENGE_UPHELD
+    self.activeInputChallenge[c.digest] = 0
+    self.openDisputes[c.node] -= 1
+    self._convict(c.node, c.challenger, KIND_WITHHELD_INPUT, id, c.digest, c.bond)
+
+
+@nonreentrant
+@external
+def challengeModel(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
+                   proof: DynArray[bytes32, MAX_PROOF]):
+    """
+    @notice Convict at once a receipt whose model (keccak256 of its binary CID) the node
+            had not registered in Staking when it issued the receipt (a staked validator,
+            inside the audit window; no bond: the contract decides).
+    """
+    digest: bytes32 = self._evidence(receipt, signature, batchId, index, count, proof)
+    assert self.verdictOf[digest] != GUILTY, "receipt already judged"
+    model: bytes32 = keccak256(receipt.model)
+    since: uint256 = staticcall staking.modelSince(receipt.node, model)
+    until: uint256 = staticcall staking.modelUntil(receipt.node, model)
+    issued: uint256 = convert(receipt.issuedAt, uint256)
+    # registered (with the clock skew allowed) at issuedAt: never convict an honest node
+    held: bool = since != 0 and since <= issued + MAX_SKEW and (until == 0 or issued <= until + MAX_SKEW)
+    assert not held, "model registered"
+    self._convict(receipt.node, msg.sender, KIND_UNREGISTERED_MODEL, 0, digest, 0)
+
+
+@view
+@external
+def inputChallenge(id: uint256) -> InputChallenge:
+    return self.inputChallenges[id]
+
+# -- end of objective challenges ---------------------------------------------------------
+
+
 # -- reads ------------------------------------------------------------------------------
 
 
@@ -726,9 +955,10 @@ def inPool(who: address) -> bool:
 @external
 def maxDisputeDuration() -> uint256:
     """
-    @notice The longest a dispute can stay open: draw, commit and reveal windows.
+    @notice The longest a dispute or challenge can stay open: draw, commit and reveal
+            windows, or an objective challenge's response window.
     """
-    return drawWindow + commitWindow + revealWindow
+    return max(drawWindow + commitWindow + revealWindow, responseWindow)
 
 
 @view

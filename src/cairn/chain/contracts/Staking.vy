@@ -83,6 +83,10 @@ participants: public(HashMap[address, Participant])
 stakeOf: public(HashMap[address, uint256])
 unbondingOf: public(HashMap[address, uint256])
 releaseAt: public(HashMap[address, uint256])
+# When a model id entered a node's registration (first time) and left it (0: still there),
+# so Disputes.challengeModel judges a receipt by the registration at its issue time.
+modelSince: public(HashMap[address, HashMap[bytes32, uint256]])
+modelUntil: public(HashMap[address, HashMap[bytes32, uint256]])
 
 
 @deploy
@@ -139,8 +143,22 @@ def register(role: uint8, endpoint: String[MAX_ENDPOINT], models: DynArray[bytes
     assert role == ROLE_NODE or role == ROLE_VALIDATOR, "bad role"
     current: uint8 = self.participants[msg.sender].role
     assert current == 0 or current == role, "role cannot change"
+    self._record_models(self.participants[msg.sender].models, models)
     self.participants[msg.sender] = Participant(role=role, endpoint=endpoint, models=models, sealKey=sealKey)
     log Registered(who=msg.sender, role=role, endpoint=endpoint, models=models, sealKey=sealKey)
+
+
+@internal
+def _record_models(old: DynArray[bytes32, MAX_MODELS], new: DynArray[bytes32, MAX_MODELS]):
+    # A model dropped closes its interval; one (re-)added opens it, keeping the first start:
+    # lenient to the node (a gap between two registrations counts as registered).
+    for m: bytes32 in old:
+        if m not in new:
+            self.modelUntil[msg.sender][m] = block.timestamp
+    for m: bytes32 in new:
+        if self.modelSince[msg.sender][m] == 0:
+            self.modelSince[msg.sender][m] = block.timestamp
+        self.modelUntil[msg.sender][m] = 0
 
 
 @payable
