@@ -1,6 +1,6 @@
-"""Each refusal of :meth:`Receipt.check_judgeable`, the parser and :meth:`Receipt.signer`,
-tripped at its boundary (STYLE.md point 10; the mutants of ``bench/mutate.py`` that
-the property tests left alive: bounds no random draw reaches)."""
+"""Each refusal of :meth:`Receipt.check_judgeable`, the parser, :meth:`Receipt.signer` and
+:class:`MerkleTree`, tripped at its boundary (STYLE.md point 10): the mutants of
+``bench/mutate.py`` that the property tests left alive, bounds no random draw reaches."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from cairn.content.cid import RAW
 from cairn.errors import ReceiptInvalid
 from cairn.identity import LocalSigner, Signature
 from cairn.identity.base import SECP256K1_N
-from cairn.receipts import Receipt, ReceiptDomain
+from cairn.receipts import MerkleTree, Receipt, ReceiptDomain
 
 SIGNER = LocalSigner.generate()
 BASE = Receipt(
@@ -87,3 +87,12 @@ def test_an_unsigned_or_malleable_signature_is_refused() -> None:
     high_s = Signature(sig.r, SECP256K1_N - sig.s, 55 - sig.v)  # the same point, high-s form
     with pytest.raises(ReceiptInvalid, match="signature is invalid"):
         replace(BASE, signature=high_s).signer()
+
+
+def test_an_empty_batch_and_a_leaf_outside_it_are_refused() -> None:
+    with pytest.raises(ReceiptInvalid, match="at least one receipt"):
+        MerkleTree.build([])
+    tree = MerkleTree.build([bytes(32)] * 3)
+    for index in (-1, 3):
+        with pytest.raises(ReceiptInvalid, match=f"leaf {index} is not in a batch of 3"):
+            tree.proof(index)
