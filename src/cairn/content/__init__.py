@@ -14,11 +14,11 @@ Public surface:
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
 from pathlib import Path
 from urllib.parse import urlparse
 
+from cairn._lazy import lazy_attributes as _lazy_attributes
 from cairn.config import DataDir
 from cairn.content._exporter import (
     Entry,
@@ -80,16 +80,7 @@ _LAZY = {
 }
 
 if not _typing.TYPE_CHECKING:
-
-    def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value: object = getattr(_importlib.import_module(module), name)
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(_LAZY))
+    __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
 def open_blockstore(where: DataDir | str) -> Blockstore:

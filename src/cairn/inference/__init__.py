@@ -26,8 +26,9 @@ Public surface:
 
 from __future__ import annotations
 
-import importlib as _importlib
 import typing as _typing
+
+from cairn._lazy import lazy_attributes as _lazy_attributes
 
 if _typing.TYPE_CHECKING:
     from cairn.inference._fake import FakeRuntime
@@ -179,13 +180,4 @@ _LAZY = {
 }
 
 if not _typing.TYPE_CHECKING:
-
-    def __getattr__(name: str) -> object:
-        module = _LAZY.get(name)
-        if module is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value: object = getattr(_importlib.import_module(module), name)
-        return value
-
-    def __dir__() -> list[str]:
-        return sorted(set(globals()) | set(_LAZY))
+    __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
