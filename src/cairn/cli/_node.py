@@ -140,6 +140,33 @@ def _send(url: str, path: str, request: dict[str, Any]) -> dict[str, Any]:
         return dict(client.send(path, request).body)
 
 
+def _call(
+    ctx: typer.Context,
+    url: str,
+    path: str,
+    request: dict[str, Any],
+    model: str,
+    online: bool,
+    network: str | None,
+    chain: str | None,
+    wait: float,
+) -> tuple[dict[str, Any], Receipt, str]:
+    """Send ``request`` and check the receipt of the answer (what ``embed`` and ``infer`` do)."""
+    response = _send(url, path, request)
+    receipt, how = _check(
+        ctx,
+        response,
+        request,
+        model=model,
+        online=online,
+        network=network,
+        chain=chain,
+        gateway=url,
+        wait_s=wait,
+    )
+    return response, receipt, how
+
+
 def embed(
     ctx: typer.Context,
     texts: Annotated[list[str], typer.Argument(help="Texts to embed.")],
@@ -154,17 +181,8 @@ def embed(
     """Embed texts through a gateway and verify the receipt of the answer."""
     url = _gateway(gateway)
     request = {"model": model, "input": texts}
-    response = _send(url, "/v1/embeddings", request)
-    receipt, how = _check(
-        ctx,
-        response,
-        request,
-        model=model,
-        online=online,
-        network=network,
-        chain=chain,
-        gateway=url,
-        wait_s=wait,
+    response, receipt, how = _call(
+        ctx, url, "/v1/embeddings", request, model, online, network, chain, wait
     )
     if output:
         output.write_text(json.dumps(response))
@@ -196,17 +214,8 @@ def infer(
         raise ConfigError(f"{input_file} is not JSON: {exc}") from None
     if not isinstance(request, dict):
         raise ConfigError(f'{input_file} must hold a JSON object: {{"inputs": {{...}}}}')
-    response = _send(url, f"/v1/infer/{model}", request)
-    receipt, how = _check(
-        ctx,
-        response,
-        request,
-        model=model,
-        online=online,
-        network=network,
-        chain=chain,
-        gateway=url,
-        wait_s=wait,
+    response, receipt, how = _call(
+        ctx, url, f"/v1/infer/{model}", request, model, online, network, chain, wait
     )
     console.print_json(data=response["outputs"])
     _say_verified(receipt, online, how)
