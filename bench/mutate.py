@@ -44,7 +44,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "results" / "mutation.json"
 CONTRACTS_DIR = "src/cairn/chain/contracts"
-CONTRACTS = ("Disputes", "Staking", "ReceiptAnchor", "ModelRegistry", "PaymentChannels")
+CONTRACTS = (
+    "Disputes",
+    "Challenges",
+    "Staking",
+    "ReceiptAnchor",
+    "ModelRegistry",
+    "PaymentChannels",
+)
 
 # The tests that judge a contract, most telling first (pytest -x stops at the first
 # failure). Skipped: test_chain_artifacts (the mutant's artifact is rebuilt, and it
@@ -55,8 +62,15 @@ _CHAIN_FIRST = {
         "tests/verification/test_verification_disputes.py",
         "test_chain_disputes_deploy.py",
     ],
+    "Challenges": [
+        "tests/verification/test_verification_withholding.py",
+        "tests/verification/test_verification_challenges.py",
+    ],
     "Staking": ["test_chain_staking.py", "tests/verification/test_verification_disputes.py"],
-    "ReceiptAnchor": ["test_chain_anchor.py"],
+    "ReceiptAnchor": [
+        "test_chain_anchor.py",
+        "tests/verification/test_verification_withholding.py",
+    ],
     "ModelRegistry": ["test_chain_registry.py"],
     "PaymentChannels": ["test_chain_channels.py", "test_chain_vouchers.py"],
 }

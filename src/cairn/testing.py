@@ -12,6 +12,7 @@ under ``cairn`` imports this module.
 - :class:`OtherModel` — runs a different model while the node signs the registered CID
 - :class:`Cached` — the first answer it computed, for every later input
 - :class:`RefusingStore` — a receipt store that has "lost" every retained input
+- :class:`UnlistingStore` — a receipt store that lists no batch
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from dataclasses import replace
 import numpy as np
 
 from cairn.inference import Runtime, Tensor, WrappedRuntime
-from cairn.receipts import SqliteReceiptStore, StoredReceipt
+from cairn.receipts import Receipt, SqliteReceiptStore, StoredReceipt
 
 __all__ = ["Cached", "OtherModel", "RefusingStore", "WrongSometimes"]
 
@@ -99,3 +100,10 @@ class RefusingStore(SqliteReceiptStore):
     def get(self, request_id: bytes) -> StoredReceipt | None:
         found = super().get(request_id)
         return None if found is None else replace(found, input=None)
+
+
+class UnlistingStore(SqliteReceiptStore):
+    """A receipt store that will not list any batch (the gateway and the responder read it)."""
+
+    def batch_members(self, batch_id: int) -> list[Receipt]:
+        return []

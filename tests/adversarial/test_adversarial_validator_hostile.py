@@ -254,6 +254,11 @@ def test_a_tick_over_hostile_nodes_ends_records_each_and_still_serves_disputes(
     reasons = " | ".join(r for _n, _w, r in state.node_failures())
     assert "refused" in reasons and "non-JSON" in reasons and "cap" in reasons
     assert "302" in reasons and "within 3 s" in reasons
-    assert all(row.status == "unavailable" for row in state.audits())
+    # no listing, so each sampled leaf is now owed onchain (a leaf challenge each)
+    assert len(report.challenged) == 2 * len(nodes)
+    assert all(
+        row.status == "pending" and "leaf challenge" in (row.reason or "")
+        for row in state.audits()
+    )
     # and the tick went on to its jury duties: the dispute scan moved to the head
     assert state.get("dispute_block") == chain.head() + 1

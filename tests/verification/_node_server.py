@@ -1,7 +1,7 @@
 """A cairn node serving the digits classifier, with a fault injected by the test.
 
 Usage: ``_node_server.py DATA_DIR CHAIN_URL PORT KEY_HEX FAULT``; FAULT is one of
-honest, wrong, other-model, cached, refuses. The contracts must already be
+honest, wrong, other-model, cached, refuses, unlisted. The contracts must already be
 recorded in DATA_DIR for CHAIN_URL, and the key funded. The node is composed by
 :func:`cairn.node.bootstrap` exactly as ``cairn up --model digits-logreg`` does
 (the key imported as the node wallet); then the fault double from
@@ -19,7 +19,7 @@ from cairn.identity import WalletStore
 from cairn.inference import DIGITS_NAME, OnnxRuntime
 from cairn.inference.digits import _graph, digits_split
 from cairn.node import NodeSettings, bootstrap, serve
-from cairn.testing import Cached, OtherModel, RefusingStore, WrongSometimes
+from cairn.testing import Cached, OtherModel, RefusingStore, UnlistingStore, WrongSometimes
 
 PASSPHRASE = "adversarial-test-only"
 
@@ -58,6 +58,8 @@ def main() -> None:
         served.model = replace(served.model, runtime=wrappers[fault](served.model.runtime))
     if fault == "refuses":  # the gateway reads a store that has "lost" every retained input
         ctx.receipts = RefusingStore(dd.receipts_db)
+    if fault == "unlisted":  # it lists no batch, over HTTP or onchain
+        ctx.receipts = UnlistingStore(dd.receipts_db)
     serve(ctx, on_ready=lambda u: print(f"READY {u}", flush=True))
 
 

@@ -37,7 +37,7 @@ from cairn.chain import (
     Role,
     connect,
 )
-from cairn.chain.challenges import ChallengeStatus
+from cairn.chain.challenges import ChallengeKind, ChallengeStatus
 from cairn.identity import LocalSigner
 from cairn.inference import digits_split
 from cairn.verification import reputation
@@ -62,7 +62,8 @@ DPARAMS = DisputeParams(
     response_window=100,
 )
 NODE_STAKE = 2 * ETHER
-FAULTS = {"honest": 3, "wrong": 100, "other-model": 1, "cached": 2, "refuses": 1}
+FAULTS = {"honest": 3, "wrong": 100, "other-model": 1, "cached": 2, "refuses": 1, "unlisted": 1}
+WITHHOLDS = {"refuses": ChallengeKind.WITHHELD_INPUT, "unlisted": ChallengeKind.WITHHELD_LEAF}
 HONEST, DISHONEST, BAD_CHALLENGER = ("v1", "v2", "v3"), "v4", "v5"
 STAKE = {"v1": 3 * ETHER, "v2": 3 * ETHER, "v3": 3 * ETHER, "v4": ETHER, "v5": ETHER}
 
@@ -331,8 +332,8 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
         DisputeKind.WRONG_OUTPUT,
     )
 
-    faulty = [f for f in FAULTS if f not in ("honest", "refuses")]  # a withheld input is not
-    # judged by a jury (jurors would abstain): the contract judges it (challengeInput)
+    faulty = [f for f in FAULTS if f != "honest" and f not in WITHHOLDS]  # a withheld input
+    # or leaf is not judged by a jury (jurors would abstain): the contract judges it
 
     def every_cheater_disputed() -> Any:
         found = chain.disputes.opened()
@@ -341,11 +342,12 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     opened = _wait(
         "a dispute against every cheater", every_cheater_disputed, mine=mine, timeout=240
     )
-    _wait(
-        "an input challenge against the node that lost its inputs",
-        lambda: chain.disputes.input_challenges(node=_addr("refuses")),
-        mine=mine,
-    )
+    for withholder in WITHHOLDS:
+        _wait(
+            f"a challenge against the node that withholds ({withholder})",
+            lambda w=withholder: chain.challenges.challenges(node=_addr(w)),
+            mine=mine,
+        )
 
     def all_committed() -> bool:
         infos = [chain.disputes.dispute(d.id) for d in opened]
@@ -370,11 +372,12 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
         lambda: all(chain.disputes.dispute(d.id).status is not Outcome.OPEN for d in opened),
         mine=mine,
     )
-    _wait(  # silent past the response window (the clock moved past it): convicted by anyone
-        "the refusing node convicted",
-        lambda: chain.disputes.convictions(node=_addr("refuses")),
-        mine=mine,
-    )
+    for withholder in WITHHOLDS:
+        _wait(  # silent past the response window (the clock moved past it): convicted by anyone
+            f"the withholding node convicted ({withholder})",
+            lambda w=withholder: chain.challenges.convictions(node=_addr(w)),
+            mine=mine,
+        )
     _wait(  # payouts are pulled: each validator claims its own on a later tick
         "every payout claimed",
         lambda: all(chain.disputes.claimable(_addr(n)) == 0 for n in (*HONEST, DISHONEST)),
@@ -387,12 +390,14 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     by_node: dict[str, list[Any]] = {}
     for d in opened:
         by_node.setdefault(d.node, []).append(d)
-    assert _addr("refuses") not in by_node  # no jury: the contract convicted it
-    (withheld,) = chain.disputes.convictions(node=_addr("refuses"))
     convicted = convict(DPARAMS, NODE_STAKE, DPARAMS.challenge_bond)
-    assert (withheld.slashed, withheld.reward) == (convicted.slashed, convicted.reward)
-    assert chain.staking.participant(_addr("refuses")).stake == NODE_STAKE - convicted.slashed
-    assert chain.disputes.is_jailed(_addr("refuses"))
+    for withholder, kind in WITHHOLDS.items():
+        assert _addr(withholder) not in by_node  # no jury: the contract convicted it
+        (withheld,) = chain.challenges.convictions(node=_addr(withholder))
+        assert withheld.kind is kind
+        assert (withheld.slashed, withheld.reward) == (convicted.slashed, convicted.reward)
+        assert chain.staking.participant(_addr(withholder)).stake == NODE_STAKE - convicted.slashed
+        assert chain.disputes.is_jailed(_addr(withholder))
     for fault in faulty:
         (d,) = by_node[_addr(fault)]  # exactly one wrong receipt each, disputed once
         assert outcome[d.id] is Outcome.GUILTY, fault
@@ -405,10 +410,10 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     assert not chain.disputes.is_jailed(_addr("honest"))
 
     gained, penalized, burned = _ledger(chain, opened, outcome)
-    for c in chain.disputes.input_challenges():  # objective challenges, to the wei
-        info = chain.disputes.input_challenge(c.id)
+    for c in chain.challenges.challenges():  # objective challenges, to the wei
+        info = chain.challenges.challenge(c.id)
         if info.status == ChallengeStatus.UPHELD:
-            assert info.node == _addr("refuses")
+            assert info.node in {_addr(w) for w in WITHHOLDS}
             result = convict(DPARAMS, NODE_STAKE, DPARAMS.challenge_bond)
             gained[c.challenger] += result.challenger_credit - DPARAMS.challenge_bond
             burned += result.burned

@@ -1,5 +1,5 @@
-"""A running node answers data-availability challenges onchain by itself; one that lost the
-input is slashed when the window passes.
+"""A running node answers objective challenges onchain by itself (an input, a leaf, an
+inclusion proof); one that lost the input is slashed when the window passes.
 
 Real processes: the embedded chain over JSON-RPC, two gateways composed by
 ``bootstrap`` (an honest one, and one whose store lost every input:
@@ -62,6 +62,14 @@ def _receipt_and_batch(url: str, pixels: Any) -> tuple[Receipt, list[Receipt], i
     return receipt, members, batch_id
 
 
+def _answered(chain: Any, challenge_id: int) -> None:
+    _wait(
+        f"the honest node's answer to challenge {challenge_id}",
+        lambda: chain.challenges.challenge(challenge_id).status == ChallengeStatus.ANSWERED,
+        timeout=60,
+    )
+
+
 def test_a_node_answers_challenges_itself_and_one_that_lost_the_input_is_slashed(
     procs: Procs,  # noqa: F811 - the imported fixture
     tmp_path: Path,
@@ -92,18 +100,17 @@ def test_a_node_answers_challenges_itself_and_one_that_lost_the_input_is_slashed
     start = chain.head() + 1
     honest, refuses = (_signer(f).address for f in NODES)
     before = {a: chain.balance(a) for a in (honest, validator.address, BURN)}
-    opened = {f: chain.disputes.challenge_input(validator, evidence[f]) for f in NODES}
+    opened = {f: chain.challenges.challenge_input(validator, evidence[f]) for f in NODES}
 
     # the honest node answers by itself, and pulls the bond the challenger lost
     _wait(
         "the honest node's answer",
         lambda: (
-            chain.disputes.input_challenge(opened["honest"].value).status
-            == ChallengeStatus.ANSWERED
+            chain.challenges.challenge(opened["honest"].value).status == ChallengeStatus.ANSWERED
         ),
         timeout=60,
     )
-    [posted] = chain.disputes.input_answers(start, node=honest)
+    [posted] = chain.challenges.input_answers(start, node=honest)
     assert posted.answerer == honest
     assert hashlib.sha256(posted.input).digest() == evidence["honest"].receipt.input_hash
     _wait("the node's claim", lambda: chain.disputes.claimable(honest) == 0, timeout=30)
@@ -114,11 +121,11 @@ def test_a_node_answers_challenges_itself_and_one_that_lost_the_input_is_slashed
 
     # the node whose store lost the input stays silent: slashed once the window passes
     time.sleep(3)  # several responder ticks
-    assert chain.disputes.input_challenge(opened["refuses"].value).status == ChallengeStatus.OPEN
+    assert chain.challenges.challenge(opened["refuses"].value).status == ChallengeStatus.OPEN
     chain.increase_time(DPARAMS.response_window + 1)
     slashable = chain.staking.participant(refuses).stake
     expected = convict(DPARAMS, slashable, DPARAMS.challenge_bond)
-    done = chain.disputes.resolve_input(validator, opened["refuses"].value)
+    done = chain.challenges.resolve(validator, opened["refuses"].value)
     assert (done.value.slashed, done.value.reward) == (expected.slashed, expected.reward)
     assert chain.staking.participant(refuses).stake == slashable - expected.slashed
     assert chain.disputes.is_jailed(refuses)
@@ -128,3 +135,20 @@ def test_a_node_answers_challenges_itself_and_one_that_lost_the_input_is_slashed
     assert chain.balance(validator.address) == (
         before[validator.address] - 2 * DPARAMS.challenge_bond - spent + expected.challenger_credit
     )
+
+    # a leaf the validator could not list, and a client's "never anchored?": the honest
+    # node posts the leaf with its proof and proves the inclusion, by itself
+    e = evidence["honest"]
+    anchored = chain.anchor.get(honest, e.batch_id)
+    assert anchored is not None
+    leaf = chain.challenges.challenge_leaf(
+        validator, honest, e.batch_id, e.leaf_index, anchored.root, anchored.receipt_count
+    )
+    _answered(chain, leaf.value)
+    chain.increase_time(DPARAMS.anchor_deadline + 301)  # past the anchoring deadline
+    client = _signer("refuses")  # any holder of the receipt may ask, staked or not
+    _answered(chain, chain.challenges.challenge_anchor(client, e.receipt).value)
+    [answer] = chain.challenges.leaf_answers(chain.disputes.receipt_domain, start, node=honest)
+    assert answer.evidence == e  # the posted leaf is the dispute evidence, proof and all
+    assert chain.staking.participant(honest).stake == 2 * ETHER
+    assert not chain.disputes.is_jailed(honest)

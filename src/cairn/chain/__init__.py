@@ -1,7 +1,8 @@
 """Settlement and coordination on an EVM chain (cairn.chain).
 
-Vyper contracts — ModelRegistry, Staking, ReceiptAnchor, PaymentChannels, and
-Disputes (Staking's only slasher, deployed with ``deploy(..., disputes=DisputeParams())``) —
+Vyper contracts — ModelRegistry, Staking, ReceiptAnchor, PaymentChannels,
+Disputes (Staking's only slasher, deployed with ``deploy(..., disputes=DisputeParams())``)
+and Challenges (objective challenges, convicting through Disputes) —
 and one web3.py client over two backends chosen by URL in :func:`connect`:
 ``embedded://`` (py-evm in this process, persisted in the data dir) and
 ``http(s)://`` (any JSON-RPC node). Nothing here sits on the inference path.
@@ -10,7 +11,7 @@ This package is the chain boundary: web3 and eth-account are imported here and
 nowhere else. Public surface:
 
 - :func:`connect` → :class:`Chain`: typed contracts (``registry``, ``staking``,
-  ``anchor``, ``channels``, ``disputes``), ``deploy``, ``head()``,
+  ``anchor``, ``channels``, ``disputes``, ``challenges``), ``deploy``, ``head()``,
   ``block_hash(n)``, ``now()``, ``balance(address)``, ``transfer``, ``fund``,
   ``rpc(method, params)`` (a raw read-only JSON-RPC passthrough,
   :data:`READ_ONLY_RPC`), ``dev_keys()`` (signers of a dev chain's funded accounts).
@@ -18,10 +19,11 @@ nowhere else. Public surface:
   keystore wallet, a KMS); the key never leaves it. A write returns :class:`Tx`.
 - :class:`Evidence` holds a :class:`cairn.receipts.Receipt`; an
   :class:`OpenedDispute` carries the disputed :class:`~cairn.receipts.Receipt`.
-- Objective challenges, decided by the Disputes contract without a jury
-  (:mod:`cairn.chain.challenges`): ``disputes.challenge_input`` / ``answer_input`` /
-  ``resolve_input`` (data availability: :class:`InputChallenge`, :class:`InputAnswer`)
-  and ``disputes.challenge_model`` (an unregistered model); each conviction is a
+- Objective challenges, decided by the Challenges contract without a jury
+  (:mod:`cairn.chain.challenges`): ``challenges.challenge_input`` /
+  ``challenge_leaf`` / ``challenge_anchor`` and their ``answer_*``, ``resolve``
+  (:class:`Challenge`, :class:`InputAnswer`, :class:`LeafAnswer`), and
+  ``challenges.challenge_model`` (an unregistered model); each conviction is a
   :class:`Conviction`.
 - :class:`Network`: a pinned network (chain id, RPC, ReceiptAnchor, Staking,
   ModelRegistry, Disputes) from the client's own profile
@@ -52,11 +54,14 @@ if _typing.TYPE_CHECKING:
     from cairn.chain.anchor import Anchor, ReceiptAnchor
     from cairn.chain.base import EMBEDDED, Backend
     from cairn.chain.challenges import (
+        Challenge,
         ChallengeKind,
+        Challenges,
         ChallengeStatus,
         Conviction,
         InputAnswer,
-        InputChallenge,
+        LeafAnswer,
+        leaf_key,
     )
     from cairn.chain.channels import ChannelState, PaymentChannels
     from cairn.chain.client import (
@@ -108,8 +113,10 @@ __all__ = [
     "Anchor",
     "Backend",
     "Chain",
+    "Challenge",
     "ChallengeKind",
     "ChallengeStatus",
+    "Challenges",
     "ChannelState",
     "Conviction",
     "DeployParams",
@@ -120,7 +127,7 @@ __all__ = [
     "Disputes",
     "Evidence",
     "InputAnswer",
-    "InputChallenge",
+    "LeafAnswer",
     "Lock",
     "ModelInfo",
     "ModelRegistry",
@@ -143,6 +150,7 @@ __all__ = [
     "commitment",
     "connect",
     "default_network",
+    "leaf_key",
     "list_networks",
     "load_network",
     "model_id",
@@ -168,7 +176,10 @@ _LAZY = {
     "ChallengeStatus": "cairn.chain.challenges",
     "Conviction": "cairn.chain.challenges",
     "InputAnswer": "cairn.chain.challenges",
-    "InputChallenge": "cairn.chain.challenges",
+    "LeafAnswer": "cairn.chain.challenges",
+    "leaf_key": "cairn.chain.challenges",
+    "Challenge": "cairn.chain.challenges",
+    "Challenges": "cairn.chain.challenges",
     "READ_ONLY_RPC": "cairn.chain.client",
     "Chain": "cairn.chain.client",
     "Deployment": "cairn.chain.client",

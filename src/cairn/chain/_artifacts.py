@@ -22,7 +22,14 @@ from cairn._atomic import atomic_write_bytes
 
 __all__ = ["CONTRACTS", "Artifact", "compile_contract", "load_artifact", "write_artifacts"]
 
-CONTRACTS = ("ModelRegistry", "Staking", "ReceiptAnchor", "PaymentChannels", "Disputes")
+CONTRACTS = (
+    "ModelRegistry",
+    "Staking",
+    "ReceiptAnchor",
+    "PaymentChannels",
+    "Disputes",
+    "Challenges",
+)
 SOURCES = Path(__file__).with_name("contracts")
 BUILD = SOURCES / "build"
 

@@ -1,8 +1,9 @@
 """ReceiptAnchor: a staked node anchors the Merkle root and count of a batch of receipts.
 
-One word is stored per batch, written once: the commitment
+One word is stored per batch, written once: the commitment, the low 216 bits of
 ``keccak256(0x02 || root || uint256(count))`` (:func:`cairn.receipts.batch_commitment`),
-so a proof of leaf ``i`` binds ``i < count`` (docs/receipts.md). The root and count
+so a proof of leaf ``i`` binds ``i < count`` (docs/receipts.md), under the anchor's
+block time (:meth:`ReceiptAnchor.anchored_at`, which bounds leaf challenges). The root and count
 are in the ``Anchored`` event, which :meth:`ReceiptAnchor.get` reads back; the
 contract refuses a count over 2^20. Batch ids are the node's own: any uint256 it has
 not used.
@@ -57,6 +58,10 @@ class ReceiptAnchor(ContractWrapper):
         """The anchored commitment to root and count, or None if that batch was never anchored."""
         got = bytes(self._call("commitmentOf", Web3.to_checksum_address(node), batch_id))
         return None if got == b"\0" * 32 else got
+
+    def anchored_at(self, node: str, batch_id: int) -> int | None:
+        """The block time at which ``node`` anchored ``batch_id`` (None if never)."""
+        return int(self._call("anchoredAt", Web3.to_checksum_address(node), batch_id)) or None
 
     def get(self, node: str, batch_id: int) -> Anchor | None:
         """The anchor with its count and block, from the contract's event."""

@@ -32,6 +32,7 @@ from cairn.chain._artifacts import load_artifact
 from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.anchor import ReceiptAnchor
 from cairn.chain.base import EMBEDDED, Backend
+from cairn.chain.challenges import Challenges
 from cairn.chain.channels import PaymentChannels
 from cairn.chain.disputes import DisputeParams, Disputes
 from cairn.chain.jsonrpc import to_rpc_json
@@ -217,7 +218,7 @@ class Chain:
             self._record(found)
         self._deployment = found
         self.__dict__.pop("contracts", None)
-        self.__dict__.pop("disputes", None)
+        self._forget_disputes()
         return found
 
     def deploy_disputes(
@@ -234,13 +235,20 @@ class Chain:
         if record:
             self._record(found)
         self._deployment = found
-        self.__dict__.pop("disputes", None)
+        self._forget_disputes()
         return found
 
     def _with_disputes(self, signer: Signer, d: Deployment, params: DisputeParams) -> Deployment:
+        """Disputes (Staking's slasher) and the Challenges contract that convicts through it."""
         address, _ = self._create(signer, "Disputes", d.staking, d.anchor, *params.args())
+        challenges, _ = self._create(signer, "Challenges", address, params.anchor_deadline)
+        self._at(Disputes, address).set_challenges(signer, challenges)
         self._at(Staking, d.staking).set_slasher(signer, address)
         return replace(d, disputes=address, dispute_params=params)
+
+    def _forget_disputes(self) -> None:
+        for name in ("disputes", "challenges"):
+            self.__dict__.pop(name, None)
 
     def _create(self, signer: Signer, name: str, *args: Any) -> tuple[str, int]:
         art = load_artifact(name)
@@ -282,6 +290,14 @@ class Chain:
                 "deploy with disputes (Chain.deploy_disputes)"
             )
         return self._at(Disputes, address)
+
+    @cached_property
+    def challenges(self) -> Challenges:
+        """The Challenges contract (objective challenges), named onchain by Disputes."""
+        address = self.disputes.challenges_address()
+        if address is None:
+            raise NotDeployed(f"the Disputes contract on chain {self.chain_id} has no Challenges")
+        return self._at(Challenges, address)
 
     @property
     def registry(self) -> ModelRegistry:
@@ -389,7 +405,7 @@ class Chain:
         )
         self._deployment = deployment
         self.__dict__.pop("contracts", None)
-        self.__dict__.pop("disputes", None)
+        self._forget_disputes()
 
     def close(self) -> None:
         self.backend.close()

@@ -10,9 +10,10 @@ pulled: :meth:`Disputes.claim`. This module is its typed client; what to
 challenge and how to vote is decided in :mod:`cairn.verification`.
 
 The evidence *is* a :class:`cairn.receipts.Receipt` (plus its batch and
-inclusion proof): :func:`_onchain` turns a receipt into the contract's
-``Receipt`` struct, and a ``DisputeOpened`` event turns back into a
-:class:`~cairn.receipts.Receipt` under the network's domain — one mapping, here.
+inclusion proof): :func:`receipt_struct` turns a receipt into the contract's
+``Receipt`` struct, and :func:`receipt_from_struct` turns a struct from an event
+(``DisputeOpened``, ``LeafAnswered``) back into a :class:`~cairn.receipts.Receipt`
+under the network's domain — one mapping, here, for Disputes and Challenges.
 
 A juror's sealed vote is ``keccak256(abi.encode(id, juror, uint8 vote, salt))``
 (:func:`commitment`): binding the juror's address means a vote cannot be copied.
@@ -30,10 +31,10 @@ from eth_hash.auto import keccak
 from web3 import Web3
 
 from cairn.chain._tx import Tx, tx_of
-from cairn.chain.challenges import ObjectiveChallenges
+from cairn.chain._wrapper import ContractWrapper
 from cairn.content import Cid
 from cairn.errors import ReceiptInvalid
-from cairn.identity import Signer
+from cairn.identity import Signature, Signer
 from cairn.receipts import Receipt, ReceiptDomain
 
 BURN = "0x000000000000000000000000000000000000dEaD"
@@ -51,6 +52,8 @@ __all__ = [
     "PoolMember",
     "Vote",
     "commitment",
+    "receipt_from_struct",
+    "receipt_struct",
 ]
 
 ETHER = 10**18
@@ -134,6 +137,7 @@ class DisputeParams:
     activation_blocks: int = 257
     leave_delay: int = 24 * 3600
     response_window: int = 3600  # objective challenges: the node's time to answer
+    anchor_deadline: int = 3600  # a receipt must be anchored this long after its issue
 
     @property
     def max_dispute_duration(self) -> int:
@@ -142,8 +146,12 @@ class DisputeParams:
         return max(self.draw_window + self.commit_window + self.reveal_window, self.response_window)
 
     def args(self) -> tuple[int, ...]:
-        """The constructor's arguments after Staking and ReceiptAnchor, in order."""
-        return tuple(getattr(self, f.name) for f in fields(self))
+        """The Disputes constructor's arguments after Staking and ReceiptAnchor, in order
+        (``anchor_deadline`` is the Challenges contract's)."""
+        return tuple(getattr(self, f.name) for f in fields(self) if f.name not in _CHALLENGES)
+
+
+_CHALLENGES = ("anchor_deadline",)  # DisputeParams fields the Challenges contract holds
 
 
 def _camel(name: str) -> str:
@@ -151,7 +159,7 @@ def _camel(name: str) -> str:
     return head + "".join(w.title() for w in rest)
 
 
-def _onchain(receipt: Receipt) -> tuple[Any, ...]:
+def receipt_struct(receipt: Receipt) -> tuple[Any, ...]:
     """The contract's ``Receipt`` struct: the model as its binary CID, the node checksummed."""
     return (
         bytes(Cid.parse(receipt.model)),
@@ -162,6 +170,22 @@ def _onchain(receipt: Receipt) -> tuple[Any, ...]:
         receipt.issued_at,
         receipt.runtime,
         receipt.price,
+    )
+
+
+def receipt_from_struct(r: Any, domain: ReceiptDomain, signature: bytes | None = None) -> Receipt:
+    """A contract ``Receipt`` struct from an event, as a receipt of ``domain``."""
+    return Receipt(
+        str(Cid.parse(bytes(r["model"]))),
+        bytes(r["inputHash"]),
+        bytes(r["outputHash"]),
+        Web3.to_checksum_address(r["node"]),
+        bytes(r["requestId"]),
+        int(r["issuedAt"]),
+        str(r["runtime"]),
+        int(r["price"]),
+        domain,
+        Signature.from_bytes(signature) if signature is not None else None,
     )
 
 
@@ -187,7 +211,7 @@ class Evidence:
         """The contract's evidence arguments: receipt struct, signature, batch id, leaf
         index, count, proof."""
         return (
-            _onchain(self.receipt),
+            receipt_struct(self.receipt),
             self.signature,
             self.batch_id,
             self.leaf_index,
@@ -240,8 +264,14 @@ def commitment(dispute_id: int, juror: str, vote: Vote, salt: bytes) -> bytes:
     return bytes(keccak(data))
 
 
-class Disputes(ObjectiveChallenges):
-    """Typed calls of the Disputes contract (objective challenges: the base class)."""
+class _ChallengesParams(ContractWrapper):
+    """The Challenges contract, for its parameters (its calls: cairn.chain.challenges)."""
+
+    name = "Challenges"
+
+
+class Disputes(ContractWrapper):
+    """Typed calls of the Disputes contract (its objective challenges: :attr:`Chain.challenges`)."""
 
     name = "Disputes"
 
@@ -384,7 +414,7 @@ class Disputes(ObjectiveChallenges):
 
     def receipt_digest(self, receipt: Receipt) -> bytes:
         """The digest the contract computes for a receipt (EIP-712, this network)."""
-        return bytes(self._call("receiptDigest", _onchain(receipt)))
+        return bytes(self._call("receiptDigest", receipt_struct(receipt)))
 
     @cached_property
     def receipt_domain(self) -> ReceiptDomain:
@@ -393,23 +423,33 @@ class Disputes(ObjectiveChallenges):
         return ReceiptDomain(chain_id, Web3.to_checksum_address(self._call("anchor")))
 
     def params(self) -> DisputeParams:
-        return DisputeParams(*(int(self._call(_camel(f.name))) for f in fields(DisputeParams)))
+        """The network's verification parameters (``anchor_deadline`` from Challenges)."""
+        found = {
+            f.name: int(self._call(_camel(f.name)))
+            for f in fields(DisputeParams)
+            if f.name not in _CHALLENGES
+        }
+        challenges = self.challenges_address()
+        if challenges is not None:
+            at = _ChallengesParams(self._w3, self.backend, challenges)
+            found |= {name: int(at._call(_camel(name))) for name in _CHALLENGES}
+        return DisputeParams(**found)
+
+    def challenges_address(self) -> str | None:
+        """The Challenges contract that convicts through this one (None until set)."""
+        found = str(self._call("challenges"))
+        return None if int(found, 16) == 0 else Web3.to_checksum_address(found)
+
+    def set_challenges(self, signer: Signer, address: str) -> Tx[None]:
+        """Name the Challenges contract (once, by the deployer)."""
+        call = self._send(signer, "setChallenges", Web3.to_checksum_address(address))
+        return tx_of(call, None)
 
     # -- events -----------------------------------------------------------------
 
     def _opened(self, log: Any) -> OpenedDispute:
-        a, r = log["args"], log["args"]["receipt"]
-        receipt = Receipt(
-            str(Cid.parse(bytes(r["model"]))),
-            bytes(r["inputHash"]),
-            bytes(r["outputHash"]),
-            Web3.to_checksum_address(r["node"]),
-            bytes(r["requestId"]),
-            int(r["issuedAt"]),
-            str(r["runtime"]),
-            int(r["price"]),
-            self.receipt_domain,
-        )
+        a = log["args"]
+        receipt = receipt_from_struct(a["receipt"], self.receipt_domain)
         return OpenedDispute(
             int(a["id"]),
             a["node"],

@@ -25,6 +25,7 @@ from typing import Any
 
 from cairn._atomic import atomic_write_bytes
 from cairn.chain.anchor import ReceiptAnchor
+from cairn.chain.challenges import Challenges
 from cairn.chain.client import Chain, Deployment, connect
 from cairn.chain.disputes import Disputes
 from cairn.config import DataDir
@@ -184,5 +185,14 @@ def check_network(network: Network, data_dir: DataDir | None = None) -> Chain:
             raise ConfigError(
                 f"{network.name}: Disputes {network.disputes} judges anchor {anchor} / "
                 f"staking {staking}, not this network's"
+            )
+        challenges = judge.challenges_address()
+        if challenges is None or not chain._has_code(challenges):
+            raise ConfigError(f"{network.name}: Disputes {network.disputes} has no Challenges")
+        named = chain._at(Challenges, challenges).disputes_address()
+        if named.lower() != network.disputes.lower():
+            raise ConfigError(
+                f"{network.name}: Challenges {challenges} convicts through {named}, "
+                f"not Disputes {network.disputes}"
             )
     return chain

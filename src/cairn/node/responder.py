@@ -1,12 +1,15 @@
-"""The node's answer to data-availability challenges: post the retained input onchain.
+"""The node's answer to objective challenges: post what it owes onchain, by itself.
 
-A staked validator that cannot get a receipt's input over HTTP opens
-``Disputes.challengeInput`` (:mod:`cairn.chain.challenges`); the node must post
-that input within the response window or be slashed. :class:`ChallengeResponder`
-watches ``InputChallenged`` events against this node, beside the batcher, and
-answers each from the receipt store while the input is retained: silence is
-guilt, so nothing here waits for an operator. A challenge it cannot answer (the
-input purged, lost, or over :data:`~cairn.chain.challenges.MAX_INPUT`) is logged
+Anyone may oblige a node, through the Challenges contract
+(:mod:`cairn.chain.challenges`), to post within the response window a
+receipt's retained input (a validator could not get it over HTTP), a leaf of a
+batch it anchored (it would not list the batch), or the inclusion proof of a
+receipt it signed (a client says it was never anchored); silence is guilt.
+:class:`ChallengeResponder` watches ``Challenged`` events against this node,
+beside the batcher, and answers each from the receipt store — receipts are kept
+for good, inputs for the audit window — so nothing here waits for an operator.
+A challenge it cannot answer (the input purged, lost, or over
+:data:`~cairn.chain.challenges.MAX_INPUT`; a receipt it does not hold) is logged
 and counted in :attr:`ChallengeResponder.unanswerable`.
 
 It runs in its own daemon thread, started and stopped with the gateway; a
@@ -21,10 +24,12 @@ import threading
 from collections.abc import Callable
 
 from cairn.chain import Chain
-from cairn.chain.challenges import MAX_INPUT, ChallengeStatus, InputChallenge
-from cairn.errors import ContractRevert
+from cairn.chain.challenges import MAX_INPUT, Challenge, ChallengeKind, ChallengeStatus
+from cairn.chain.disputes import Evidence
+from cairn.errors import CairnError, ContractRevert
 from cairn.identity import Signer
 from cairn.receipts import ReceiptStore
+from cairn.verification.reexecute import evidence_for
 
 __all__ = ["ChallengeResponder"]
 
@@ -32,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 class ChallengeResponder:
-    """Answers ``InputChallenged`` events against ``signer``'s node from ``receipts``."""
+    """Answers ``Challenged`` events against ``signer``'s node from ``receipts``."""
 
     def __init__(
         self,
@@ -53,7 +58,7 @@ class ChallengeResponder:
         self.answered: list[int] = []
         self.unanswerable: dict[int, str] = {}  # challenge id → why
         self._next_block = 0
-        self._pending: dict[int, InputChallenge] = {}
+        self._pending: dict[int, Challenge] = {}
         self._unclaimed = True  # claim once at start, then after each answer
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -81,7 +86,7 @@ class ChallengeResponder:
         with self.lock:
             head = self.chain.head()
             if self._next_block <= head:
-                found = self.chain.disputes.input_challenges(
+                found = self.chain.challenges.challenges(
                     self._next_block, node=self.signer.address, to_block=head
                 )
                 self._pending.update((c.id, c) for c in found)
@@ -95,43 +100,65 @@ class ChallengeResponder:
             self._unclaimed = False
         return done
 
-    def _answer(self, c: InputChallenge) -> bool:
+    def _answer(self, c: Challenge) -> bool:
         with self.lock:
             now = self.chain.now()
-            status = self.chain.disputes.input_challenge(c.id).status
+            status = self.chain.challenges.challenge(c.id).status
         if status != ChallengeStatus.OPEN or now > c.deadline:
             self._pending.pop(c.id, None)
             return False
-        data = self._input(c)
-        if data is None:
-            self._pending.pop(c.id, None)
+        self._pending.pop(c.id, None)
+        try:
+            send = self._prepare(c)
+        except CairnError as exc:
+            why = str(exc)
+            log.error("cannot answer challenge %d: %s (the node will be slashed)", c.id, why)
+            self.unanswerable[c.id] = why
             return False
         try:
             with self.lock:
-                self.chain.disputes.answer_input(self.signer, c.id, data)
-        except ContractRevert as exc:  # answered by someone else, or too late: nothing to do
-            log.info("challenge %d: %s", c.id, exc.reason)
-            self._pending.pop(c.id, None)
+                send()
+        except ContractRevert as exc:  # answered by someone else, or too late
+            log.warning("challenge %d: the answer was refused: %s", c.id, exc.reason)
             return False
-        log.info("answered input challenge %d (%d bytes)", c.id, len(data))
-        self._pending.pop(c.id, None)
+        log.info("answered %s challenge %d", c.kind.name.lower(), c.id)
         self.answered.append(c.id)
         return True
 
-    def _input(self, c: InputChallenge) -> bytes | None:
+    def _prepare(self, c: Challenge) -> Callable[[], object]:
+        """What to send for ``c``; CairnError if this node cannot answer it."""
+        ch = self.chain.challenges
+        if c.kind == ChallengeKind.WITHHELD_INPUT:
+            data = self._input(c)
+            return lambda: ch.answer_input(self.signer, c.id, data)
+        if c.kind == ChallengeKind.WITHHELD_LEAF:
+            leaf = self._leaf(c)
+            return lambda: ch.answer_leaf(self.signer, c.id, leaf)
+        if c.kind == ChallengeKind.UNANCHORED:
+            proof = self._inclusion(c)
+            return lambda: ch.answer_anchor(self.signer, c.id, proof)
+        raise CairnError(f"unknown challenge kind {c.kind}")
+
+    def _input(self, c: Challenge) -> bytes:
         stored = self.receipts.get(c.request_id)
         data = stored.input if stored is not None else None
-        why = (
-            "no retained input"
-            if data is None
-            else "retained input does not hash to the receipt"
-            if hashlib.sha256(data).digest() != c.input_hash
-            else f"input over {MAX_INPUT} bytes"
-            if len(data) > MAX_INPUT
-            else ""
-        )
-        if why:
-            log.error("cannot answer input challenge %d: %s (the node will be slashed)", c.id, why)
-            self.unanswerable[c.id] = why
-            return None
+        if data is None:
+            raise CairnError("no retained input")
+        if hashlib.sha256(data).digest() != c.input_hash:
+            raise CairnError("retained input does not hash to the receipt")
+        if len(data) > MAX_INPUT:
+            raise CairnError(f"input over {MAX_INPUT} bytes")
         return data
+
+    def _leaf(self, c: Challenge) -> Evidence:
+        members = self.receipts.batch_members(c.batch_id)
+        if c.index >= len(members):
+            raise CairnError(f"batch {c.batch_id} has no leaf {c.index} here")
+        return evidence_for(members[c.index], members, c.batch_id)
+
+    def _inclusion(self, c: Challenge) -> Evidence:
+        stored = self.receipts.get(c.request_id)
+        if stored is None or stored.batch_id is None:
+            raise CairnError("receipt not held, or never batched")
+        members = self.receipts.batch_members(stored.batch_id)
+        return evidence_for(stored.receipt, members, stored.batch_id)

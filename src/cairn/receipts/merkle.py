@@ -53,9 +53,15 @@ def pair_hash(left: bytes, right: bytes) -> bytes:
     return keccak(b"\x01" + left + right)
 
 
+COMMITMENT_BYTES = 27  # 216 bits: ReceiptAnchor packs the anchor time above them
+
+
 def batch_commitment(root: bytes, count: int) -> bytes:
-    """What ReceiptAnchor stores: ``keccak256(0x02 || root || uint256(count))``."""
-    return keccak(b"\x02" + root + count.to_bytes(32, "big"))
+    """What ReceiptAnchor's ``commitmentOf`` returns: the low 216 bits of
+    ``keccak256(0x02 || root || uint256(count))`` as a 32-byte word (the top five bytes
+    zero: the contract stores the anchor's time there)."""
+    whole = keccak(b"\x02" + root + count.to_bytes(32, "big"))
+    return bytes(32 - COMMITMENT_BYTES) + whole[32 - COMMITMENT_BYTES :]
 
 
 def depth(count: int) -> int:

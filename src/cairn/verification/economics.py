@@ -103,8 +103,9 @@ def settle(
 
 
 def convict(params: DisputeParams, slashable: int, bond: int) -> Settlement:
-    """What an objective conviction (``Disputes._convict``: an unanswered input challenge,
-    ``bond`` = the challenge bond; a model challenge, ``bond`` = 0) does, to the wei: no
+    """What an objective conviction (``Disputes.convict``: an unanswered input, leaf or
+    anchor challenge, ``bond`` = the challenge bond; a model challenge, ``bond`` = 0) does,
+    to the wei: no
     jury, so the slash is split between the challenger's capped reward and the burn."""
     slashed = slashable * params.slash_bps // BPS
     reward = min(

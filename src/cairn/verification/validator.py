@@ -8,9 +8,12 @@ service that repeats it is :func:`cairn.node.validator.run_validator`:
    sample (:mod:`cairn.verification.sampling`) with the network's parameters,
    read from the Disputes contract.
 2. **Audit.** Fetch the batch from the node, rebuild its Merkle root and
-   compare it with the anchor; re-execute each sampled receipt
+   compare it with the anchor; a receipt for a model the node had not registered
+   is convicted at once (``challengeModel``); re-execute each other sampled receipt
    (:class:`~cairn.verification.reexecute.Reexecutor`). A node that does not hand
-   over an input gets ``patience`` ticks before it is disputed.
+   over an input gets ``patience`` ticks before it is disputed; a node that does
+   not list a batch (or lists another) gets as long before each sampled leaf is
+   asked for onchain (a leaf challenge), and the answered leaf is audited.
 3. **Dispute.** A failed audit opens a dispute with the evidence and the bond,
    unless the receipt is already disputed or judged; a withheld input opens an
    objective data-availability challenge instead
@@ -46,6 +49,7 @@ from cairn.chain import (
     Chain,
     DisputeKind,
     DisputeParams,
+    Evidence,
     OpenedDispute,
     Outcome,
     Role,
@@ -55,7 +59,13 @@ from cairn.chain import (
 from cairn.errors import CairnError, ContractRevert, EvidenceMismatch, NodeUnavailable
 from cairn.identity import Signer
 from cairn.receipts import MerkleTree, Receipt
-from cairn.verification._challenges import challenge_withheld, serve_challenges
+from cairn.verification._challenges import (
+    challenge_leaf,
+    challenge_withheld,
+    convict_unregistered_model,
+    leaf_evidence,
+    serve_challenges,
+)
 from cairn.verification._state import AuditRow, ValidatorState
 from cairn.verification.base import NodeSource
 from cairn.verification.reexecute import NO_HASH, Reexecutor, evidence_for
@@ -112,8 +122,9 @@ class TickReport:
     committed: list[int] = field(default_factory=list)
     revealed: list[int] = field(default_factory=list)
     resolved: dict[int, Outcome] = field(default_factory=dict)
-    challenged: list[int] = field(default_factory=list)  # input challenges opened
-    convicted: list[int] = field(default_factory=list)  # input challenges resolved: slashed
+    challenged: list[int] = field(default_factory=list)  # objective challenges opened
+    convicted: list[int] = field(default_factory=list)  # objective challenges resolved: slashed
+    convicted_models: list[str] = field(default_factory=list)  # receipts of unregistered models
 
     def __bool__(self) -> bool:
         return bool(
@@ -125,6 +136,7 @@ class TickReport:
             or self.resolved
             or self.challenged
             or self.convicted
+            or self.convicted_models
         )
 
 
@@ -246,18 +258,30 @@ class Validator:
     ) -> None:
         try:
             members = self._batch(node, batch_id)
-        except NodeUnavailable as exc:
-            self.state.node_failed(node, f"batch {batch_id}", str(exc))
-            for row in rows:  # without the receipts there is no evidence to dispute
-                self._give_up_or_retry(row, str(exc), "unavailable")
-            return
-        except EvidenceMismatch as exc:
+        except (NodeUnavailable, EvidenceMismatch) as exc:
+            # Without a listing that matches the anchor there is no evidence to dispute:
+            # after `patience` ticks the node must post each sampled leaf onchain.
             self.state.node_failed(node, f"batch {batch_id}", str(exc))
             for row in rows:
-                self.state.settle(row, "failed", str(exc))
+                self._audit_withheld_leaf(row, str(exc), report)
             return
         for row in rows:
-            self._audit_one(row, members, report)
+            if row.leaf >= len(members):
+                self.state.settle(row, "failed", "leaf outside the batch")
+                continue
+            self._audit_one(row, evidence_for(members[row.leaf], members, batch_id), report)
+
+    def _audit_withheld_leaf(self, row: AuditRow, reason: str, report: TickReport) -> None:
+        """Audit a leaf of a batch not listed: from its answered leaf challenge, or open one."""
+        found = leaf_evidence(self, row)
+        if found is not None:
+            self._audit_one(row, found, report)
+        elif row.attempts + 1 < self.patience:
+            self.state.retry(row, reason)
+        else:
+            opened = challenge_leaf(self, row, reason)
+            if opened is not None:
+                report.challenged.append(opened)
 
     def _batch(self, node: str, batch_id: int) -> list[Receipt]:
         members = self.source(node).batch(batch_id)
@@ -294,11 +318,11 @@ class Validator:
         else:
             self.state.retry(row, reason)
 
-    def _audit_one(self, row: AuditRow, members: list[Receipt], report: TickReport) -> None:
-        if row.leaf >= len(members):
-            self.state.settle(row, "failed", "leaf outside the batch")
+    def _audit_one(self, row: AuditRow, evidence: Evidence, report: TickReport) -> None:
+        receipt = evidence.receipt
+        if convict_unregistered_model(self, row, evidence):
+            report.convicted_models.append(receipt.digest().hex())
             return
-        receipt = members[row.leaf]
         try:
             finding = self.reexecutor.audit(receipt, self.source(row.node))
         except NodeUnavailable as exc:  # the model itself could not be fetched
@@ -314,10 +338,9 @@ class Validator:
             # `patience` ticks the node must post it onchain or be slashed.
             if row.attempts + 1 < self.patience:
                 self.state.retry(row, finding.reason)
-            elif found := challenge_withheld(self, row, receipt, members, finding.reason):
+            elif found := challenge_withheld(self, row, evidence, finding.reason):
                 report.challenged.append(found)
             return
-        evidence = evidence_for(receipt, members, row.batch_id)
         kind = finding.kind or DisputeKind.WRONG_OUTPUT
         mine = finding.my_output_hash if kind is DisputeKind.WRONG_OUTPUT else NO_HASH
         try:

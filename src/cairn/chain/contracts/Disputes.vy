@@ -11,8 +11,8 @@
      batch of `count` is walked to the commitment the node anchored (`_commits`: leaf =
      keccak(0x00 || digest), inner = keccak(0x01 || left || right) with the index's bits
      choosing the side, an odd level padded with a zero word, exactly ceil(log2(count))
-     siblings, commitment = keccak(0x02 || root || uint256(count)), index < count <= 2^20:
-     the rules of cairn.receipts.merkle).
+     siblings, commitment = ReceiptAnchor.commitmentFor(root, count), index < count <=
+     2^20: the rules of cairn.receipts.merkle).
      The committee: `committeeSize` seats, each drawn by stake with replacement from the
      pool members that counted at the seed block (joined at least `activationBlocks`
      before it, not yet gone), seeded by the hash of that block, which nobody knows
@@ -35,7 +35,9 @@
      address that refuses ETH cannot block a verdict.
      Staking reads `lockOf` and refuses to release stake under dispute, of a drawn
      juror, of a pool member, or of a jailed node; it requires an unbonding delay
-     longer than `maxDisputeDuration`.
+     longer than `maxDisputeDuration`. This contract is the verdict book for the
+     objective challenges too (contracts/Challenges.vy): they lock, credit and convict
+     through its hooks, which only the Challenges contract it names may call.
 """
 
 interface IStaking:
@@ -49,6 +51,7 @@ interface IStaking:
 
 interface IAnchor:
     def commitmentOf(node: address, batchId: uint256) -> bytes32: view
+    def commitmentFor(root: bytes32, count: uint256) -> bytes32: view
 
 ROLE_VALIDATOR: constant(uint8) = 2
 MAX_COMMITTEE: constant(uint256) = 15
@@ -218,6 +221,7 @@ auditWindow: public(immutable(uint256))
 activationBlocks: public(immutable(uint256))
 leaveDelay: public(immutable(uint256))
 responseWindow: public(immutable(uint256))  # objective challenges: the node's time to answer
+deployer: immutable(address)
 
 members: public(HashMap[address, Member])
 poolAt: public(HashMap[uint256, address])
@@ -282,6 +286,7 @@ def __init__(
     activationBlocks = _activationBlocks
     leaveDelay = _leaveDelay
     responseWindow = _responseWindow
+    deployer = msg.sender
 
 
 @payable
@@ -303,7 +308,7 @@ def _digest(r: Receipt) -> bytes32:
     return keccak256(concat(b"\x19\x01", domainSeparator, struct_hash))
 
 
-@pure
+@view
 @internal
 def _commits(digest: bytes32, index: uint256, count: uint256,
              proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
@@ -326,7 +331,7 @@ def _commits(digest: bytes32, index: uint256, count: uint256,
         else:
             node = keccak256(concat(b"\x01", sibling, node))
         i = i >> 1
-    return keccak256(concat(b"\x02", node, convert(count, bytes32)))
+    return staticcall anchor.commitmentFor(node, count)
 
 
 @view
@@ -340,7 +345,7 @@ def _signer(digest: bytes32, signature: Bytes[65]) -> address:
     return ecrecover(digest, v, r, s)
 
 
-@pure
+@view
 @external
 def batchCommitment(digest: bytes32, index: uint256, count: uint256,
                     proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
@@ -737,197 +742,81 @@ def claim() -> uint256:
     return amount
 
 
-# -- objective challenges ----------------------------------------------------------------
-# Guilt the contract decides alone, without a jury (docs/verification.md, "Objective
-# challenges"). A data-availability challenge obliges the node to post a receipt's
-# retained input (the bytes of cairn.receipts.wire, sha256 = inputHash) within
-# `responseWindow`; only silence past it is guilt. A model challenge convicts at once a
-# receipt whose model the node had not registered in Staking when it issued it.
+# -- the objective challenges' hooks -------------------------------------------------------
+# Guilt the contract decides alone (withheld input, withheld leaf, unanchored receipt,
+# unregistered model) is judged by the Challenges contract (contracts/Challenges.vy,
+# docs/verification.md, "Objective challenges"); the verdict book stays here: it locks
+# the node's stake while a challenge is open, slashes, jails and credits through these
+# hooks, which only that contract may call. It is set once, by the deployer.
 
-# The largest input a node can post (calldata); a node refuses longer inputs.
-MAX_INPUT: constant(uint256) = 16384
-
-KIND_WITHHELD_INPUT: constant(uint8) = 3
-KIND_UNREGISTERED_MODEL: constant(uint8) = 4
-
-CHALLENGE_OPEN: constant(uint8) = 1
-CHALLENGE_ANSWERED: constant(uint8) = 2
-CHALLENGE_UPHELD: constant(uint8) = 3  # no answer in time: the node was convicted
-
-
-struct InputChallenge:
-    node: address
-    challenger: address
-    digest: bytes32
-    inputHash: bytes32
-    status: uint8
-    bond: uint256
-    deadline: uint256
-
-
-event InputChallenged:
-    id: indexed(uint256)
-    node: indexed(address)
-    challenger: indexed(address)
-    digest: bytes32
-    requestId: bytes32
-    inputHash: bytes32
-    batchId: uint256
-    bond: uint256
-    deadline: uint256
-
-
-event InputAnswered:
-    id: indexed(uint256)
-    node: indexed(address)
-    answerer: address
-    input: Bytes[MAX_INPUT]
-
-
-event Convicted:
-    node: indexed(address)
-    challenger: indexed(address)
-    kind: uint8
-    id: uint256  # the input challenge's id (0 for a model challenge)
-    digest: bytes32
-    slashed: uint256
-    reward: uint256
-    burned: uint256
-
-
-inputChallengeCount: public(uint256)
-inputChallenges: HashMap[uint256, InputChallenge]
-activeInputChallenge: public(HashMap[bytes32, uint256])
-inputPosted: public(HashMap[bytes32, bool])
+challenges: public(address)
 
 
 @view
 @internal
-def _evidence(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
-              proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
-    """The checks of `open` (caller, audit window, signature, inclusion); the digest."""
-    assert staticcall staking.isStaked(msg.sender, ROLE_VALIDATOR), "not a staked validator"
-    assert receipt.node != msg.sender, "cannot challenge yourself"
-    issued: uint256 = convert(receipt.issuedAt, uint256)
-    assert issued <= block.timestamp + MAX_SKEW, "issued in the future"
-    assert block.timestamp <= issued + auditWindow, "outside the audit window"
-    digest: bytes32 = self._digest(receipt)
-    signer: address = self._signer(digest, signature)
-    assert signer != empty(address) and signer == receipt.node, "bad node signature"
-    anchored: bytes32 = staticcall anchor.commitmentOf(receipt.node, batchId)
-    assert anchored != empty(bytes32), "batch not anchored"
-    assert self._commits(digest, index, count, proof) == anchored, "not in the anchored batch"
-    return digest
+def _fromChallenges():
+    assert msg.sender == self.challenges and msg.sender != empty(address), "not the challenges contract"
 
 
-@internal
-def _convict(node: address, challenger: address, kind: uint8, id: uint256, digest: bytes32,
-             bond: uint256):
-    """Slash `slashBps`, jail, credit the challenger its bond and a capped reward, burn the
-    rest (no jury: nothing for jurors)."""
-    self.verdictOf[digest] = GUILTY
-    self.jailedUntil[node] = max(self.jailedUntil[node], block.timestamp + jailPeriod)
-    owed: uint256 = (staticcall staking.stakeOf(node) + staticcall staking.unbondingOf(node)) * slashBps // BPS
-    slashed: uint256 = self._take(node, owed)
-    reward: uint256 = min(slashed * rewardBps // BPS, maxRewardBonds * challengeBond)
-    self.claimable[challenger] += bond + reward
-    burned: uint256 = slashed - reward
-    if burned > 0:
-        send(BURN, burned)  # the burn address cannot refuse
-    log Convicted(node=node, challenger=challenger, kind=kind, id=id, digest=digest,
-                  slashed=slashed, reward=reward, burned=burned)
+@external
+def setChallenges(_challenges: address):
+    assert msg.sender == deployer, "not the deployer"
+    assert self.challenges == empty(address), "challenges already set"
+    assert _challenges.is_contract, "challenges is not a contract"
+    self.challenges = _challenges
+
+
+@external
+def hold(node: address):
+    """@notice Lock `node`'s stake for an open challenge."""
+    self._fromChallenges()
+    self.openDisputes[node] += 1
+
+
+@external
+def release(node: address):
+    """@notice Unlock what `hold` locked (the challenge ended)."""
+    self._fromChallenges()
+    self.openDisputes[node] -= 1
 
 
 @payable
 @external
-def challengeInput(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
-                   proof: DynArray[bytes32, MAX_PROOF]) -> uint256:
-    """
-    @notice Oblige the node to post the receipt's retained input within `responseWindow`
-            (a staked validator, with the bond, inside the audit window). The node's
-            stake is locked until the challenge ends.
-    """
-    assert msg.value == challengeBond, "wrong bond"
-    digest: bytes32 = self._evidence(receipt, signature, batchId, index, count, proof)
-    assert self.verdictOf[digest] == 0, "receipt already judged"
-    assert not self.inputPosted[digest], "input already posted"
-    assert self.activeInputChallenge[digest] == 0, "input already challenged"
-    id: uint256 = self.inputChallengeCount + 1
-    self.inputChallengeCount = id
-    self.activeInputChallenge[digest] = id
-    self.openDisputes[receipt.node] += 1
-    deadline: uint256 = block.timestamp + responseWindow
-    self.inputChallenges[id] = InputChallenge(
-        node=receipt.node, challenger=msg.sender, digest=digest, inputHash=receipt.inputHash,
-        status=CHALLENGE_OPEN, bond=msg.value, deadline=deadline)
-    log InputChallenged(id=id, node=receipt.node, challenger=msg.sender, digest=digest,
-                        requestId=receipt.requestId, inputHash=receipt.inputHash,
-                        batchId=batchId, bond=msg.value, deadline=deadline)
-    return id
+def credit(who: address):
+    """@notice Credit `msg.value` (a challenge bond) to `who`, withdrawn with `claim`."""
+    self._fromChallenges()
+    self.claimable[who] += msg.value
 
 
-@external
-def answerInput(id: uint256, input: Bytes[MAX_INPUT]):
-    """
-    @notice Post the input of a challenged receipt (anyone: the data is then available;
-            normally the node). The challenger's bond is credited to the answerer: a
-            challenge of an input the node holds costs the challenger its bond.
-    """
-    c: InputChallenge = self.inputChallenges[id]
-    assert c.status == CHALLENGE_OPEN, "not open"
-    assert block.timestamp <= c.deadline, "response window closed"
-    assert sha256(input) == c.inputHash, "input does not match the receipt"
-    self.inputChallenges[id].status = CHALLENGE_ANSWERED
-    self.activeInputChallenge[c.digest] = 0
-    self.inputPosted[c.digest] = True
-    self.openDisputes[c.node] -= 1
-    self.claimable[msg.sender] += c.bond
-    log InputAnswered(id=id, node=c.node, answerer=msg.sender, input=input)
-
-
+@payable
 @nonreentrant
 @external
-def resolveInput(id: uint256):
+def convict(node: address, challenger: address, key: bytes32) -> (uint256, uint256):
     """
-    @notice After the response window with no answer (anyone): the node is slashed
-            `slashBps`, jailed, and the challenger credited its bond and reward.
+    @notice Slash `node` `slashBps` of everything it has bonded or unbonding, jail it,
+            credit the challenger the bond sent (`msg.value`) and a capped reward, burn
+            the rest (no jury: nothing for jurors); the receipt `key` is judged GUILTY.
+            Returns (slashed, reward).
     """
-    c: InputChallenge = self.inputChallenges[id]
-    assert c.status == CHALLENGE_OPEN, "not open"
-    assert block.timestamp > c.deadline, "response window still open"
-    self.inputChallenges[id].status = CHALLENGE_UPHELD
-    self.activeInputChallenge[c.digest] = 0
-    self.openDisputes[c.node] -= 1
-    self._convict(c.node, c.challenger, KIND_WITHHELD_INPUT, id, c.digest, c.bond)
-
-
-@nonreentrant
-@external
-def challengeModel(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
-                   proof: DynArray[bytes32, MAX_PROOF]):
-    """
-    @notice Convict at once a receipt whose model (keccak256 of its binary CID) the node
-            had not registered in Staking when it issued the receipt (a staked validator,
-            inside the audit window; no bond: the contract decides).
-    """
-    digest: bytes32 = self._evidence(receipt, signature, batchId, index, count, proof)
-    assert self.verdictOf[digest] != GUILTY, "receipt already judged"
-    model: bytes32 = keccak256(receipt.model)
-    since: uint256 = staticcall staking.modelSince(receipt.node, model)
-    until: uint256 = staticcall staking.modelUntil(receipt.node, model)
-    issued: uint256 = convert(receipt.issuedAt, uint256)
-    # registered (with the clock skew allowed) at issuedAt: never convict an honest node
-    held: bool = since != 0 and since <= issued + MAX_SKEW and (until == 0 or issued <= until + MAX_SKEW)
-    assert not held, "model registered"
-    self._convict(receipt.node, msg.sender, KIND_UNREGISTERED_MODEL, 0, digest, 0)
+    self._fromChallenges()
+    self.verdictOf[key] = GUILTY
+    self.jailedUntil[node] = max(self.jailedUntil[node], block.timestamp + jailPeriod)
+    owed: uint256 = (staticcall staking.stakeOf(node) + staticcall staking.unbondingOf(node)) * slashBps // BPS
+    slashed: uint256 = self._take(node, owed)
+    reward: uint256 = min(slashed * rewardBps // BPS, maxRewardBonds * challengeBond)
+    self.claimable[challenger] += msg.value + reward
+    if slashed > reward:
+        send(BURN, slashed - reward)  # the burn address cannot refuse
+    return slashed, reward
 
 
 @view
 @external
-def inputChallenge(id: uint256) -> InputChallenge:
-    return self.inputChallenges[id]
+def signerOf(digest: bytes32, signature: Bytes[65]) -> address:
+    """@notice The address that signed `digest` (zero if none)."""
+    return self._signer(digest, signature)
 
-# -- end of objective challenges ---------------------------------------------------------
+# -- end of the hooks --------------------------------------------------------------------
 
 
 # -- reads ------------------------------------------------------------------------------
