@@ -257,8 +257,7 @@ def test_a_tick_over_hostile_nodes_ends_records_each_and_still_serves_disputes(
     # no listing, so each sampled leaf is now owed onchain (a leaf challenge each)
     assert len(report.challenged) == 2 * len(nodes)
     assert all(
-        row.status == "pending" and "leaf challenge" in (row.reason or "")
-        for row in state.audits()
+        row.status == "pending" and "leaf challenge" in (row.reason or "") for row in state.audits()
     )
     # and the tick went on to its jury duties: the dispute scan moved to the head
     assert state.get("dispute_block") == chain.head() + 1
