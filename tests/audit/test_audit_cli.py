@@ -103,3 +103,12 @@ def test_package_exports_what_it_says() -> None:
 
     assert all(hasattr(audit_pkg, name) for name in audit_pkg.__all__)
     assert "audit_live" in audit_pkg.__all__
+
+
+def test_json_flag_is_format_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["audit", str(EMBEDDED), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rosette"]["inference"]["rating"] == "bad"
+    assert main(["audit", str(EMBEDDED), "--json", "-f", "html"]) == 1
+    assert "--json and --format html disagree" in capsys.readouterr().err
+    assert main(["audit", "--explain", "--json"]) == 1

@@ -70,9 +70,13 @@ def test_head_block_hash_and_rpc(chain: Chain) -> None:
         chain.block_hash(head + 1000)
     assert chain.rpc("eth_chainId") == hex(chain.chain_id)
     assert int(chain.rpc("eth_blockNumber"), 16) == head
-    with pytest.raises(ChainRpcError, match="not allowed") as refused:
+    for method in ("eth_sendTransaction", "eth_sign", "eth_accounts", "evm_mine"):
+        with pytest.raises(ChainRpcError, match="not allowed") as refused:
+            chain.rpc(method, [])
+        assert refused.value.code == -32601
+    with pytest.raises(ChainRpcError) as relayed:  # signed elsewhere: passed on, here refused
         chain.rpc("eth_sendRawTransaction", ["0x00"])
-    assert refused.value.code == -32601
+    assert relayed.value.code != -32601
     with pytest.raises(ChainRpcError):
         chain.rpc("eth_getBalance", ["not an address", "latest"])
 

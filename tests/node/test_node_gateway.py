@@ -204,14 +204,20 @@ def test_network_document_and_live_audit_are_honest(client: httpx.Client) -> Non
     assert "one local process" in report and "one operator" in report
 
 
-def test_rpc_proxy_is_read_only(client: httpx.Client) -> None:
+def test_rpc_proxy_relays_signed_transactions_and_signs_nothing(client: httpx.Client) -> None:
     ok = client.post("/v1/chain/rpc", json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId"})
     assert ok.json()["result"].startswith("0x")
     denied = client.post(
         "/v1/chain/rpc",
-        json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": ["0x00"]},
+        json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendTransaction", "params": [{}]},
     )
     assert "not allowed" in denied.json()["error"]["message"]
+    relayed = client.post(
+        "/v1/chain/rpc",
+        json={"jsonrpc": "2.0", "id": 3, "method": "eth_sendRawTransaction", "params": ["0x00"]},
+    )
+    error = relayed.json()["error"]  # not a transaction: the chain refuses it, not the proxy
+    assert error["code"] != -32601 and "not allowed" not in error["message"]
 
 
 def test_metrics_and_health(client: httpx.Client) -> None:

@@ -14,7 +14,7 @@ import pytest
 import typer
 
 import cairn.node
-from cairn.cli import _verification
+from cairn.cli import _node, _verification
 from cairn.cli.main import main
 from cairn.errors import ConfigError
 from cairn.inference import DIGITS_NAME, MINILM_NAME
@@ -28,6 +28,8 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         if name.startswith("CAIRN_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("CAIRN_PASSPHRASE", "settings-test")
+    # these tests read settings, not sockets: a busy port 8000 on this machine is not theirs
+    monkeypatch.setattr(_node, "_port_free", lambda *_: None)
 
 
 def _up_settings(monkeypatch: pytest.MonkeyPatch, *args: str) -> NodeSettings:

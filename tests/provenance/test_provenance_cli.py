@@ -135,3 +135,50 @@ def test_publish_rejects_bad_cards(
     f.write_bytes(b"m")
     r = cairn(data_dir, "publish", str(f), "--name", "n", "--version", "1", *args)
     assert isinstance(r.exception, error)
+
+
+def test_publish_and_verify_as_json(
+    data_dir: Path,
+    tmp_path: Path,
+    wallet: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CAIRN_PASSPHRASE", "pw")
+    f = tmp_path / "m.bin"
+    f.write_bytes(b"\x02" * 100)
+    base = ["--data-dir", str(data_dir)]
+    card = ["--name", "m", "--version", "3", "--license", "MIT", "--wallet", "pub"]
+    assert main([*base, "publish", str(f), *card, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # one JSON object, nothing else
+    published = json.loads(out)
+    assert published["signer"] == wallet
+    assert published["card"]["name"] == "m" and published["card"]["version"] == "3"
+
+    # --signer takes a wallet name as well as an address
+    assert main([*base, "verify", published["artifact"], "--signer", "pub", "--json"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    verified = json.loads(out)
+    assert verified["verified"] is True and verified["signer"] == wallet
+    assert verified["manifest"] == published["manifest"]
+    assert verified["subjects"][0]["cid"] == published["artifact"]
+    assert verified["subjects"][0]["filename"] == "m.bin"
+    assert verified["card"]["license"] == "MIT" and verified["lineage"]["name"] == "m"
+
+    assert main([*base, "verify", published["manifest"], "--no-lineage", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["lineage"] is None
+
+
+def test_verify_json_failure_prints_nothing_on_stdout(
+    data_dir: Path, tmp_path: Path, wallet: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    f = tmp_path / "m"
+    f.write_bytes(b"m")
+    manifest = _publish(data_dir, f)
+    wrong = "0x" + "22" * 20
+    args = ["--data-dir", str(data_dir), "verify", manifest, "--signer", wrong, "--json"]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.strip().splitlines()) == 1

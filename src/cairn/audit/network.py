@@ -231,11 +231,25 @@ def _training(doc: NetworkDocument) -> TrainingLayer:
     )
 
 
+def _local_chain(chain: ChainInfo) -> str:
+    """Which one-process chain the node settles on, as the rating says it."""
+    if chain.kind == "embedded":
+        return f"an embedded chain inside the node's own process, {chain.url}"
+    return f"a development chain, chain {chain.chain_id} at {chain.url}: one block producer"
+
+
+def _local_operator(chain: ChainInfo) -> str:
+    if chain.kind == "embedded":
+        return "one local process"
+    return f"the operator of development chain {chain.chain_id}"
+
+
 def _payments(doc: NetworkDocument) -> IdentityPaymentsLayer:
     settlement = _settlement(doc.chain)
     local = settlement == "local_process"
     return IdentityPaymentsLayer(
-        operated_by="one local process" if local else f"chain {doc.chain.chain_id}",
+        operated_by=_local_operator(doc.chain) if local else f"chain {doc.chain.chain_id}",
+        notes=_local_chain(doc.chain) if local else "",
         operators=1 if local else (doc.chain.operators or 1),
         # An embedded chain's operator can rewrite its state; deployed contracts are immutable.
         control=Control(by="admin") if local else Control(by="nobody"),

@@ -264,9 +264,10 @@ def rate_identity_payments(m: StackManifest) -> Petal:
     """
     p = m.layers.identity_payments
     if p.settlement == "local_process":
+        where = p.notes or "an embedded chain"  # a live audit names the chain in the notes
         return Petal(
             "bad",
-            "settlement runs in one local process (an embedded chain); "
+            f"settlement runs in one local process ({where}); "
             "its operator can rewrite every balance",
         )
     if p.settlement == "database":

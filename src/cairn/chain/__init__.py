@@ -14,7 +14,7 @@ nowhere else. Public surface:
   ``anchor``, ``channels``, ``disputes``, ``challenges``), ``deploy``, ``head()``,
   ``block_hash(n)``, ``now()``, ``balance(address)``, ``transfer``, ``fund``,
   ``rpc(method, params)`` (a raw read-only JSON-RPC passthrough,
-  :data:`READ_ONLY_RPC`), ``dev_keys()`` (signers of a dev chain's funded accounts).
+  :data:`PROXY_RPC`), ``dev_keys()`` (signers of a dev chain's funded accounts).
 - Every write is signed by a :class:`cairn.identity.Signer` (``LocalSigner``, a
   keystore wallet, a KMS); the key never leaves it. A write returns :class:`Tx`.
 - :class:`Evidence` holds a :class:`cairn.receipts.Receipt`; an
@@ -50,7 +50,7 @@ import typing as _typing
 from cairn._lazy import lazy_attributes as _lazy_attributes
 
 if _typing.TYPE_CHECKING:
-    from cairn.chain._tx import Tx
+    from cairn.chain._tx import Tx, raw_transaction_gas
     from cairn.chain.anchor import Anchor, ReceiptAnchor
     from cairn.chain.base import EMBEDDED, Backend
     from cairn.chain.challenges import (
@@ -65,7 +65,7 @@ if _typing.TYPE_CHECKING:
     )
     from cairn.chain.channels import ChannelState, PaymentChannels
     from cairn.chain.client import (
-        READ_ONLY_RPC,
+        PROXY_RPC,
         Chain,
         Deployment,
         DeployParams,
@@ -109,7 +109,7 @@ if _typing.TYPE_CHECKING:
 __all__ = [
     "BURN",
     "EMBEDDED",
-    "READ_ONLY_RPC",
+    "PROXY_RPC",
     "Anchor",
     "Backend",
     "Chain",
@@ -155,6 +155,7 @@ __all__ = [
     "load_network",
     "model_id",
     "network_path",
+    "raw_transaction_gas",
     "recover_voucher",
     "save_network",
     "sign_voucher",
@@ -166,6 +167,7 @@ __all__ = [
 # of its light modules) does not pull in every backend's third-party library.
 _LAZY = {
     "Tx": "cairn.chain._tx",
+    "raw_transaction_gas": "cairn.chain._tx",
     "Anchor": "cairn.chain.anchor",
     "ReceiptAnchor": "cairn.chain.anchor",
     "Backend": "cairn.chain.base",
@@ -180,7 +182,7 @@ _LAZY = {
     "leaf_key": "cairn.chain.challenges",
     "Challenge": "cairn.chain.challenges",
     "Challenges": "cairn.chain.challenges",
-    "READ_ONLY_RPC": "cairn.chain.client",
+    "PROXY_RPC": "cairn.chain.client",
     "Chain": "cairn.chain.client",
     "Deployment": "cairn.chain.client",
     "DeployParams": "cairn.chain.client",

@@ -17,12 +17,26 @@ drawn (``CAIRNEVM1``) keeps eth-tester's id, :data:`LEGACY_CHAIN_ID`.
 
 eth-tester raises its own exceptions; they are turned into JSON-RPC error
 responses here (EIP-1474 codes), so the client handles one family of errors.
+
+**Time.** A block's timestamp is the only clock contracts see, and eth-tester
+mines only when asked, so a chain left alone would keep the time of its last
+transaction: a timelocked registry version would never become current and an
+unbonding delay would never end. A persisted chain (a user's network) therefore
+follows the wall clock: before it answers any request it mines an empty block
+at the present time if a second or more has passed since the last one (at most
+one block a second; not written to disk until the next transaction). Moving
+time forward (:meth:`EmbeddedBackend.increase_time`, ``cairn chain advance``)
+adds to an offset the clock keeps; a chain loaded with a last block ahead of
+the wall clock keeps that lead. An in-memory chain (tests, no data dir) moves
+only when told, so tests can do exact time arithmetic.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +71,10 @@ class _Provider(EthereumTesterProvider):
     """eth-tester failures as JSON-RPC errors, the way a real node reports them; this
     network's own chain id (web3's tester provider answers a fixed one)."""
 
-    def __init__(self, tester: EthereumTester, chain_id: int) -> None:
+    def __init__(self, tester: EthereumTester, chain_id: int, before: Callable[[], None]) -> None:
         super().__init__(tester)
         self.chain_id = chain_id
+        self.before = before
 
     def make_request(self, method: Any, params: Any) -> Any:
         if method == "eth_chainId":
@@ -67,6 +82,7 @@ class _Provider(EthereumTesterProvider):
         if method == "net_version":
             return {"jsonrpc": "2.0", "id": 0, "result": str(self.chain_id)}
         try:
+            self.before()
             return super().make_request(method, params)
         except TransactionFailed as exc:
             return _error(method, 3, str(exc.args[0]) if exc.args else "execution reverted")
@@ -115,9 +131,13 @@ def _kv(blob: bytes, pos: int) -> dict[bytes, bytes]:
 
 
 class EmbeddedBackend(Backend):
-    """eth-tester + py-evm in this process; persisted under ``state_dir`` if given."""
+    """eth-tester + py-evm in this process; persisted under ``state_dir`` if given.
 
-    def __init__(self, state_dir: Path | None) -> None:
+    ``follow_clock`` (default: when persisted) keeps the chain's time at the wall
+    clock plus the offset :meth:`increase_time` added.
+    """
+
+    def __init__(self, state_dir: Path | None, *, follow_clock: bool | None = None) -> None:
         self.url = "embedded://"
         self._path = None if state_dir is None else state_dir / "embedded.db"
         self._evm = PyEVMBackend()
@@ -133,7 +153,9 @@ class EmbeddedBackend(Backend):
         cls = type(self._evm.chain)
         self._evm.chain = type(cls.__name__, (cls,), {"chain_id": self.chain_id})(db)
         self._tester = EthereumTester(self._evm)
-        self._provider = _Provider(self._tester, self.chain_id)
+        self.follow_clock = self._path is not None if follow_clock is None else follow_clock
+        self._offset = max(0, self._latest() - int(time.time()))  # a lead it was given
+        self._provider = _Provider(self._tester, self.chain_id, self.catch_up)
         if fresh:
             self.committed()  # the id is fixed from the first moment, not the first tx
 
@@ -143,9 +165,25 @@ class EmbeddedBackend(Backend):
     def dev_keys(self) -> list[str]:
         return [key.to_hex() for key in self._evm.account_keys]
 
+    def _latest(self) -> int:
+        return int(self._tester.get_block_by_number("latest")["timestamp"])
+
+    def catch_up(self) -> None:
+        """Mine an empty block at the present if the clock has moved a second or more."""
+        if not self.follow_clock:
+            return
+        target = int(time.time()) + self._offset
+        if target > self._latest():
+            self._tester.time_travel(target + 1)  # mines a block at target - 1 + 1
+
     def increase_time(self, seconds: int) -> None:
-        latest = self._tester.get_block_by_number("latest")["timestamp"]
-        self._tester.time_travel(int(latest) + max(1, seconds))
+        # time_travel(t) mines a block stamped t - 1 and stamps the next one t
+        present = max(self._latest(), int(time.time()) + self._offset)
+        if self.follow_clock:  # reads see the moved time at once
+            self._tester.time_travel(present + max(1, seconds) + 1)
+            self._offset = self._latest() - int(time.time())
+        else:  # the next transaction is stamped `seconds` later (tests count on it)
+            self._tester.time_travel(present + max(1, seconds))
         self.committed()
 
     def committed(self) -> None:

@@ -37,7 +37,7 @@ from cairn.errors import (
 )
 from cairn.identity import Signer
 
-__all__ = ["Tx", "sign_transaction", "translate"]
+__all__ = ["Tx", "raw_transaction_gas", "sign_transaction", "translate"]
 
 T = TypeVar("T")
 
@@ -160,3 +160,26 @@ def tx_of(receipt: Any, value: T) -> Tx[T]:
         value=value,
         fee=int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0)),
     )
+
+
+def raw_transaction_gas(raw: str | bytes) -> int:
+    """The gas limit of a signed transaction (``eth_sendRawTransaction``'s parameter).
+
+    EIP-2718: a legacy transaction is an RLP list (gas is item 2); a typed one is a
+    type byte then an RLP list — type 1 (EIP-2930) has gas at item 3, types 2, 3 and
+    4 (EIP-1559, EIP-4844, EIP-7702) at item 4. ValueError if it is none of these.
+    """
+    import rlp  # type: ignore[import-untyped]
+
+    data = bytes.fromhex(raw.removeprefix("0x")) if isinstance(raw, str) else raw
+    if not data:
+        raise ValueError("empty transaction")
+    kind, body = (None, data) if data[0] >= 0xC0 else (data[0], data[1:])
+    index = {None: 2, 1: 3, 2: 4, 3: 4, 4: 4}.get(kind)
+    if index is None:
+        raise ValueError(f"unknown transaction type {kind}")
+    try:
+        fields = rlp.decode(body)
+        return int.from_bytes(fields[index], "big")
+    except (rlp.DecodingError, IndexError, TypeError) as exc:
+        raise ValueError(f"not a signed transaction: {exc}") from None

@@ -81,6 +81,13 @@ class PaymentChannels(ContractWrapper):
             return None
         return ChannelState(channel_id, payer, payee, int(deposit), int(paid), int(closes_at))
 
+    def channels_of(self, address: str) -> list[ChannelState]:
+        """Every channel ``address`` pays or is paid by, in id order (from ``Opened`` events)."""
+        who = Web3.to_checksum_address(address)
+        logs = [*self._logs("Opened", payer=who), *self._logs("Opened", payee=who)]
+        ids = {int(log["args"]["channelId"]) for log in logs}
+        return [ch for i in sorted(ids) if (ch := self.channel(i)) is not None]
+
     @property
     def close_window(self) -> int:
         return int(self._call("closeWindow"))

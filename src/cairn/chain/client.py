@@ -49,25 +49,35 @@ from cairn.errors import (
 )
 from cairn.identity import LocalSigner, Signer
 
-__all__ = ["EMBEDDED", "READ_ONLY_RPC", "Chain", "DeployParams", "Deployment", "connect"]
+__all__ = ["EMBEDDED", "PROXY_RPC", "Chain", "DeployParams", "Deployment", "connect"]
 
 ETHER = 10**18
 W = TypeVar("W", bound=ContractWrapper)
 
-# What :meth:`Chain.rpc` passes through: reads of public chain state, nothing that
-# signs, sends, or moves a development chain.
-READ_ONLY_RPC = frozenset(
+# What :meth:`Chain.rpc` passes through (what the gateway's ``/v1/chain/rpc`` relays):
+# reads of public chain state, and what a validator or client needs to transact with
+# its own key — fees, nonce, estimate, a transaction it signed itself
+# (``eth_sendRawTransaction``), its receipt. Nothing that signs for anyone
+# (``eth_sendTransaction``, ``eth_sign``, ``eth_accounts``: a dev chain's unlocked
+# accounts) or moves a development chain (``evm_*``, ``anvil_*``).
+PROXY_RPC = frozenset(
     {
         "eth_chainId",
         "net_version",
         "eth_blockNumber",
         "eth_call",
+        "eth_estimateGas",
+        "eth_gasPrice",
+        "eth_maxPriorityFeePerGas",
+        "eth_feeHistory",
         "eth_getCode",
         "eth_getBalance",
         "eth_getBlockByNumber",
         "eth_getLogs",
         "eth_getTransactionCount",
+        "eth_getTransactionByHash",
         "eth_getTransactionReceipt",
+        "eth_sendRawTransaction",
         "web3_clientVersion",
     }
 )
@@ -161,6 +171,17 @@ class Chain:
                 )
             self._deployment = found
         return self._deployment
+
+    def use(self, deployment: Deployment) -> None:
+        """Work with ``deployment``'s contracts (a pinned profile's, checked onchain by
+        :func:`cairn.chain.check_network`), without recording it in the data dir."""
+        if deployment.chain_id != self.chain_id:
+            raise ChainError(
+                f"deployment is for chain {deployment.chain_id}, this is chain {self.chain_id}"
+            )
+        self._deployment = deployment
+        self.__dict__.pop("contracts", None)
+        self._forget_disputes()
 
     def is_deployed(self) -> bool:
         try:
@@ -337,14 +358,17 @@ class Chain:
         return int(self._read("block", lambda: self._w3.eth.get_block("latest")["timestamp"]))
 
     def rpc(self, method: str, params: list[Any] | None = None) -> Any:
-        """A read-only JSON-RPC call passed through as is; the result in wire form (0x-hex).
+        """A JSON-RPC call passed through as is; the result in wire form (0x-hex).
 
-        Only :data:`READ_ONLY_RPC` methods pass; a refused method, bad params or an
-        error the chain answers is :class:`~cairn.errors.ChainRpcError` with the
-        EIP-1474 code, message and data.
+        Only :data:`PROXY_RPC` methods pass (reads, and transactions their sender
+        signed); a refused method, bad params or an error the chain answers is
+        :class:`~cairn.errors.ChainRpcError` with the EIP-1474 code, message and
+        data. A relayed transaction is persisted like one of ours.
         """
-        if method not in READ_ONLY_RPC:
-            raise ChainRpcError(-32601, f"{method} is not allowed here (read-only calls only)")
+        if method not in PROXY_RPC:
+            raise ChainRpcError(
+                -32601, f"{method} is not allowed here (reads and signed transactions only)"
+            )
         try:  # through the provider's own formatters (eth-tester's turn JSON-RPC fields into
             # its Python API: fromBlock, hex gas), but none of web3's result middleware
             send = self._w3.provider.request_func(self._w3, NamedElementOnion([]))
@@ -361,6 +385,8 @@ class Chain:
             raise ChainRpcError(int(code), str(error.get("message", "")), data)
         if not isinstance(reply, dict) or "result" not in reply:
             raise ChainRpcError(-32603, f"{method}: the chain sent no result")
+        if method == "eth_sendRawTransaction":
+            self.backend.committed()  # the embedded chain writes its state after every tx
         return to_rpc_json(reply["result"])
 
     def transfer(self, signer: Signer, to: str, wei: int) -> _tx.Tx[None]:

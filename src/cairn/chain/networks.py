@@ -107,6 +107,7 @@ class Network:
 
 
 _OPTIONAL = ("registry", "disputes")
+_NO_ADDRESS = "0x" + "00" * 20  # a contract a profile does not pin
 
 
 def network_path(data_dir: DataDir, name: str) -> Path:
@@ -163,8 +164,13 @@ def default_network(data_dir: DataDir, chain: Chain) -> Network:
     )
 
 
-def check_network(network: Network, data_dir: DataDir | None = None) -> Chain:
-    """Connect to ``network`` and check that its contracts are what the profile says."""
+def check_network(network: Network, data_dir: DataDir | None = None, *, use: bool = False) -> Chain:
+    """Connect to ``network`` and check that its contracts are what the profile says.
+
+    With ``use``, the returned chain works with the profile's contracts (a party that
+    joins a network it did not deploy) without writing them into the data dir's own
+    deployment record; PaymentChannels, which a profile does not pin, is absent.
+    """
     chain = connect(network.rpc, data_dir, expect_chain_id=network.chain_id)
     addresses = {"ReceiptAnchor": network.anchor, "Staking": network.staking}
     addresses |= {"ModelRegistry": network.registry} if network.registry else {}
@@ -195,4 +201,17 @@ def check_network(network: Network, data_dir: DataDir | None = None) -> Chain:
                 f"{network.name}: Challenges {challenges} convicts through {named}, "
                 f"not Disputes {network.disputes}"
             )
+    if use:
+        chain.use(
+            Deployment(
+                network.chain_id,
+                network.registry or _NO_ADDRESS,
+                network.staking,
+                network.anchor,
+                _NO_ADDRESS,
+                _NO_ADDRESS,
+                0,
+                disputes=network.disputes,
+            )
+        )
     return chain

@@ -2,7 +2,7 @@
 
 cairn audit examples/stacks/cairn-embedded.yaml
 cairn audit stack.yaml --format html -o report.html
-cairn audit --live http://127.0.0.1:8000
+cairn audit --live http://127.0.0.1:8000 --json
 cairn audit --explain
 """
 
@@ -40,14 +40,20 @@ def audit_command(
     show_explain: Annotated[
         bool, typer.Option("--explain", help="What each rating and flag means, and why.")
     ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
     """Rate a decentralized-AI stack layer by layer (after L2BEAT's risk rosette)."""
     from cairn.audit import FORMATS, audit, audit_live, explain, load_stack_manifest, render
     from cairn.audit.render import table
 
     if show_explain:
+        if as_json:
+            raise AuditError("--explain prints text, not JSON: drop --json")
         _emit(explain(), out)
         return
+    if as_json and fmt not in ("table", "json"):
+        raise AuditError(f"--json and --format {fmt} disagree: give one of them")
+    fmt = "json" if as_json else fmt
     if fmt not in FORMATS:
         raise AuditError(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if manifest is not None and live is not None:

@@ -1,11 +1,13 @@
 """``cairn chain|registry|stake|channel``: the settlement layer on the command line.
 
 Every command takes ``--chain URL`` (default ``embedded://``, kept in the data
-dir). Writes are signed by ``--key HEX`` or ``--wallet NAME`` (a cairn.identity
-keystore, unlocked with ``$CAIRN_PASSPHRASE``); with neither, the default wallet
-is used if there is one, else — on a development chain — its first prefunded
-account. On ``embedded://`` a key that is short of ETH is funded from the dev
-accounts first.
+dir) and ``--json`` (one JSON object on stdout; a transaction adds its hash, gas
+and block). An address argument is a ``0x`` address or a wallet's name; times
+print as ISO 8601 with how far away they are. Writes are signed by ``--key HEX``
+or ``--wallet NAME`` (a cairn.identity keystore, unlocked with
+``$CAIRN_PASSPHRASE``); with neither, the default wallet is used if there is one,
+else — on a development chain — its first prefunded account. On ``embedded://``
+a key that is short of ETH is funded from the dev accounts first.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from cairn import chain as chainlib  # light: its names load on first use (PEP 562)
-from cairn.cli._common import console, err_console, state
-from cairn.errors import ChainError, ConfigError
+from cairn.cli._common import JsonOpt, console, err_console, fmt_time, resolve_address, state
+from cairn.errors import ChainError, ConfigError, VoucherInvalid
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.identity import Signer
@@ -38,10 +40,14 @@ registry_app = typer.Typer(
 stake_app = typer.Typer(help="Stake as a node or validator (Staking).", no_args_is_help=True)
 channel_app = typer.Typer(help="Payment channels with EIP-712 vouchers.", no_args_is_help=True)
 
-ChainOpt = Annotated[str, typer.Option("--chain", help="embedded:// or http(s)://host:port")]
+ChainOpt = Annotated[
+    str,
+    typer.Option(
+        "--chain", envvar="CAIRN_CHAIN", help="embedded:// or http(s)://host:port ($CAIRN_CHAIN)."
+    ),
+]
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Private key, hex.")]
 WalletOpt = Annotated[str | None, typer.Option("--wallet", help="Wallet name (cairn.identity).")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object.")]
 
 
 def parse_amount(text: str) -> int:
@@ -97,6 +103,18 @@ def _signer(
     return account
 
 
+WhoArg = Annotated[str | None, typer.Argument(help="An address or wallet name (default: yours).")]
+
+
+def _whom(
+    ctx: typer.Context, address: str | None, url: str, key: str | None, wallet: str | None
+) -> tuple[chainlib.Chain, str]:
+    """The chain, and who a read is about: ADDRESS (or a wallet's name), else the signer."""
+    who = resolve_address(ctx, address) if address is not None else None
+    c = _open(ctx, url)
+    return c, who or _signer(ctx, c, key, wallet).address
+
+
 def _has_default_wallet(ctx: typer.Context) -> bool:
     try:
         from cairn.identity import WalletStore
@@ -105,10 +123,35 @@ def _has_default_wallet(ctx: typer.Context) -> bool:
     return WalletStore(state(ctx).data_dir.keystore).default_name() is not None
 
 
-def _done(what: str, tx: chainlib.Tx[Any]) -> None:
-    console.print(
-        f"{what} [dim](gas {tx.gas_used}, block {tx.block_number}, tx {tx.hash})[/]", soft_wrap=True
-    )
+def _done(what: str, tx: chainlib.Tx[Any], as_json: bool = False, **fields: Any) -> None:
+    """Report a transaction: a line of text, or one JSON object (``fields`` added)."""
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "ok": True,
+                    **fields,
+                    "tx": tx.hash,
+                    "gas_used": tx.gas_used,
+                    "block": tx.block_number,
+                }
+            )
+        )
+        return
+    console.print(f"{what} [dim](gas {tx.gas_used}, block {tx.block_number}, tx {tx.hash})[/]")
+
+
+_DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_duration(text: str) -> int:
+    """Seconds from '90', '90s', '30m', '12h', '7d' or '2w'."""
+    raw = text.strip().lower()
+    unit = raw[-1:] if raw[-1:] in _DURATION else "s"
+    number = raw[:-1] if raw[-1:] in _DURATION else raw
+    if not number.isdigit():
+        raise ConfigError(f"not a duration: {text!r} (try 90s, 30m, 12h, 7d)")
+    return int(number) * _DURATION[unit]
 
 
 # -- chain ------------------------------------------------------------------
@@ -121,37 +164,59 @@ def deploy(
     key: KeyOpt = None,
     wallet: WalletOpt = None,
     disputes: Annotated[
-        bool, typer.Option(help="Also deploy Disputes and make it Staking's only slasher.")
+        bool,
+        typer.Option(
+            "--disputes/--no-disputes",
+            help="Also deploy Disputes and Challenges; Disputes becomes Staking's only slasher.",
+        ),
     ] = True,
     name: Annotated[
         str | None, typer.Option(help="Network profile name (default local / chain-ID).")
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Deploy the contracts once on this chain, record their addresses, and pin the network
     (a profile in the data dir's networks/, named by --name)."""
     c = _open(ctx, chain)
-    if c.is_deployed():
-        console.print(f"already deployed on chain {c.chain_id}")
-    else:
+    already = c.is_deployed()
+    if not already:
         c.deploy(
             _signer(ctx, c, key, wallet), disputes=chainlib.DisputeParams() if disputes else None
         )
-    _print_deployment(c)
     pinned = name or ("local" if c.url == chainlib.EMBEDDED else f"chain-{c.chain_id}")
     chainlib.save_network(
         state(ctx).data_dir, chainlib.Network.from_deployment(pinned, c.deployment, chain)
     )
+    if as_json:
+        typer.echo(json.dumps({**_deployment_json(c), "network": pinned, "new": not already}))
+        return
+    if already:
+        console.print(f"already deployed on chain {c.chain_id}")
+    _print_deployment(c)
     console.print(f"{'network':16} {pinned} (chain {c.chain_id}, pinned for `--online`)")
+
+
+def _deployment_json(c: chainlib.Chain) -> dict[str, Any]:
+    """The recorded deployment as JSON types (its parameters included)."""
+    from dataclasses import asdict
+
+    found = asdict(c.deployment)
+    if c.deployment.disputes is not None:
+        found["challenges"] = c.disputes.challenges_address()
+    return {"chain_id": c.chain_id, "url": c.url, "deployment": found}
 
 
 def _print_deployment(c: chainlib.Chain) -> None:
     d = c.deployment
-    for label, address in [
+    rows = [
         ("ModelRegistry", d.registry),
         ("Staking", d.staking),
         ("ReceiptAnchor", d.anchor),
         ("PaymentChannels", d.channels),
-    ]:
+    ]
+    if d.disputes is not None:
+        rows += [("Disputes", d.disputes), ("Challenges", c.disputes.challenges_address() or "-")]
+    for label, address in rows:
         console.print(f"{label:16} {address}")
 
 
@@ -159,22 +224,46 @@ def _print_deployment(c: chainlib.Chain) -> None:
 def status(
     ctx: typer.Context, chain: ChainOpt = chainlib.EMBEDDED, as_json: JsonOpt = False
 ) -> None:
-    """Which chain this is, its head, and the recorded deployment."""
+    """Which chain this is, its head, its clock, and the recorded deployment."""
     c = _open(ctx, chain)
-    deployed = c.deployment.__dict__ if c.is_deployed() else None
     if as_json:
-        params = None if deployed is None else {**deployed, "params": deployed["params"].__dict__}
+        found = _deployment_json(c) if c.is_deployed() else {"deployment": None}
         typer.echo(
             json.dumps(
-                {"url": c.url, "chain_id": c.chain_id, "time": c.now(), "deployment": params}
+                {"url": c.url, "chain_id": c.chain_id, "head": c.head(), "time": c.now(), **found}
             )
         )
         return
-    console.print(f"chain {c.chain_id} at {c.url}, block time {c.now()}")
-    if deployed is None:
+    console.print(f"chain {c.chain_id} at {c.url}, block {c.head()}, time {fmt_time(c.now())}")
+    if not c.is_deployed():
         console.print("not deployed (run `cairn chain deploy`)")
     else:
         _print_deployment(c)
+
+
+@chain_app.command("advance")
+def advance(
+    ctx: typer.Context,
+    duration: Annotated[str, typer.Argument(help="How far: 90s, 30m, 12h, 7d, 2w.")],
+    chain: ChainOpt = chainlib.EMBEDDED,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move a development chain's clock forward (embedded or Anvil; demos and tests).
+
+    Timelocked versions become current, unbonding and close windows end. A public
+    chain's clock cannot be moved: this refuses anything that is not a dev chain.
+    """
+    seconds = parse_duration(duration)
+    c = _open(ctx, chain)
+    if not c.dev_keys():
+        raise ConfigError(f"{c.url} is not a development chain: its clock cannot be moved")
+    before = c.now()
+    c.increase_time(seconds)
+    after = c.now()
+    if as_json:
+        typer.echo(json.dumps({"chain_id": c.chain_id, "before": before, "time": after}))
+        return
+    console.print(f"chain {c.chain_id}: time {fmt_time(after)} (moved {after - before} s)")
 
 
 @chain_app.command("check")
@@ -208,73 +297,164 @@ def check(
 
 # -- registry ---------------------------------------------------------------
 
+ModelArg = Annotated[str, typer.Argument(help="The model's registered name.")]
+
 
 @registry_app.command("register")
 def registry_register(
     ctx: typer.Context,
-    name: str,
+    name: Annotated[str, typer.Argument(help="The name to claim (yours while you own it).")],
     delay: Annotated[
         int, typer.Option(help="Seconds before a new version becomes current.", min=0)
     ] = 0,
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Claim a model name for the signing wallet."""
     c = _open(ctx, chain)
     signer = _signer(ctx, c, key, wallet)
-    _done(f"registered {name!r} to {signer.address}", c.registry.register(signer, name, delay))
+    tx = c.registry.register(signer, name, delay)
+    _done(f"registered {name!r} to {signer.address}", tx, as_json, name=name, owner=signer.address)
+
+
+def _check_publishable(ctx: typer.Context, content_cid: str, manifest: str) -> None:
+    """CIDs that parse, and a manifest (if this data dir holds it) about that content."""
+    from cairn.content import Cid, open_blockstore
+    from cairn.errors import BlockNotFound
+
+    for label, text in (("content CID", content_cid), ("manifest CID", manifest)):
+        if text:
+            try:
+                Cid.parse(text)
+            except ValueError as exc:
+                raise ConfigError(f"{label} {text!r} is not a CID: {exc}") from None
+    if not manifest:
+        return
+    from cairn.provenance import load_manifest
+
+    try:
+        found = load_manifest(manifest, open_blockstore(state(ctx).data_dir))
+    except BlockNotFound:
+        raise ConfigError(
+            f"manifest {manifest} is not in this data dir (cairn car import it, or publish "
+            "it here with `cairn publish`), so its subject cannot be checked"
+        ) from None
+    subjects = [s.cid for s in found.statement.subjects]
+    if content_cid not in subjects:
+        raise ConfigError(
+            f"manifest {manifest} is about {', '.join(subjects)}, not content {content_cid}"
+        )
 
 
 @registry_app.command("publish")
 def registry_publish(
     ctx: typer.Context,
-    name: str,
-    content_cid: str,
-    manifest: Annotated[str, typer.Option(help="Manifest CID.")] = "",
+    name: ModelArg,
+    content_cid: Annotated[str, typer.Argument(help="The version's content (model) CID.")],
+    manifest: Annotated[
+        str, typer.Option(help="Its signed manifest's CID; its subject must be the content.")
+    ] = "",
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Publish a version (content CID, manifest CID) of a model you own."""
+    """Publish a version (content CID, manifest CID) of a model you own.
+
+    Both CIDs are checked before any transaction; a manifest must be in this data
+    dir's store and name the content as its subject.
+    """
+    _check_publishable(ctx, content_cid, manifest)
     c = _open(ctx, chain)
     tx = c.registry.publish(_signer(ctx, c, key, wallet), name, content_cid, manifest)
-    _done(f"published {name!r} version {tx.value}", tx)
+    v = c.registry.version(name, tx.value)
+    when = "" if v.effective_at <= c.now() else f", current from {fmt_time(v.effective_at)}"
+    _done(
+        f"published {name!r} version {tx.value}{when}",
+        tx,
+        as_json,
+        name=name,
+        version=tx.value,
+        effective_at=v.effective_at,
+    )
+
+
+def _version_json(v: chainlib.ModelVersion) -> dict[str, Any]:
+    return {**v.__dict__, "deprecated": v.deprecated}
 
 
 def _version_line(v: chainlib.ModelVersion, now: int) -> str:
-    flags = " deprecated" if v.deprecated else (" pending" if v.effective_at > now else "")
+    if v.deprecated_at and v.deprecated_at <= now:
+        state_ = f"deprecated since {fmt_time(v.deprecated_at, now)}"
+    elif v.effective_at > now:
+        state_ = f"pending, current from {fmt_time(v.effective_at, now)}"
+    else:
+        state_ = f"since {fmt_time(v.effective_at, now)}"
     manifest = v.manifest_cid or "-"
-    return f"v{v.index}  {v.content_cid}  manifest {manifest}  from {v.effective_at}{flags}"
+    return f"v{v.index}  {v.content_cid}  manifest {manifest}  {state_}"
 
 
 @registry_app.command("show")
 def registry_show(
-    ctx: typer.Context, name: str, chain: ChainOpt = chainlib.EMBEDDED, as_json: JsonOpt = False
+    ctx: typer.Context,
+    name: ModelArg,
+    chain: ChainOpt = chainlib.EMBEDDED,
+    as_json: JsonOpt = False,
 ) -> None:
-    """A model's owner and current version."""
+    """A model's owner, update delay, current version and pending ones."""
+    from cairn.errors import ContractRevert
+
     c = _open(ctx, chain)
     info = c.registry.model(name)
     if info is None:
         raise ChainError(f"ModelRegistry: no model named {name!r}")
-    current = c.registry.current(name) if info.version_count else None
+    now = c.now()
+    history = c.registry.history(name)
+    try:
+        current = c.registry.current(name) if info.version_count else None
+    except ContractRevert:  # every version still pending, or deprecated
+        current = None
+    pending = [v for v in history if v.effective_at > now and not v.deprecated]
     if as_json:
-        typer.echo(json.dumps({**info.__dict__, "current": current and current.__dict__}))
+        typer.echo(
+            json.dumps(
+                {
+                    **info.__dict__,
+                    "time": now,
+                    "current": current and _version_json(current),
+                    "pending": [_version_json(v) for v in pending],
+                }
+            )
+        )
         return
     console.print(
         f"{info.name}: owner {info.owner}, update delay {info.update_delay}s, "
         f"{info.version_count} versions"
     )
-    if current is not None:
-        console.print("current " + _version_line(current, c.now()))
+    console.print("current " + _version_line(current, now) if current else "no current version yet")
+    for v in pending:
+        console.print("next    " + _version_line(v, now))
 
 
 @registry_app.command("history")
-def registry_history(ctx: typer.Context, name: str, chain: ChainOpt = chainlib.EMBEDDED) -> None:
+def registry_history(
+    ctx: typer.Context,
+    name: ModelArg,
+    chain: ChainOpt = chainlib.EMBEDDED,
+    as_json: JsonOpt = False,
+) -> None:
     """Every version of a model, oldest first."""
     c = _open(ctx, chain)
     now = c.now()
-    for v in c.registry.history(name):
+    history = c.registry.history(name)
+    if as_json:
+        typer.echo(
+            json.dumps({"name": name, "time": now, "versions": [_version_json(v) for v in history]})
+        )
+        return
+    for v in history:
         console.print(_version_line(v, now))
 
 
@@ -284,13 +464,14 @@ def registry_history(ctx: typer.Context, name: str, chain: ChainOpt = chainlib.E
 @stake_app.command("add")
 def stake_add(
     ctx: typer.Context,
-    amount: str,
+    amount: Annotated[str, typer.Argument(help="How much to bond: 0.01eth, 20gwei, 1000wei.")],
     role: Annotated[str, typer.Option(help="node or validator")] = "node",
     endpoint: Annotated[str | None, typer.Option(help="Register with this URL.")] = None,
     model: Annotated[list[str] | None, typer.Option(help="A model served (repeat).")] = None,
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Stake AMOUNT (e.g. 0.01eth); registers first if --endpoint is given or not yet registered."""
     try:
@@ -301,26 +482,33 @@ def stake_add(
     c = _open(ctx, chain)
     signer = _signer(ctx, c, key, wallet)
     if endpoint is not None or c.staking.participant(signer.address).role is None:
-        _done(
-            f"registered {signer.address} as {which.name.lower()}",
-            c.staking.register(signer, which, endpoint or "", model or []),
-        )
-    _done(f"staked {_eth(wei)}", c.staking.stake(signer, wei))
+        registered = c.staking.register(signer, which, endpoint or "", model or [])
+        if not as_json:
+            _done(f"registered {signer.address} as {which.name.lower()}", registered)
+    tx = c.staking.stake(signer, wei)
+    _done(f"staked {_eth(wei)}", tx, as_json, address=signer.address, staked=wei)
 
 
 @stake_app.command("unbond")
 def stake_unbond(
     ctx: typer.Context,
-    amount: str,
+    amount: Annotated[str, typer.Argument(help="How much to unbond: 0.01eth, 1000wei.")],
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Start unbonding AMOUNT; it stays slashable until withdrawn after the delay."""
     wei = parse_amount(amount)
     c = _open(ctx, chain)
     tx = c.staking.unbond(_signer(ctx, c, key, wallet), wei)
-    _done(f"unbonding {amount}, withdrawable from {tx.value}", tx)
+    _done(
+        f"unbonding {_eth(wei)}, withdrawable from {fmt_time(tx.value, c.now())}",
+        tx,
+        as_json,
+        unbonding=wei,
+        release_at=tx.value,
+    )
 
 
 @stake_app.command("withdraw")
@@ -329,25 +517,25 @@ def stake_withdraw(
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Withdraw unbonded stake after the delay."""
     c = _open(ctx, chain)
     tx = c.staking.withdraw(_signer(ctx, c, key, wallet))
-    _done(f"withdrew {_eth(tx.value)}", tx)
+    _done(f"withdrew {_eth(tx.value)}", tx, as_json, withdrawn=tx.value)
 
 
 @stake_app.command("show")
 def stake_show(
     ctx: typer.Context,
-    address: Annotated[str | None, typer.Argument()] = None,
+    address: WhoArg = None,
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """A participant's role, endpoint, stake and unbonding."""
-    c = _open(ctx, chain)
-    who = address or _signer(ctx, c, key, wallet).address
+    c, who = _whom(ctx, address, chain, key, wallet)
     p = c.staking.participant(who)
     role = p.role.name.lower() if p.role else None
     if as_json:
@@ -366,131 +554,197 @@ def stake_show(
         )
         return
     console.print(f"{p.address}: {role or 'not registered'} {p.endpoint}")
-    console.print(
-        f"  stake {_eth(p.stake)}, unbonding {_eth(p.unbonding)} (release at {p.release_at})"
-    )
+    release = f" (withdrawable from {fmt_time(p.release_at, c.now())})" if p.unbonding else ""
+    console.print(f"  stake {_eth(p.stake)}, unbonding {_eth(p.unbonding)}{release}")
 
 
 # -- channel ----------------------------------------------------------------
+
+ChannelArg = Annotated[int, typer.Argument(help="The channel's id (from `channel open`).")]
+
+
+def _channel(c: chainlib.Chain, channel_id: int) -> chainlib.ChannelState:
+    found = c.channels.channel(channel_id)
+    if found is None:
+        raise ChainError(f"PaymentChannels: no channel {channel_id}")
+    return found
+
+
+def _channel_json(ch: chainlib.ChannelState) -> dict[str, Any]:
+    return {**ch.__dict__, "remaining": ch.remaining}
 
 
 @channel_app.command("open")
 def channel_open(
     ctx: typer.Context,
-    payee: str,
-    deposit: str,
+    payee: Annotated[str, typer.Argument(help="Who is paid: an address or a wallet name.")],
+    deposit: Annotated[str, typer.Argument(help="The deposit: 0.1eth, 20gwei, 1000wei.")],
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Open a channel to PAYEE with DEPOSIT (e.g. 0.1eth)."""
-    from cairn.identity import checksum_address
-
+    to, wei = resolve_address(ctx, payee), parse_amount(deposit)
     c = _open(ctx, chain)
-    tx = c.channels.open(
-        _signer(ctx, c, key, wallet), checksum_address(payee), parse_amount(deposit)
-    )
-    _done(f"opened channel {tx.value}", tx)
+    tx = c.channels.open(_signer(ctx, c, key, wallet), to, wei)
+    _done(f"opened channel {tx.value} to {to}", tx, as_json, channel_id=tx.value, payee=to)
 
 
 @channel_app.command("topup")
 def channel_topup(
     ctx: typer.Context,
-    channel_id: int,
-    amount: str,
+    channel_id: ChannelArg,
+    amount: Annotated[str, typer.Argument(help="How much to add: 0.1eth, 1000wei.")],
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Add AMOUNT to an open channel's deposit."""
+    wei = parse_amount(amount)
     c = _open(ctx, chain)
-    _done(
-        f"topped up channel {channel_id}",
-        c.channels.top_up(_signer(ctx, c, key, wallet), channel_id, parse_amount(amount)),
-    )
+    tx = c.channels.top_up(_signer(ctx, c, key, wallet), channel_id, wei)
+    _done(f"topped up channel {channel_id}", tx, as_json, channel_id=channel_id, added=wei)
 
 
 @channel_app.command("voucher")
 def channel_voucher(
     ctx: typer.Context,
-    channel_id: int,
-    amount: str,
+    channel_id: ChannelArg,
+    amount: Annotated[
+        str, typer.Argument(help="The cumulative total paid so far (not an increment).")
+    ],
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Payer: sign a cumulative voucher for AMOUNT; prints its signature."""
+    wei = parse_amount(amount)
     c = _open(ctx, chain)
-    v = c.channels.sign(_signer(ctx, c, key, wallet), channel_id, parse_amount(amount))
-    typer.echo("0x" + v.signature.hex())
+    ch = _channel(c, channel_id)  # never sign for a channel that does not exist
+    signer = _signer(ctx, c, key, wallet)
+    if signer.address.lower() != ch.payer.lower():
+        raise ConfigError(f"channel {channel_id} is paid by {ch.payer}, not {signer.address}")
+    if wei > ch.deposit:
+        raise ConfigError(
+            f"voucher for {_eth(wei)} exceeds channel {channel_id}'s deposit {_eth(ch.deposit)}"
+        )
+    v = c.channels.sign(signer, channel_id, wei)
+    signature = "0x" + v.signature.hex()
+    if as_json:
+        typer.echo(json.dumps({"channel_id": channel_id, "amount": wei, "signature": signature}))
+    else:
+        typer.echo(signature)
 
 
 @channel_app.command("redeem")
 def channel_redeem(
     ctx: typer.Context,
-    channel_id: int,
-    amount: str,
-    signature: str,
+    channel_id: ChannelArg,
+    amount: Annotated[str, typer.Argument(help="The voucher's cumulative amount.")],
+    signature: Annotated[str, typer.Argument(help="The voucher's signature (hex).")],
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Redeem the payer's voucher (cumulative AMOUNT, SIGNATURE hex); pays the payee."""
-    c = _open(ctx, chain)
     try:
         sig = bytes.fromhex(signature.removeprefix("0x"))
     except ValueError:
         raise ConfigError("signature is not hex") from None
-    voucher = chainlib.SignedVoucher(channel_id, parse_amount(amount), sig)
-    state_ = c.channels.channel(channel_id)
-    if state_ is not None:  # a bad signature fails here, before any gas is spent
-        chainlib.verify_voucher(c.channels.domain, voucher, state_.payer)
+    wei = parse_amount(amount)
+    c = _open(ctx, chain)
+    ch = _channel(c, channel_id)
+    voucher = chainlib.SignedVoucher(channel_id, wei, sig)
+    try:  # a bad voucher fails here, before any gas is spent
+        chainlib.verify_voucher(c.channels.domain, voucher, ch.payer)
+    except VoucherInvalid:
+        raise VoucherInvalid(
+            f"the payer {ch.payer} did not sign a voucher for {_eth(wei)} on channel "
+            f"{channel_id}: check the amount (vouchers are cumulative) and the channel"
+        ) from None
     tx = c.channels.redeem(_signer(ctx, c, key, wallet), voucher)
-    _done(f"redeemed {_eth(tx.value)} from channel {channel_id}", tx)
+    _done(
+        f"redeemed {_eth(tx.value)} from channel {channel_id}",
+        tx,
+        as_json,
+        channel_id=channel_id,
+        redeemed=tx.value,
+    )
 
 
 @channel_app.command("close")
 def channel_close(
     ctx: typer.Context,
-    channel_id: int,
+    channel_id: ChannelArg,
     withdraw: Annotated[
         bool, typer.Option("--withdraw", help="After the window: take the rest back.")
     ] = False,
     chain: ChainOpt = chainlib.EMBEDDED,
     key: KeyOpt = None,
     wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Payer: start closing (the payee may still redeem), or --withdraw after the window."""
     c = _open(ctx, chain)
     signer = _signer(ctx, c, key, wallet)
     if withdraw:
         tx = c.channels.withdraw(signer, channel_id)
-        _done(f"withdrew {_eth(tx.value)} from channel {channel_id}", tx)
+        what = f"withdrew {_eth(tx.value)} from channel {channel_id}"
+        _done(what, tx, as_json, channel_id=channel_id, refunded=tx.value)
     else:
         tx = c.channels.start_close(signer, channel_id)
-        _done(f"channel {channel_id} closes at {tx.value}", tx)
+        what = f"channel {channel_id} closes {fmt_time(tx.value, c.now())}"
+        _done(what, tx, as_json, channel_id=channel_id, closes_at=tx.value)
+
+
+def _channel_line(ch: chainlib.ChannelState, now: int) -> str:
+    closing = f"closes {fmt_time(ch.closes_at, now)}" if ch.closes_at else "open"
+    return (
+        f"channel {ch.channel_id}: {ch.payer} -> {ch.payee}, deposit {_eth(ch.deposit)}, "
+        f"paid {_eth(ch.paid)}, {closing}"
+    )
 
 
 @channel_app.command("show")
 def channel_show(
     ctx: typer.Context,
-    channel_id: int,
+    channel_id: ChannelArg,
     chain: ChainOpt = chainlib.EMBEDDED,
     as_json: JsonOpt = False,
 ) -> None:
     """A channel's parties, deposit, what was paid and when it closes."""
     c = _open(ctx, chain)
-    ch = c.channels.channel(channel_id)
-    if ch is None:
-        raise ChainError(f"PaymentChannels: no channel {channel_id}")
+    ch = _channel(c, channel_id)
     if as_json:
-        typer.echo(json.dumps(ch.__dict__))
+        typer.echo(json.dumps(_channel_json(ch)))
         return
-    closing = f"closes at {ch.closes_at}" if ch.closes_at else "open"
-    console.print(
-        f"channel {ch.channel_id}: {ch.payer} -> {ch.payee}, deposit {_eth(ch.deposit)}, "
-        f"paid {_eth(ch.paid)}, {closing}"
-    )
+    console.print(_channel_line(ch, c.now()))
+
+
+@channel_app.command("list")
+def channel_list(
+    ctx: typer.Context,
+    address: WhoArg = None,
+    chain: ChainOpt = chainlib.EMBEDDED,
+    key: KeyOpt = None,
+    wallet: WalletOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every channel an address pays or is paid by, oldest first."""
+    c, who = _whom(ctx, address, chain, key, wallet)
+    found = c.channels.channels_of(who)
+    if as_json:
+        typer.echo(json.dumps({"address": who, "channels": [_channel_json(ch) for ch in found]}))
+        return
+    if not found:
+        console.print(f"no channels for {who}")
+    now = c.now()
+    for ch in found:
+        console.print(_channel_line(ch, now))
 
 
 def register(app: typer.Typer) -> None:

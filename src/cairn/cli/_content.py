@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from cairn.cli._common import console, progress_bytes, state
-from cairn.errors import ContentValueError
+from cairn.cli._common import GATEWAY_ENV, JsonOpt, console, gateway_url, progress_bytes, state
 
 __all__ = ["register"]
 
 _BAR_MIN_BYTES = 16 << 20
 
-car_app = typer.Typer(help="Export and import CAR v1 archives (the interchange with Kubo).")
+car_app = typer.Typer(
+    help="Export and import CAR v1 archives (the interchange with Kubo).", no_args_is_help=True
+)
+
+
+def _echo_json(doc: dict[str, Any]) -> None:
+    typer.echo(json.dumps(doc))
 
 
 def _size_of(path: Path) -> int:
@@ -39,6 +45,7 @@ def add(
     workers: Annotated[
         int, typer.Option(help="Threads hashing leaves (0 = one per core).", min=0)
     ] = 0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Import a file or folder as UnixFS; print its root CID (identical to Kubo's)."""
     from cairn import content
@@ -48,15 +55,23 @@ def add(
     store = content.NullBlockstore() if only_hash else content.open_blockstore(state(ctx).data_dir)
     total = _size_of(path)
     threads = workers or os.cpu_count() or 1
-    with progress_bytes(f"adding {path.name}", total, not quiet and total >= _BAR_MIN_BYTES) as bar:
+    bar_on = not (quiet or as_json) and total >= _BAR_MIN_BYTES
+    with progress_bytes(f"adding {path.name}", total, bar_on) as bar:
         task = bar.task_ids[0]
         cid = content.add_path(
             path, store, profile, workers=threads, progress=lambda n: bar.advance(task, n)
         )
-    if quiet:
+    if as_json:
+        doc = {"cid": str(cid), "name": path.name, "bytes": total, "profile": profile}
+        _echo_json({**doc, "stored": not only_hash})
+    elif quiet:
         typer.echo(str(cid))
     else:
-        console.print(f"added [bold]{cid}[/] {path.name} ({total} bytes, {profile})")
+        console.print(
+            f"added [bold]{cid}[/] {path.name} ({total} bytes, {profile})",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def cat(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of a file.")]) -> None:
@@ -73,14 +88,20 @@ def cat(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of a fi
 def get(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of a file or directory.")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write it.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Where to write it (must not exist).")
+    ],
+    as_json: JsonOpt = False,
 ) -> None:
     """Write a file or directory tree out of the blockstore."""
     from cairn import content
 
     store = content.open_blockstore(state(ctx).data_dir)
     content.write_to(content.Cid.parse(cid), store, output)
-    console.print(f"wrote {cid} to {output}")
+    if as_json:
+        _echo_json({"cid": cid, "output": str(output)})
+    else:
+        console.print(f"wrote {cid} to {output}", highlight=False, soft_wrap=True)
 
 
 @car_app.command("export")
@@ -88,43 +109,67 @@ def car_export(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="Root CID to export.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The .car file to write.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Export a DAG as a CAR v1 (depth-first, no duplicate blocks)."""
     from cairn import content
 
     store = content.open_blockstore(state(ctx).data_dir)
     count = content.export_car(content.Cid.parse(cid), store, output)
-    console.print(f"exported {count} blocks of {cid} to {output}")
+    if as_json:
+        _echo_json({"root": cid, "blocks": count, "output": str(output)})
+    else:
+        console.print(
+            f"exported {count} blocks of {cid} to {output}", highlight=False, soft_wrap=True
+        )
 
 
 @car_app.command("import")
 def car_import(
     ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="A CAR v1 (or v2) file.", exists=True)],
+    as_json: JsonOpt = False,
 ) -> None:
-    """Import a CAR; every block verified, nothing stored unless all of it is good."""
+    """Import a CAR; every block verified, nothing stored unless all of it is good.
+
+    Prints the CAR's root CIDs, one a line.
+    """
     from cairn import content
 
     store = content.open_blockstore(state(ctx).data_dir)
     header = content.import_car(path, store)
+    if as_json:
+        _echo_json({"roots": [str(r) for r in header.roots], "version": header.version})
+        return
     for root in header.roots:
         typer.echo(str(root))
+
+
+def _gateway_url(option: str | None) -> str:
+    return gateway_url(option, default=None)  # fetch has no default gateway
 
 
 def fetch(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID to fetch.")],
-    gateway: Annotated[str, typer.Option(help="Trustless gateway URL, e.g. http://host:8080.")],
+    gateway: Annotated[
+        str | None,
+        typer.Option(envvar=GATEWAY_ENV, help="Trustless gateway URL, e.g. http://host:8080."),
+    ] = None,
     raw: Annotated[bool, typer.Option("--raw", help="Block by block instead of one CAR.")] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Fetch a DAG from any trustless HTTP gateway, verifying every block."""
     from cairn import content
 
-    if not gateway.startswith(("http://", "https://")):
-        raise ContentValueError(f"gateway must be an http(s) URL, not {gateway!r}")
+    url = _gateway_url(gateway)
+    root = content.Cid.parse(cid)
     store = content.open_blockstore(state(ctx).data_dir)
-    count = content.fetch(content.Cid.parse(cid), gateway, store, car=not raw)
-    console.print(f"fetched {count} verified blocks of {cid}")
+    count = content.fetch(root, url, store, car=not raw)
+    if as_json:
+        _echo_json({"cid": cid, "blocks": count, "gateway": url})
+    else:
+        console.print(f"fetched {count} verified blocks of {cid}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

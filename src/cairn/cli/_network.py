@@ -5,7 +5,11 @@ the contract addresses a receipt must belong to. ``cairn chain deploy`` and
 ``cairn up`` write one for the network they create; ``network add NAME --from
 GATEWAY`` imports another's from its ``/v1/network`` — and then checks it
 onchain (chain id, code at every address, the anchor's and the Disputes
-contract's Staking), because a gateway's word is not enough.
+contract's Staking), because a gateway's word is not enough. A pinned profile is
+also how a validator or a reputation reader joins someone else's network from
+its own data dir (``cairn validator run --network NAME``, ``cairn node show
+--network NAME``); on an embedded network its RPC is the node's
+``/v1/chain/rpc``, which also relays transactions the validator signs.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cairn.cli._common import console, state
+from cairn.cli._common import JsonOpt, console, state
 from cairn.errors import ConfigError
 
 __all__ = ["register"]
@@ -49,6 +53,12 @@ def add(
     check_network(network, state(ctx).data_dir)
     path = save_network(state(ctx).data_dir, network)
     console.print(f"pinned {network.describe()} via {network.rpc} in {path}", soft_wrap=True)
+    console.print(
+        f"  use it    cairn validator run --network {name} --key 0x… (or --wallet NAME); "
+        f"cairn node show ADDRESS --network {name}",
+        soft_wrap=True,
+        highlight=False,
+    )
 
 
 def _from_document(name: str, doc: dict[str, Any], gateway: str, rpc: str | None) -> Any:
@@ -73,20 +83,32 @@ def _from_document(name: str, doc: dict[str, Any], gateway: str, rpc: str | None
 
 
 @network_app.command("list")
-def list_(ctx: typer.Context) -> None:
+def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The pinned networks."""
     from cairn.chain import list_networks
 
-    for n in list_networks(state(ctx).data_dir):
+    found = list_networks(state(ctx).data_dir)
+    if as_json:
+        typer.echo(json.dumps({"networks": [n.to_json() for n in found]}))
+        return
+    for n in found:
         console.print(f"{n.name:16} chain {n.chain_id:<16} anchor {n.anchor}  {n.rpc}")
 
 
 @network_app.command("show")
-def show(ctx: typer.Context, name: Annotated[str, typer.Argument(help="Profile name.")]) -> None:
-    """One pinned network, as JSON."""
+def show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="Profile name.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """One pinned network, as JSON (indented for reading; --json: one line, for scripts)."""
     from cairn.chain import load_network
 
-    console.print_json(json.dumps(load_network(state(ctx).data_dir, name).to_json()))
+    found = json.dumps(load_network(state(ctx).data_dir, name).to_json())
+    if as_json:
+        typer.echo(found)
+    else:
+        console.print_json(found)
 
 
 def register(app: typer.Typer) -> None:

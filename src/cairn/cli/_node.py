@@ -1,14 +1,19 @@
 """``cairn up``, ``cairn embed``, ``cairn infer``, ``cairn receipt verify``: serving and checking.
 
-``up`` runs the network in a box. The client commands talk to a gateway
-(``--gateway``, default ``$CAIRN_GATEWAY`` else http://127.0.0.1:8000) and check
-every receipt they get: offline always (the contract could judge it, signature,
-input and output hashes, the model asked for), online with ``--online``
-(inclusion in the anchored root, node staked) against the *pinned* network —
-``--network NAME`` (a profile, see ``cairn network``), else the data dir's own
-deployment on the chain behind ``--chain`` — never the addresses the receipt
-names. The model is checked against the pinned network's ModelRegistry when
-online, else against the gateway's own ``/v1/models`` (and the output says so).
+``up`` runs the network in a box; it checks that its port is free before it sets
+anything up. The client commands talk to a gateway (``--gateway``, else
+``$CAIRN_GATEWAY``, else http://127.0.0.1:8000) and check every receipt they get:
+offline always (the contract could judge it, signature, input and output hashes,
+the model asked for, by name or CID), online with ``--online`` (inclusion in the
+anchored root, node staked) against the *pinned* network — ``--network NAME`` (a
+profile, see ``cairn network``), else the data dir's own deployment on the chain
+behind ``--chain`` — never the addresses the receipt names. The model is checked
+against the pinned network's ModelRegistry when online, else against the gateway's
+own ``/v1/models`` (and the output says so).
+
+Every command takes ``--json``: one JSON object on stdout, ``{"ok": true, ...}``, or
+``{"ok": false, "error": ...}`` beside the one-line error on stderr and exit 1.
+``-o FILE`` saves an answer with its receipt, atomically (:mod:`cairn._atomic`).
 """
 
 from __future__ import annotations
@@ -16,13 +21,23 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cairn.cli._common import console, err_console, state
-from cairn.errors import ConfigError, ReceiptInvalid
+from cairn.cli._common import (
+    GatewayOpt,
+    JsonOpt,
+    console,
+    err_console,
+    fmt_time,
+    gateway_url,
+    state,
+)
+from cairn.errors import CairnError, ConfigError
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.chain import Network, OnchainView
@@ -32,10 +47,8 @@ if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
 
 __all__ = ["register"]
 
-receipt_app = typer.Typer(help="Check receipts saved from a gateway.")
-GatewayOpt = Annotated[
-    str | None, typer.Option("--gateway", help="Gateway URL (default $CAIRN_GATEWAY or :8000).")
-]
+
+receipt_app = typer.Typer(help="Check receipts saved from a gateway.", no_args_is_help=True)
 NetworkOpt = Annotated[
     str | None,
     typer.Option(
@@ -44,10 +57,33 @@ NetworkOpt = Annotated[
         "on the chain behind --chain).",
     ),
 ]
+OnlineOpt = Annotated[
+    bool,
+    typer.Option(
+        "--online", help="Also check its inclusion in the root anchored onchain, node staked."
+    ),
+]
+ChainOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--chain", help="Chain RPC for --online (default: the gateway's read-only proxy)."
+    ),
+]
+WaitOpt = Annotated[
+    float, typer.Option("--wait", help="With --online: seconds to wait for the anchor.")
+]
+OutputOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "-o",
+        "--output",
+        help="Save the answer with its receipt here (for `cairn receipt verify`).",
+    ),
+]
 
 
 def _gateway(url: str | None) -> str:
-    return (url or os.environ.get("CAIRN_GATEWAY") or "http://127.0.0.1:8000").rstrip("/")
+    return gateway_url(url)
 
 
 def _check(
@@ -135,9 +171,17 @@ def _passphrase() -> str:
 
 def _send(url: str, path: str, request: dict[str, Any]) -> dict[str, Any]:
     from cairn.client import GatewayClient
+    from cairn.errors import ClientError
 
-    with GatewayClient(url) as client:
-        return dict(client.send(path, request).body)
+    try:
+        with GatewayClient(url) as client:
+            return dict(client.send(path, request).body)
+    except ClientError as exc:
+        if exc.status:  # the gateway's own one-line refusal
+            raise
+        raise ClientError(
+            f"{exc} (is a gateway running there? --gateway or $CAIRN_GATEWAY)"
+        ) from None
 
 
 def _call(
@@ -167,122 +211,275 @@ def _call(
     return response, receipt, how
 
 
+@contextmanager
+def _reporting(as_json: bool) -> Iterator[None]:
+    """With ``--json``, a failure is one JSON object on stdout too (the CLI's edge still
+    prints the one-line error on stderr and exits 1)."""
+    try:
+        yield
+    except CairnError as exc:
+        if as_json:
+            typer.echo(json.dumps({"ok": False, "error": str(exc)}))
+        raise
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    """A JSON object from a file the user named, or a one-line error saying what is wrong."""
+    try:
+        value = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file ({what})") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ConfigError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{path} must hold a JSON object ({what})")
+    return value
+
+
+def _save(path: Path, answer: dict[str, Any]) -> None:
+    """Write an answer with its receipt, whole or not at all (temp file, then rename)."""
+    from cairn._atomic import atomic_write_bytes
+
+    try:
+        atomic_write_bytes(path, json.dumps(answer).encode() + b"\n")
+    except OSError as exc:
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _verdict(receipt: Receipt, online: bool, how: str) -> dict[str, Any]:
+    """What was checked, for ``--json``."""
+    return {
+        "request_id": "0x" + receipt.request_id.hex(),
+        "node": receipt.node,
+        "model": receipt.model,
+        "model_check": how,
+        "issued_at": receipt.issued_at,
+        "offline": True,
+        "onchain": online,
+    }
+
+
+def _say_verified(receipt: Receipt, online: bool, how: str, out: Any = err_console) -> None:
+    where = "offline and onchain" if online else "offline"
+    out.print(
+        f"receipt 0x{receipt.request_id.hex()[:16]}… signed by {receipt.node}, issued "
+        f"{fmt_time(receipt.issued_at)}: [green]verified {where}[/]; model {receipt.model}: "
+        f"{how}",
+        soft_wrap=True,
+        highlight=False,
+    )
+
+
+def _values(data: Any, limit: int = 8) -> str:
+    """The first values of a tensor (``data`` flat, as the gateway answers), for a person."""
+    flat = data if isinstance(data, list) else [data]
+    shown = ", ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in flat[:limit])
+    return f"[{shown}{', …' if len(flat) > limit else ''}]"
+
+
 def embed(
     ctx: typer.Context,
-    texts: Annotated[list[str], typer.Argument(help="Texts to embed.")],
+    texts: Annotated[
+        list[str], typer.Argument(help="Texts to embed, each one argument.", metavar="TEXT")
+    ],
     gateway: GatewayOpt = None,
-    model: Annotated[str, typer.Option(help="Model name or CID.")] = "all-MiniLM-L6-v2",
-    online: Annotated[bool, typer.Option(help="Also check the anchored root onchain.")] = False,
+    model: Annotated[str, typer.Option("--model", help="Model name or CID.")] = "all-MiniLM-L6-v2",
+    online: OnlineOpt = False,
     network: NetworkOpt = None,
-    chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the anchor.")] = 30.0,
-    output: Annotated[Path | None, typer.Option("-o", help="Save the response JSON.")] = None,
+    chain: ChainOpt = None,
+    wait: WaitOpt = 30.0,
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Embed texts through a gateway and verify the receipt of the answer."""
-    url = _gateway(gateway)
-    request = {"model": model, "input": texts}
-    response, receipt, how = _call(
-        ctx, url, "/v1/embeddings", request, model, online, network, chain, wait
-    )
-    if output:
-        output.write_text(json.dumps(response))
+    """Embed texts through a gateway and verify the receipt of the answer.
+
+    Prints each vector's dimension and first values (--json: the whole answer).
+    """
+    with _reporting(as_json):
+        request = {"model": model, "input": texts}
+        response, receipt, how = _call(
+            ctx, _gateway(gateway), "/v1/embeddings", request, model, online, network, chain, wait
+        )
+        if output:
+            _save(output, response)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "answer": response, **_verdict(receipt, online, how)}))
+        return
     for item in response["data"]:
         vec = item["embedding"]
-        console.print(
-            f"[{item['index']}] dim={len(vec)} [{', '.join(f'{v:.4f}' for v in vec[:4])}, …]"
-        )
+        console.print(f"[{item['index']}] dim={len(vec)} {_values(vec, 4)}", markup=False)
     _say_verified(receipt, online, how)
 
 
 def infer(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="Model name or CID.")],
+    model: Annotated[
+        str,
+        typer.Argument(help="Model name or CID (GET /v1/models lists them).", metavar="MODEL"),
+    ],
     input_file: Annotated[
-        Path, typer.Argument(help='JSON: {"inputs": {...tensors...}}', exists=True)
+        Path,
+        typer.Argument(
+            help='The request, a JSON file: {"inputs": {NAME: {"dtype", "shape", "data"}}}.',
+            metavar="REQUEST_FILE",
+        ),
     ],
     gateway: GatewayOpt = None,
-    online: Annotated[bool, typer.Option(help="Also check the anchored root onchain.")] = False,
+    online: OnlineOpt = False,
     network: NetworkOpt = None,
-    chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
-    wait: Annotated[float, typer.Option(help="Seconds to wait for the anchor.")] = 30.0,
+    chain: ChainOpt = None,
+    wait: WaitOpt = 30.0,
+    output: OutputOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Run a model on tensors through a gateway and verify the receipt."""
-    url = _gateway(gateway)
-    try:
-        request = json.loads(input_file.read_text())
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{input_file} is not JSON: {exc}") from None
-    if not isinstance(request, dict):
-        raise ConfigError(f'{input_file} must hold a JSON object: {{"inputs": {{...}}}}')
-    response, receipt, how = _call(
-        ctx, url, f"/v1/infer/{model}", request, model, online, network, chain, wait
-    )
-    console.print_json(data=response["outputs"])
+    """Run a model on tensors through a gateway and verify the receipt of the answer.
+
+    REQUEST_FILE names each input tensor of the model (GET /v1/models lists them
+    with their dtype and shape), e.g. for digits-logreg:
+
+      {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64],
+                             "data": [0.0, 0.0, 5.0, 13.0, ...]}}}
+
+    dtype is float16, float32, float64, int8 to int64, uint8 to uint64 or bool;
+    shape a list of integers; data a list of numbers, flat in C order or nested
+    as the shape (NaN and infinities as "NaN", "Infinity", "-Infinity"), or a
+    base64 string of the little-endian bytes. A malformed request is refused with
+    one line naming the field (inputs.pixels.shape: expected a list of integers).
+
+    Prints each output tensor (--json: the whole answer); -o saves the answer and
+    its receipt for: cairn receipt verify FILE --input REQUEST_FILE.
+    """
+    with _reporting(as_json):
+        request = _read_json(input_file, 'the request: {"inputs": {...}}')
+        response, receipt, how = _call(
+            ctx,
+            _gateway(gateway),
+            f"/v1/infer/{model}",
+            request,
+            model,
+            online,
+            network,
+            chain,
+            wait,
+        )
+        if output:
+            _save(output, response)
+    if as_json:
+        typer.echo(json.dumps({"ok": True, "answer": response, **_verdict(receipt, online, how)}))
+        return
+    for name, tensor in sorted(response["outputs"].items()):
+        kind = f"{tensor['dtype']}{tensor['shape']}"
+        console.print(f"{name}  {kind}  {_values(tensor['data'])}", markup=False, highlight=False)
     _say_verified(receipt, online, how)
-
-
-def _say_verified(receipt: Receipt, online: bool, how: str) -> None:
-    where = "offline and onchain" if online else "offline"
-    err_console.print(
-        f"receipt 0x{receipt.request_id.hex()[:16]}… signed by {receipt.node}: "
-        f"[green]verified {where}[/]; model {receipt.model}: {how}",
-        soft_wrap=True,
-    )
 
 
 @receipt_app.command("verify")
 def receipt_verify(
     ctx: typer.Context,
-    response_file: Annotated[Path, typer.Argument(help="A saved gateway response.", exists=True)],
-    input_file: Annotated[Path | None, typer.Option("--input", help="The request sent.")] = None,
+    response_file: Annotated[
+        Path,
+        typer.Argument(
+            help="An answer saved with its receipt (`cairn embed|infer -o FILE`).",
+            metavar="ANSWER_FILE",
+        ),
+    ],
+    input_file: Annotated[
+        Path | None,
+        typer.Option("--input", help="The request sent: checks the receipt's inputHash too."),
+    ] = None,
     model: Annotated[
         str | None,
-        typer.Option(help="The model asked for (name or CID; default: the request's model)."),
+        typer.Option(
+            "--model", help="The model asked for, name or CID (default: the request's model)."
+        ),
     ] = None,
-    online: Annotated[bool, typer.Option(help="Check the inclusion proof onchain.")] = False,
+    online: OnlineOpt = False,
     network: NetworkOpt = None,
     gateway: GatewayOpt = None,
-    chain: Annotated[str | None, typer.Option(help="Chain RPC for --online.")] = None,
+    chain: ChainOpt = None,
+    wait: WaitOpt = 30.0,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Verify a saved response: exit 0 if its receipt verifies, else 1 with the reason."""
+    """Verify a saved answer: exit 0 if its receipt verifies, else 1 with the reason.
+
+    Offline it needs no node; a model name is resolved with --online (the pinned
+    registry) or --gateway (the gateway's word).
+    """
+    with _reporting(as_json):
+        response = _read_json(response_file, "an answer saved with its receipt")
+        request = _read_json(input_file, "the request sent") if input_file else None
+        asked = model or (str(request["model"]) if request and "model" in request else None)
+        receipt, how = _check(
+            ctx,
+            response,
+            request,
+            model=asked,
+            online=online,
+            network=network,
+            chain=chain,
+            gateway=gateway,
+            wait_s=wait,
+            ask_gateway=gateway is not None,  # a saved answer verifies offline without a node
+        )
+    if as_json:
+        typer.echo(
+            json.dumps({"ok": True, "receipt": receipt.to_json(), **_verdict(receipt, online, how)})
+        )
+        return
+    _say_verified(receipt, online, how, console)
+
+
+def _port_free(host: str, port: int) -> None:
+    """Fail at once, before any setup, if ``host:port`` cannot be listened on (uvicorn
+    would only find out after the chain, models and stake are set up)."""
+    import errno
+    import socket
+
+    if port == 0:  # any free port
+        return
     try:
-        response = json.loads(response_file.read_text())
-        request = json.loads(input_file.read_text()) if input_file else None
-    except json.JSONDecodeError as exc:
-        raise ReceiptInvalid(f"not JSON: {exc}") from None
-    if not isinstance(response, dict) or not (request is None or isinstance(request, dict)):
-        raise ReceiptInvalid("response and request must be JSON objects")
-    asked = model or (str(request["model"]) if request and "model" in request else None)
-    receipt, how = _check(
-        ctx,
-        response,
-        request,
-        model=asked,
-        online=online,
-        network=network,
-        chain=chain,
-        gateway=gateway,
-        ask_gateway=gateway is not None,  # a saved answer verifies offline without a node
-    )
-    _say_verified(receipt, online, how)
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+    except socket.gaierror as exc:
+        raise ConfigError(
+            f"cannot listen on {host!r}: {exc.strerror} (--host, CAIRN_HOST)"
+        ) from None
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"port {port} on {host} is already in use (another cairn up?): "
+                    "stop it, or pick another port with --port or CAIRN_PORT"
+                ) from None
+            raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def up(
     ctx: typer.Context,
     port: Annotated[
-        int | None, typer.Option(help="Gateway port. (env CAIRN_PORT; default 8000)")
+        int | None, typer.Option("--port", help="Gateway port. (env CAIRN_PORT; default 8000)")
     ] = None,
     host: Annotated[
-        str | None, typer.Option(help="Interface to listen on. (env CAIRN_HOST; default 127.0.0.1)")
+        str | None,
+        typer.Option("--host", help="Interface to listen on. (env CAIRN_HOST; default 127.0.0.1)"),
     ] = None,
     chain: Annotated[
         str | None,
-        typer.Option(help="embedded:// or an RPC URL. (env CAIRN_CHAIN; default embedded://)"),
+        typer.Option(
+            "--chain", help="embedded:// or an RPC URL. (env CAIRN_CHAIN; default embedded://)"
+        ),
     ] = None,
     model: Annotated[
         list[str] | None,
         typer.Option(
             "--model",
+            metavar="MODEL",
             help="A model to serve (repeat): a model folder, a CID in the blockstore, or a "
             "bundled model's name. (env CAIRN_MODELS, comma-separated; default "
             "all-MiniLM-L6-v2 and digits-logreg)",
@@ -290,12 +487,21 @@ def up(
     ] = None,
     batch_size: Annotated[
         int | None,
-        typer.Option(help="Anchor every N receipts... (env CAIRN_BATCH_SIZE; default 100)"),
+        typer.Option(
+            "--batch-size", help="Anchor every N receipts... (env CAIRN_BATCH_SIZE; default 100)"
+        ),
     ] = None,
     batch_seconds: Annotated[
         float | None,
-        typer.Option(help="...or every T seconds. (env CAIRN_BATCH_SECONDS; default 5)"),
+        typer.Option(
+            "--batch-seconds",
+            help="...or every T seconds. (env CAIRN_BATCH_SECONDS; default 5)",
+        ),
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Once serving, print one JSON object (node, gateway, models)."),
+    ] = False,
 ) -> None:
     """Run the network in a box: chain, contracts, models published and staked, gateway.
 
@@ -305,7 +511,7 @@ def up(
 
     settings = from_flags(
         NodeSettings,
-        data_dir=state(ctx).data_dir.root,  # --data-dir, else CAIRN_DATA_DIR, else ~/.cairn
+        data_dir=state(ctx).data_dir_option,  # else CAIRN_DATA_DIR, else ~/.cairn
         port=port,
         host=host,
         chain=chain,
@@ -313,27 +519,49 @@ def up(
         batch_size=batch_size,
         batch_seconds=batch_seconds,
     )
+    _port_free(settings.host, settings.port)  # before anything is created, asked or staked
     passphrase = _passphrase()
+    settings = settings.model_copy(update={"data_dir": state(ctx).data_dir.root})
     with err_console.status("starting cairn") as status:
         node = bootstrap(settings, passphrase, lambda msg: status.update(msg))
 
     def ready(url: str) -> None:
         profile = _pin_own_network(node.data_dir, node.chain, settings.chain, url)
-        console.print(f"[bold green]cairn is up[/] node {node.signer.address} on {settings.chain}")
-        console.print(f"  network   {profile}   (pinned for `--online`)")
-        console.print(f"  gateway   {url}   (OpenAPI: {url}/docs)")
-        console.print(f"  models    {', '.join(f'{m.name} {m.cid}' for m in node.models.values())}")
-        text = next((m.name for m in node.models.values() if m.embedder is not None), None)
-        if text is not None:
-            console.print(
-                f"  try       curl -s {url}/v1/embeddings -H 'content-type: application/json' "
-                f'-d \'{{"model": "{text}", "input": "hello"}}\''
+        if as_json:
+            models = [{"name": m.name, "cid": m.cid} for m in node.models.values()]
+            typer.echo(
+                json.dumps(
+                    {
+                        "ok": True,
+                        "node": node.signer.address,
+                        "chain": settings.chain,
+                        "network": profile,
+                        "gateway": url,
+                        "models": models,
+                        "data_dir": str(settings.data_dir),
+                    }
+                )
             )
-            console.print(f"  or        cairn embed --gateway {url} --model {text} hello")
-        console.print("Ctrl-C stops it; state is kept in " + str(settings.data_dir))
+            return
+        _say_up(node, settings, profile, url)
 
     serve(node, ready)
-    console.print("cairn stopped cleanly")
+    (err_console if as_json else console).print("cairn stopped cleanly")
+
+
+def _say_up(node: Any, settings: Any, profile: str, url: str) -> None:
+    console.print(f"[bold green]cairn is up[/] node {node.signer.address} on {settings.chain}")
+    console.print(f"  network   {profile}   (pinned for `--online`)")
+    console.print(f"  gateway   {url}   (OpenAPI: {url}/docs)")
+    console.print(f"  models    {', '.join(f'{m.name} {m.cid}' for m in node.models.values())}")
+    text = next((m.name for m in node.models.values() if m.embedder is not None), None)
+    if text is not None:
+        console.print(
+            f"  try       curl -s {url}/v1/embeddings -H 'content-type: application/json' "
+            f'-d \'{{"model": "{text}", "input": "hello"}}\''
+        )
+        console.print(f"  or        cairn embed --gateway {url} --model {text} hello")
+    console.print("Ctrl-C stops it; state is kept in " + str(settings.data_dir))
 
 
 def _pin_own_network(dd: DataDir, chain: Any, chain_url: str, gateway: str) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.tree import Tree
 
-from cairn.cli._common import console, state
+from cairn.cli._common import JsonOpt, console, resolve_address, state
 from cairn.cli._identity import unlock_wallet
 from cairn.errors import ManifestError, VerificationFailed
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.provenance import LineageNode
 
 __all__ = ["register"]
+
 
 _MARK = {
     "ok": "[green]✓[/]",
@@ -56,6 +57,7 @@ def publish(
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="Print only the manifest CID.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Import PATH, sign a manifest for it with a wallet, store it; print the manifest CID."""
     if kind not in ("model", "dataset"):
@@ -87,6 +89,10 @@ def publish(
     data_dir = state(ctx).data_dir
     store = content.open_blockstore(data_dir)
     done = publish_artifact(path, card, signer, store, ManifestIndex.at(data_dir), profile=profile)
+    if as_json:
+        doc = {"artifact": str(done.artifact_cid), "manifest": str(done.manifest_cid)}
+        typer.echo(json.dumps({**doc, "signer": signer.address, "card": card.to_dict()}))
+        return
     if quiet:
         typer.echo(str(done.manifest_cid))
         return
@@ -103,10 +109,13 @@ def publish(
 def verify(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of an artifact or of its manifest.")],
-    signer: Annotated[str | None, typer.Option(help="Require this signer address.")] = None,
+    signer: Annotated[
+        str | None, typer.Option(help="Require this signer: a 0x address or a wallet name.")
+    ] = None,
     no_lineage: Annotated[
         bool, typer.Option("--no-lineage", help="Skip checking base models and datasets.")
     ] = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """Check a manifest's signature, its artifact's bytes and its lineage."""
     from cairn import content
@@ -116,10 +125,26 @@ def verify(
     data_dir = state(ctx).data_dir
     store = content.open_blockstore(data_dir)
     content.Cid.parse(cid)
+    expected = resolve_address(ctx, signer) if signer is not None else None
     result = verify_manifest(
-        cid, store, ManifestIndex.at(data_dir), expected_signer=signer, check_lineage=not no_lineage
+        cid,
+        store,
+        ManifestIndex.at(data_dir),
+        expected_signer=expected,
+        check_lineage=not no_lineage,
     )
     card = result.card
+    if as_json:
+        doc = {"verified": True, "manifest": result.manifest, "signer": result.signer}
+        subjects = [
+            {"cid": s.cid, "sha256": s.sha256, "filename": s.filename, "type": s.type}
+            for s in result.subjects
+        ]
+        tree = None if result.lineage is None else result.lineage.to_dict()
+        typer.echo(
+            json.dumps({**doc, "subjects": subjects, "card": card.to_dict(), "lineage": tree})
+        )
+        return
     links = "" if result.lineage is None else f", lineage ok ({_count(result.lineage)} links)"
     console.print(
         f"[green]verified[/] {card.kind} {card.name}@{card.version} ({card.license}) "
@@ -153,7 +178,9 @@ def _tree(node: LineageNode, tree: Tree | None = None) -> Tree:
 def lineage(
     ctx: typer.Context,
     cid: Annotated[str, typer.Argument(help="CID of an artifact or of its manifest.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the tree as JSON.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the tree as one JSON object.")
+    ] = False,
 ) -> None:
     """Show what an artifact was made from, back to its roots; exit 1 if a link is bad."""
     from cairn import content

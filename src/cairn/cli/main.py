@@ -1,7 +1,10 @@
 """Entry point of the ``cairn`` command.
 
-Sub-command modules register themselves here; errors are reported here, once:
-a :class:`~cairn.errors.CairnError` becomes one line on stderr and exit 1.
+Sub-command modules register themselves here; errors are reported here, once,
+as one line on stderr and exit status 1: a :class:`~cairn.errors.CairnError`,
+Typer's own usage errors (an unknown option, a missing argument, a bad value),
+which would otherwise draw a box and exit 2, and an ``OSError`` from the
+machine (a path that cannot be written, a full disk), which no layer can help.
 """
 
 from __future__ import annotations
@@ -9,12 +12,14 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
+from typer.core import TyperOption
 
 from cairn import __version__
-from cairn.cli._common import err_console, state
+from cairn.cli._common import console, err_console, state
 from cairn.errors import CairnError
 
 __all__ = ["app", "main", "run"]
@@ -38,8 +43,21 @@ app = typer.Typer(
     "and settlement on an EVM chain.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
 )
+
+
+# Typer 0.29's rich help gives every option a type column, flags too ("--quiet <bool>",
+# even its own "--help <bool>"), as if a flag took a value; click's plain help shows none,
+# and no declaration of ours (--x/--no-x, is_flag=True) changes it. So flags show none here.
+_option_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: Any) -> str | None:
+    return None if self.is_flag else _option_type(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 
 def _version(value: bool) -> None:
@@ -69,19 +87,41 @@ for _name in _MODULES:
     importlib.import_module(_name).register(app)
 
 
+def _fail(message: str) -> int:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    return 1
+
+
+def _usage(exc: typer.TyperException) -> str:
+    """A usage error as one line, with where to read more."""
+    text = " ".join(exc.format_message().split()).removesuffix(".")
+    text = text[:1].lower() + text[1:]
+    ctx = getattr(exc, "ctx", None)
+    return f"{text} (see '{ctx.command_path} --help')" if ctx is not None else text
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit code instead of raising on CairnError."""
+    """Run the CLI; return the exit code: 0, or 1 after one line on stderr."""
     try:
-        app(args=argv, standalone_mode=True)
+        code = app(args=argv, prog_name="cairn", standalone_mode=False)
     except CairnError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        return 1
+        return _fail(str(exc))
+    except typer.TyperException as exc:  # click's usage and file errors
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `cairn zk`: the help, as --help
+            console.print(exc.format_message(), end="", markup=False, highlight=False)
+            return 0
+        return _fail(_usage(exc))
+    except typer.Abort:  # end of input at a prompt
+        return _fail("aborted")
+    except OSError as exc:  # a path the user gave cannot be written, a full disk: say which
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         err_console.print("interrupted")
         return 130
-    except SystemExit as exc:
+    except SystemExit as exc:  # shell completion exits
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 if __name__ == "__main__":

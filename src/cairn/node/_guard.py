@@ -11,7 +11,9 @@ that is not UTF-8 (RFC 8259 §8.1), whose arrays and objects nest deeper than
 hashed as UTF-8, tokenized or written back). Only then does the app see it.
 
 :class:`SafeJSONResponse` writes an error even when it echoes what the client
-sent — NaN, Infinity, odd strings — instead of failing into a 500.
+sent — NaN, Infinity, odd strings — instead of failing into a 500, and
+:func:`validation_problem` turns pydantic's list of validation errors into the one
+line a 4xx carries, naming the field (``inputs.pixels.shape: expected ...``).
 
 Pure ASGI: Starlette's ``@app.middleware("http")`` costs about a millisecond a
 request, more than a receipt does; this costs microseconds.
@@ -22,13 +24,22 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from fastapi.responses import JSONResponse
 
-__all__ = ["MAX_JSON_DEPTH", "Guard", "SafeJSONResponse", "body_problem"]
+from cairn.errors import did_you_mean
+
+__all__ = [
+    "MAX_JSON_DEPTH",
+    "FieldPath",
+    "Guard",
+    "SafeJSONResponse",
+    "body_problem",
+    "validation_problem",
+]
 
 MAX_JSON_DEPTH = 32  # a tensor request nests 4 deep; an RPC call a few more
 
@@ -73,6 +84,87 @@ def body_problem(body: bytes) -> str | None:
                 "texts must be Unicode scalar values (RFC 8259 section 8.2)"
             )
     return None
+
+
+#: where a request body field is: names and list indexes, "body" itself the empty path
+FieldPath = tuple[str | int, ...]
+# a union's branch tag in a pydantic location ("list[str]", "str"): not a field of the body
+_BRANCH = re.compile(r"\[|^(?:str|int|float|bool|bytes|none|list|dict|any)$")
+_KEYS = ("missing", "extra_forbidden")
+
+
+def _field_path(loc: Sequence[Any]) -> FieldPath:
+    """A pydantic error location as a path in the body (``"body"`` and branch tags dropped)."""
+    parts = list(loc[1:]) if list(loc[:1]) == ["body"] else list(loc)
+    path: list[str | int] = []
+    for part in parts:
+        if isinstance(part, str) and _BRANCH.search(part):
+            break
+        path.append(part if isinstance(part, int) else str(part))
+    return tuple(path)
+
+
+def _dotted(path: FieldPath) -> str:
+    """``("inputs", "pixels", "shape", 1)`` as ``inputs.pixels.shape[1]``; ``()`` as ``body``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text or "body"
+
+
+def _got(value: Any) -> str:
+    """A value the client sent, as a JSON reader would name it."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return f"{value!r:.40}"
+
+
+def validation_problem(
+    errors: Sequence[Mapping[str, Any]],
+    expect: Callable[[FieldPath], str | None] = lambda path: None,
+) -> tuple[str, str | None]:
+    """Request validation errors as one line naming the field at fault, and the top-level
+    body field it is in (OpenAI's ``error.param``). ``expect`` says what belongs at a path.
+
+    >>> validation_problem([{"type": "list_type", "loc": ("body", "shape"), "input": "1x64",
+    ...                      "msg": "Input should be a valid list"}], lambda p: "a list")
+    ("shape: expected a list, got '1x64'", 'shape')
+    """
+    if not errors:
+        return "invalid request", None
+    first = errors[0]
+    path = _field_path(first.get("loc", ()))
+    param = str(path[0]) if path and list(first.get("loc", ()))[:1] == ["body"] else None
+    kind = first.get("type")
+    if kind == "json_invalid":
+        return f"body is not JSON: {first.get('ctx', {}).get('error', 'cannot parse')}", None
+    if kind in _KEYS and path:
+        return _keys_problem(errors, path[:-1], expect), param
+    hint = expect(path)
+    what = f"expected {hint}" if hint else str(first.get("msg", "invalid")).lower()
+    return f"{_dotted(path)}: {what}, got {_got(first.get('input'))}", param
+
+
+def _keys_problem(
+    errors: Sequence[Mapping[str, Any]],
+    parent: FieldPath,
+    expect: Callable[[FieldPath], str | None],
+) -> str:
+    """Missing and unknown keys of one object, together: a wrong guess at a key is both."""
+    keys: dict[str, list[str]] = {kind: [] for kind in _KEYS}
+    for error in errors:
+        path = _field_path(error.get("loc", ()))
+        if error.get("type") in _KEYS and path[:-1] == parent and path:
+            keys[str(error["type"])].append(str(path[-1]))
+    missing, unknown = keys["missing"], keys["extra_forbidden"]
+    said = [f"missing {', '.join(map(repr, missing))}"] if missing else []
+    said += [f"unknown key {name!r}{did_you_mean(name, missing)}" for name in unknown]
+    hint = expect(parent)
+    return f"{_dotted(parent)}: {'; '.join(said)}" + (f"; expected {hint}" if hint else "")
 
 
 def _printable(value: Any) -> Any:

@@ -14,11 +14,15 @@ reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
 Nothing on the request path waits for the chain: a receipt is signed (tens of
 microseconds), committed with its input and output (group commit: the answer
 leaves only once its receipt is durable), and handed to the batcher.
-Every error is a 4xx with a one-line ``detail`` (on the OpenAI-compatible routes also
-OpenAI's ``error`` object, which the SDKs read); no body can crash or stall the
-process (:mod:`cairn.node._guard`: bounded size and nesting, Unicode text only), and
-the read-only chain proxy is bounded so that it never starves inference or
-anchoring (:data:`RPC_GAS_CAP`, :data:`RPC_CONCURRENCY`, :data:`RPC_LOCK_WAIT_S`).
+Every error is a 4xx with a one-line ``detail`` naming what is wrong, a malformed body
+included (``inputs.pixels.shape: expected a list of integers such as [1, 64], got '1x64'``;
+on the OpenAI-compatible routes also OpenAI's ``error`` object, which the SDKs read).
+A tensor call's body is ``{"inputs": {NAME: {"dtype", "shape", "data"}}}``
+(:class:`InferRequest`, the format of :mod:`cairn.inference.tensors`). No body can crash
+or stall the process (:mod:`cairn.node._guard`: bounded size and nesting, Unicode text
+only), and the chain proxy (reads, and transactions their sender signed) is bounded so
+that it never starves inference or anchoring (:data:`RPC_GAS_CAP` on calls and relayed
+transactions alike, :data:`RPC_CONCURRENCY`, :data:`RPC_LOCK_WAIT_S`).
 A handler that fails unexpectedly answers 500 without ever returning a wrong receipt.
 """
 
@@ -29,13 +33,12 @@ import io
 import os
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
-from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import (
@@ -47,12 +50,12 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cairn import content
-from cairn.chain import Role
+from cairn.chain import Role, raw_transaction_gas
 from cairn.errors import CairnError, ChainRpcError, ContentValueError, TensorError
 from cairn.inference import (
     Tensor,
@@ -60,7 +63,7 @@ from cairn.inference import (
     tensors_to_json,
 )
 from cairn.node._access import AccessDenied, RetainedAccess, access_token
-from cairn.node._guard import Guard, SafeJSONResponse
+from cairn.node._guard import FieldPath, Guard, SafeJSONResponse, validation_problem
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
 from cairn.node.responder import ChallengeResponder
@@ -101,11 +104,95 @@ class EmbeddingsRequest(BaseModel):
     user: str | None = Field(default=None, description="Opaque end-user id; ignored")
 
 
-class InferRequest(BaseModel):
+class TensorJson(BaseModel):
+    """One tensor at the HTTP edge (:mod:`cairn.inference.tensors`); its values are checked
+    against dtype and shape when it is parsed, so a wrong one is a 400 naming the tensor."""
+
     model_config = ConfigDict(extra="forbid")
-    inputs: dict[str, dict[str, Any]] = Field(
-        description='Named tensors: {"name": {"dtype": "float32", "shape": [1, 64], "data": [...]}}'
+    dtype: str = Field(description="float32, float64, float16, int8-64, uint8-64 or bool")
+    shape: list[StrictInt] = Field(description="Dimensions, e.g. [1, 64]")
+    data: Any = Field(
+        description="The values: a list, flat in C order or nested as the shape (non-finite "
+        'floats as "NaN", "Infinity", "-Infinity"), or a base64 string of the '
+        "little-endian bytes"
     )
+
+
+class InferRequest(BaseModel):
+    """``POST /v1/infer/{model}``: the model's input tensors by name (``GET /v1/models``
+    lists each model's inputs with their dtype and shape)."""
+
+    model_config = ConfigDict(extra="forbid")
+    inputs: dict[str, TensorJson] = Field(
+        description='Named tensors: {"pixels": {"dtype": "float32", "shape": [1, 64], '
+        '"data": [...]}}'
+    )
+
+
+_TENSOR = '{"dtype": "float32", "shape": [1, 64], "data": [...]}'
+_TENSOR_FIELDS = {
+    "dtype": 'a dtype name such as "float32"',
+    "shape": "a list of integers such as [1, 64]",
+}
+_EMBEDDINGS_FIELDS: dict[FieldPath, str] = {
+    ("input",): "a text or a list of texts",
+    ("model",): "a model name such as all-MiniLM-L6-v2",
+    ("encoding_format",): '"float" or "base64"',
+    ("dimensions",): "an integer",
+}
+
+
+def _expects(route: str) -> Callable[[FieldPath], str | None]:
+    """What belongs at a path of a route's body, where a bare pydantic message would not do."""
+    if route.startswith("/v1/infer/"):
+        return _infer_expects
+    if route == "/v1/embeddings":
+        return _EMBEDDINGS_FIELDS.get
+    return lambda _path: None
+
+
+def _infer_expects(path: FieldPath) -> str | None:
+    """What belongs at ``path`` of an infer body (for a one-line 4xx naming the field)."""
+    if not path:
+        return f'{{"inputs": {{"NAME": {_TENSOR}}}}}'
+    if path[0] != "inputs":
+        return None
+    if len(path) == 1:
+        return f'an object of named tensors {{"NAME": {_TENSOR}}}'
+    if len(path) == 2:
+        return f"a tensor {_TENSOR}"
+    if len(path) == 4 and path[2] == "shape":
+        return "an integer"
+    return _TENSOR_FIELDS.get(str(path[2])) if len(path) == 3 else None
+
+
+def _parsed_inputs(inputs: dict[str, TensorJson]) -> dict[str, Tensor]:
+    """The request's tensors; a bad one is a 400 naming it (``inputs.pixels: ...``)."""
+    if not inputs:
+        raise _Refusal(400, f'inputs: no tensors given; expected {{"NAME": {_TENSOR}}}')
+    parsed: dict[str, Tensor] = {}
+    for name, t in inputs.items():
+        if not name:
+            raise _Refusal(400, "inputs: a tensor name is empty", param="inputs")
+        with _naming_inputs([name], always=True):
+            raw = {"dtype": t.dtype, "shape": t.shape, "data": t.data}
+            parsed.update(tensors_from_json({name: raw}))
+    return parsed
+
+
+@contextmanager
+def _naming_inputs(names: Iterable[str], *, always: bool = False) -> Iterator[None]:
+    """Say where a tensor's problem is: ``pixels: ...`` becomes ``inputs.pixels: ...``
+    (``always``: the one tensor of ``names`` is at fault, whether its message names it)."""
+    try:
+        yield
+    except TensorError as exc:
+        text, names = str(exc), list(names)
+        if any(text.startswith(f"{name}: ") for name in names):
+            text = f"inputs.{text}"
+        elif always:
+            text = f"inputs.{names[0]}: {text}"
+        raise _Refusal(400, text, param="inputs") from None
 
 
 class RpcCall(BaseModel):
@@ -155,17 +242,6 @@ def _error_body(
             "code": code,
         }
     return body
-
-
-def _validation_summary(errors: Sequence[Any]) -> tuple[str, str | None]:
-    """A request validation failure in one line, and the body field it names."""
-    if not errors:
-        return "invalid request", None
-    loc = [str(part) for part in errors[0].get("loc", ())]
-    field = loc[1] if len(loc) > 1 and loc[0] == "body" else None
-    where = ".".join(loc[1:]) if loc[:1] == ["body"] else ".".join(loc)
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{where or 'body'}: {errors[0].get('msg', 'invalid')}{more}", field
 
 
 class _BatcherCollector(Collector):
@@ -296,6 +372,20 @@ def _clamp_gas(method: str, params: list[Any]) -> list[Any]:
     return [{**params[0], "gas": hex(max(0, min(wanted, RPC_GAS_CAP)))}, *params[1:]]
 
 
+def _relay_refusal(method: str, params: list[Any]) -> str | None:
+    """Why a signed transaction is not relayed: one the node cannot decode, or one whose
+    gas limit is over the cap calls have (it would hold the chain that long)."""
+    if method != "eth_sendRawTransaction":
+        return None
+    try:
+        gas = raw_transaction_gas(params[0] if params else "")
+    except (ValueError, TypeError, AttributeError) as exc:
+        return f"eth_sendRawTransaction: {exc}"[:200]
+    if gas > RPC_GAS_CAP:
+        return f"transaction gas {gas} is over this node's relay cap of {RPC_GAS_CAP}"
+    return None
+
+
 class _ChainGate:
     """Bounded access to the chain for what clients ask of it (the proxy, validator checks).
 
@@ -411,11 +501,8 @@ def create_app(ctx: NodeContext) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
         path = request.scope["path"]
-        errors = jsonable_encoder(exc.errors())
-        if not _openai_route(path):
-            return SafeJSONResponse({"detail": errors}, 422)
-        message, field = _validation_summary(exc.errors())
-        return SafeJSONResponse(_error_body(path, 422, errors, param=field, message=message), 422)
+        message, field = validation_problem(exc.errors(), _expects(path))
+        return SafeJSONResponse(_error_body(path, 422, message, param=field), 422)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
@@ -529,9 +616,9 @@ def create_app(ctx: NodeContext) -> FastAPI:
         served = _find(ctx, model)
         if served.embedder is not None:
             raise HTTPException(400, f"{served.name} takes text: use POST /v1/embeddings")
-        inputs = tensors_from_json(req.inputs)
+        inputs = _parsed_inputs(req.inputs)
         call = _bounded(ctx, wire.tensor_call(inputs))
-        with metrics.latency.labels(served.name).time():
+        with metrics.latency.labels(served.name).time(), _naming_inputs(inputs):
             outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
         issued = _issue(ctx, served, call, outputs, metrics)
         prover = ctx.prover  # zk tier: a queue put; proving runs in the background
@@ -634,16 +721,20 @@ def create_app(ctx: NodeContext) -> FastAPI:
 
     @app.post("/v1/chain/rpc")
     def chain_rpc(call: RpcCall) -> dict[str, Any]:
-        """Read-only JSON-RPC to this node's chain (what clients use on embedded://).
+        """JSON-RPC to this node's chain: reads, and transactions their sender signed (what
+        clients and validators use on embedded://).
 
         On the embedded defaults the chain runs inside this process, so this is
         the only way to read it; a client that can should read an independent
         RPC endpoint instead of trusting the node's own.
         """
         params = _clamp_gas(call.method, list(call.params))
+        refused = _relay_refusal(call.method, params)
+        if refused is not None:
+            return {"jsonrpc": "2.0", "id": call.id, "error": {"code": -32602, "message": refused}}
         if call.method == "eth_call" and params and isinstance(params[0], dict):
             params[0] = {"from": ctx.signer.address, **params[0]}
-        try:  # Chain.rpc passes only read-only methods (cairn.chain.READ_ONLY_RPC)
+        try:  # Chain.rpc passes only reads and signed transactions (cairn.chain.PROXY_RPC)
             result = gate.run(lambda chain: chain.rpc(call.method, params))
         except CairnError as exc:  # a refused or bad call from a client must not be a 500
             error: dict[str, Any] = {"code": -32603, "message": str(exc)[:200]}
