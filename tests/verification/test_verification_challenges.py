@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from dataclasses import replace
 
 import pytest
 from _vnet import DPARAMS, ETHER, MODEL, NODE_STAKE, account, anchor_batch, key
@@ -193,3 +194,27 @@ def test_a_receipt_issued_before_its_model_was_registered_is_slashable(net):
     net.staking.register(account("node"), Role.NODE, "http://127.0.0.1:1", [MODEL])
     batch = anchor_batch(net, early)
     assert net.challenges.challenge_model(account("v1"), _evidence(batch, 0)).value.slashed > 0
+
+
+def test_a_receipt_issued_in_the_future_cannot_be_challenged_yet(net):
+    """Its audit window would outlast the node's retention (the Disputes rule, too)."""
+    ahead = _receipts(net, [b"from the future"], issued_at=net.now() + 1000)
+    batch = anchor_batch(net, ahead)
+    with pytest.raises(ContractRevert, match="issued in the future"):
+        net.challenges.challenge_input(account("v1"), _evidence(batch, 0))
+    with pytest.raises(ContractRevert, match="issued in the future"):
+        net.challenges.challenge_model(account("v1"), _evidence(batch, 0))
+
+
+def test_challenge_evidence_must_be_anchored_where_it_says(net):
+    """The dispute evidence rule holds for objective challenges too: an unanchored batch,
+    or a proof that does not lead to the anchored commitment, is refused."""
+    batch = anchor_batch(net, _receipts(net, [b"one", b"two", b"three"]))
+    good = _evidence(batch, 1)
+    elsewhere = replace(good, batch_id=99)
+    moved = replace(good, leaf_index=2)
+    for challenge in (net.challenges.challenge_input, net.challenges.challenge_model):
+        with pytest.raises(ContractRevert, match="batch not anchored"):
+            challenge(account("v1"), elsewhere)
+        with pytest.raises(ContractRevert, match="not in the anchored batch"):
+            challenge(account("v1"), moved)

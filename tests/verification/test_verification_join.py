@@ -77,8 +77,10 @@ def up(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Up]:
     try:
         gateway = f"http://127.0.0.1:{port}"
         node = httpx.get(f"{gateway}/healthz").json()["node"]
-        added = _cli(root / "newcomer", "network", "add", "n", "--from", gateway)
+        added = _cli(root / "newcomer", "network", "add", "n", "--from", gateway, "--json")
         assert added.returncode == 0, added.stderr
+        pinned = json.loads(added.stdout)  # one JSON object, nothing else on stdout
+        assert pinned["name"] == "n" and pinned["rpc"] == f"{gateway}/v1/chain/rpc"
         yield Up(gateway, node, root / "node", root / "newcomer")
     finally:
         proc.terminate()

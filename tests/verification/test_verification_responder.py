@@ -145,7 +145,7 @@ def test_a_node_answers_challenges_itself_and_one_that_lost_the_input_is_slashed
         validator, honest, e.batch_id, e.leaf_index, anchored.root, anchored.receipt_count
     )
     _answered(chain, leaf.value)
-    chain.increase_time(DPARAMS.anchor_deadline + 301)  # past the anchoring deadline
+    chain.increase_time(DPARAMS.anchor_deadline + 400)  # past the anchoring deadline and skew
     client = _signer("refuses")  # any holder of the receipt may ask, staked or not
     _answered(chain, chain.challenges.challenge_anchor(client, e.receipt).value)
     [answer] = chain.challenges.leaf_answers(chain.disputes.receipt_domain, start, node=honest)

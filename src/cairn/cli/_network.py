@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cairn.cli._common import JsonOpt, console, state
+from cairn.cli._common import JsonOpt, console, gateway_url, state
 from cairn.errors import ConfigError
 
 __all__ = ["register"]
@@ -41,17 +41,21 @@ def add(
             help="RPC URL to read the chain through (default: the document's).",
         ),
     ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Import a gateway's network, check it onchain, and pin it as NAME."""
     from cairn.chain import check_network, save_network
     from cairn.client import GatewayClient
 
-    gateway = source.rstrip("/")
+    gateway = gateway_url(source)
     with GatewayClient(gateway, timeout=30.0) as client:
         doc = client.network()
     network = _from_document(name, doc, gateway, rpc)
     check_network(network, state(ctx).data_dir)
     path = save_network(state(ctx).data_dir, network)
+    if as_json:
+        typer.echo(json.dumps({**network.to_json(), "path": str(path)}))
+        return
     console.print(f"pinned {network.describe()} via {network.rpc} in {path}", soft_wrap=True)
     console.print(
         f"  use it    cairn validator run --network {name} --key 0x… (or --wallet NAME); "

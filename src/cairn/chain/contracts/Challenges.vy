@@ -193,9 +193,10 @@ def _signed(receipt: Receipt, signature: Bytes[65]) -> bytes32:
 
 @view
 @internal
-def _validator(node: address):
+def _validator():
+    # A staked validator is never the node it challenges: a challenged node has anchored,
+    # so it is registered as a node, and Staking never changes a participant's role.
     assert staticcall staking.isStaked(msg.sender, ROLE_VALIDATOR), "not a staked validator"
-    assert node != msg.sender, "cannot challenge yourself"
 
 
 @view
@@ -203,7 +204,7 @@ def _validator(node: address):
 def _evidence(receipt: Receipt, signature: Bytes[65], batchId: uint256, index: uint256, count: uint256,
               proof: DynArray[bytes32, MAX_PROOF]) -> bytes32:
     """A staked validator's anchored receipt inside its audit window; its digest."""
-    self._validator(receipt.node)
+    self._validator()
     issued: uint256 = convert(receipt.issuedAt, uint256)
     assert issued <= block.timestamp + MAX_SKEW, "issued in the future"
     assert block.timestamp <= issued + auditWindow, "outside the audit window"
@@ -293,7 +294,7 @@ def challengeLeaf(node: address, batchId: uint256, index: uint256, root: bytes32
             validator, with the bond, while the batch is inside its audit window. `root`
             and `count` are the batch's, from its `Anchored` event.
     """
-    self._validator(node)
+    self._validator()
     anchoredAt: uint256 = staticcall anchor.anchoredAt(node, batchId)
     assert anchoredAt != 0, "batch not anchored"
     assert block.timestamp <= anchoredAt + auditWindow, "outside the audit window"
