@@ -155,6 +155,7 @@ class EmbeddedBackend(Backend):
         self._tester = EthereumTester(self._evm)
         self.follow_clock = self._path is not None if follow_clock is None else follow_clock
         self._offset = max(0, self._latest() - int(time.time()))  # a lead it was given
+        self._checked = 0  # the last second catch_up looked at the chain's clock
         self._provider = _Provider(self._tester, self.chain_id, self.catch_up)
         if fresh:
             self.committed()  # the id is fixed from the first moment, not the first tx
@@ -173,6 +174,9 @@ class EmbeddedBackend(Backend):
         if not self.follow_clock:
             return
         target = int(time.time()) + self._offset
+        if target <= self._checked:  # looked this second already: no block lookup per request
+            return
+        self._checked = target
         if target > self._latest():
             self._tester.time_travel(target + 1)  # mines a block at target - 1 + 1
 
