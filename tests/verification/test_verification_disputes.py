@@ -164,6 +164,47 @@ def test_abstentions_void_the_dispute_and_nobody_pays(net):
     assert again.value == opened.value + 1  # a void dispute can be brought again
 
 
+@pytest.mark.parametrize("later", [Vote.INNOCENT, Vote.ABSTAIN])
+def test_a_juror_that_cannot_judge_yet_tries_again_before_it_abstains(net, later):
+    """A busy node or a slow chain read must not cost an honest node its jury: a juror
+    that cannot judge commits nothing in the first half of the commit window; an
+    abstention is committed only once the window is half gone (Validator._serve)."""
+    from cairn.content import MemoryBlockstore
+    from cairn.verification import MemoryNodeSource, Reexecutor, Validator, ValidatorState
+    from cairn.verification.validator import TickReport
+
+    batch = anchor_batch(net, signed_receipts(net, 1))
+    opened = _open(net, batch)
+    _draw(net, opened.value)
+    name = next(iter(_seats(net, opened.value)))
+    asked: list[int] = []
+
+    class Scripted(Validator):
+        def judge(self, opened_dispute):  # out of reach until the node answers `later`
+            asked.append(opened_dispute.id)
+            return Vote.ABSTAIN if len(asked) < 3 else later
+
+    juror = Scripted(
+        net,
+        account(name),
+        Reexecutor(MemoryBlockstore()),
+        ValidatorState(None),
+        sources=lambda _url: MemoryNodeSource(),
+    )
+    for _ in range(2):
+        juror._serve_disputes(TickReport())
+        assert net.disputes.commitment_of(opened.value, account(name).address) is None
+    if later is Vote.ABSTAIN:  # still out of reach: it waits for the last half
+        juror._serve_disputes(TickReport())
+        assert net.disputes.commitment_of(opened.value, account(name).address) is None
+        net.increase_time(DPARAMS.commit_window // 2 + 1)
+    report = TickReport()
+    juror._serve_disputes(report)
+    assert report.committed == [opened.value]
+    assert juror.state.vote(opened.value)[0] is later
+    assert net.disputes.commitment_of(opened.value, account(name).address) is not None
+
+
 def test_a_silent_committee_voids_the_dispute_and_pays_for_it(net):
     batch = anchor_batch(net, signed_receipts(net, 1))
     opened = _open(net, batch)

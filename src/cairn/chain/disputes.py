@@ -463,9 +463,12 @@ class Disputes(ContractWrapper):
             int(log["blockNumber"]),
         )
 
-    def opened(self, from_block: int = 0, node: str | None = None) -> list[OpenedDispute]:
+    def opened(
+        self, from_block: int = 0, node: str | None = None, to_block: int | None = None
+    ) -> list[OpenedDispute]:
         filters: dict[str, Any] = {"node": Web3.to_checksum_address(node)} if node else {}
-        return [self._opened(log) for log in self._logs("DisputeOpened", from_block, **filters)]
+        logs = self._logs("DisputeOpened", from_block, to_block, **filters)
+        return [self._opened(log) for log in logs]
 
     def resolved(self, from_block: int = 0, node: str | None = None) -> list[dict[str, Any]]:
         """``Resolved`` events as dicts: id, node, outcome, slashed, reward, burned."""

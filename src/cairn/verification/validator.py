@@ -164,6 +164,7 @@ class Validator:
         self._sources: dict[str, tuple[str, float, NodeSource]] = {}  # endpoint, read at, source
         self._lock = lock
         self._params: DisputeParams | None = None
+        self._deferred: set[int] = set()  # disputes this juror could not judge yet
 
     @contextlib.contextmanager
     def _chain(self) -> Iterator[Chain]:
@@ -184,6 +185,15 @@ class Validator:
             if not c.disputes.in_pool(self.address):
                 c.disputes.join(self.account)
 
+    def _dispute_params(self, c: Chain) -> DisputeParams:
+        if self._params is None:
+            self._params = c.disputes.params()  # immutable in the contract
+        return self._params
+
+    def _grace(self, c: Chain) -> int:
+        """How long before its commit deadline a juror that cannot judge stops retrying."""
+        return self._dispute_params(c).commit_window // 2
+
     # -- one tick (the loop that repeats it is the service's: cairn.node.validator) ----
 
     def tick(self) -> TickReport:
@@ -202,9 +212,7 @@ class Validator:
             start = self.state.get("anchor_block", -1) + 1
             if start > head - 1:
                 return
-            if self._params is None:
-                self._params = c.disputes.params()  # immutable in the contract
-            params = self._params
+            params = self._dispute_params(c)
             for a in c.anchor.anchored(start, head - 1):
                 if a.node.lower() == self.address.lower():
                     continue
@@ -364,7 +372,7 @@ class Validator:
         with self._chain() as c:
             start = self.state.get("dispute_block", 0)
             head = c.head()
-            opened = {d.id: d for d in c.disputes.opened(start)}
+            opened = {d.id: d for d in c.disputes.opened(start, to_block=head)}
         for d in opened.values():
             self.state.track(d.id)
         self.state.put("dispute_block", head + 1)
@@ -389,6 +397,7 @@ class Validator:
                 return
             head = c.head()
             now = c.now()
+            grace = self._grace(c)
             if info.commit_deadline == 0:
                 if now > info.draw_deadline:  # nobody drew it in time: it ends VOID
                     report.resolved[dispute_id] = c.disputes.resolve(self.account, dispute_id).value
@@ -399,6 +408,14 @@ class Validator:
         mine = self.address in info.committee
         if mine and now <= info.commit_deadline and self.state.vote(dispute_id) is None:
             verdict = self.judge(self._opened(dispute_id))
+            if verdict is Vote.ABSTAIN and now < info.commit_deadline - grace:
+                # out of reach may be a busy node or a slow chain read: try again each
+                # tick, and abstain only in the last half of the commit window
+                if dispute_id not in self._deferred:
+                    self._deferred.add(dispute_id)
+                    log.info("dispute %d: cannot judge yet; trying again", dispute_id)
+                return
+            self._deferred.discard(dispute_id)
             salt = os.urandom(32)
             self.state.seal(dispute_id, verdict, salt)  # before sending: never lose a salt
             with self._chain() as c:
