@@ -55,7 +55,10 @@ def test_explain(capsys: pytest.CaptureFixture[str]) -> None:
         assert word in out
 
 
-def test_live_from_a_saved_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_saved_document_alone_is_not_evidence(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A document names the contracts; without them nothing can be read from a chain."""
     doc = {
         "chain": {"url": "embedded://", "chain_id": 31337, "kind": "embedded"},
         "registry": {"update_delay_s": 0, "owners": ["0x1"]},
@@ -63,9 +66,9 @@ def test_live_from_a_saved_document(tmp_path: Path, capsys: pytest.CaptureFixtur
     }
     path = tmp_path / "network.json"
     path.write_text(json.dumps(doc))
-    assert main(["audit", "--live", path.as_uri(), "-f", "json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert "one local process" in report["rosette"]["identity_payments"]["reason"]
+    assert main(["audit", "--live", path.as_uri(), "-f", "json"]) == 1
+    err = capsys.readouterr().err
+    assert "names no ReceiptAnchor" in err and err.strip().count("\n") == 0
 
 
 @pytest.mark.parametrize(
@@ -76,6 +79,9 @@ def test_live_from_a_saved_document(tmp_path: Path, capsys: pytest.CaptureFixtur
         (["audit", str(EMBEDDED), "-f", "pdf"], "unknown format 'pdf'"),
         (["audit", "absent.yaml"], "absent.yaml: cannot read"),
         (["audit", "--live", "gopher://x"], "cannot read a network"),
+        (["audit", str(EMBEDDED), "--network", "x"], "not both"),
+        (["audit", "--chain", "http://127.0.0.1:9"], "--chain goes with"),
+        (["audit", "--network", "absent"], "no network profile 'absent'"),
     ],
 )
 def test_errors_are_one_line_and_exit_1(

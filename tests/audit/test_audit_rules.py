@@ -229,7 +229,9 @@ STAGES: list[tuple[int, dict[str, Any], str]] = [
     (0, {"layers.verification.methods": ["signed_receipts"]}, "check outputs"),
     (0, {"layers.storage.content_addressed": False}, "content-addressed"),
     (0, {"layers.identity_payments.settlement": "local_process"}, "one local process"),
-    (0, {"layers.governance.control": {"by": "admin"}}, "without a delay"),
+    (0, {"layers.governance.control": {"by": "admin"}}, "instant reach"),
+    (0, {"layers.verification.control": {"by": "multisig", "signers": 3}}, "instant reach"),
+    (0, {"layers.identity_payments.custody": "custodial"}, "funds"),
     (0, {"disclosure.hybrid_disclosed": False, "layers.inference.operators": 1}, "disclosed"),
     (1, {"layers.verification.slashing": False}, "Verification is rated good"),
     (1, {"layers.inference.permissionless": False}, "Inference is rated good"),
@@ -273,3 +275,39 @@ def test_nakamoto_thresholds_are_stated(report: Make) -> None:
     assert n["identity_payments"].threshold == Fraction(1, 3)
     assert n["storage"].threshold == Fraction(1, 2)
     assert set(report().to_dict()["nakamoto"]["storage"]) == {"coefficient", "threshold", "basis"}
+
+
+# One disclosed inference operator whose outputs are verified; updates, settlement,
+# verification and funds out of one key's instant reach (the seed's rule fix).
+ONE_OPERATOR: dict[str, Any] = {
+    "layers.inference.operators": 1,
+    "layers.inference.location": "single_server",
+    "layers.inference.control": {"by": "admin"},  # the operator's own key, at once
+    "layers.inference.on_operator_offline": "halts",
+    "layers.inference.permissionless": False,
+    "claims": ["every answer carries a signed, verifiable receipt"],
+}
+
+
+def test_a_disclosed_verified_single_operator_reaches_stage_1(report: Make) -> None:
+    r = report(ONE_OPERATOR)
+    assert r.rosette["inference"].rating == "bad"  # liveness still rests on one party
+    assert r.stage.stage == 1, r.stage.missing
+    assert any("Inference is rated good" in m for m in r.stage.missing)
+
+
+@pytest.mark.parametrize(
+    ("change", "missing"),
+    [
+        ({"disclosure.hybrid_disclosed": False}, "disclosed"),
+        ({"layers.verification.methods": ["signed_receipts"]}, "check outputs"),
+        ({"claims": ["decentralized inference"]}, "no claim is contradicted"),
+    ],
+    ids=["undisclosed", "unverified", "claims-more"],
+)
+def test_an_undisclosed_or_unverified_single_operator_stays_at_stage_0(
+    report: Make, change: dict[str, Any], missing: str
+) -> None:
+    stage = report(ONE_OPERATOR | change).stage
+    assert stage.stage == 0
+    assert any(missing in m for m in stage.missing), stage.missing

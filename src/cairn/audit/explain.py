@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
+from types import ModuleType
 
+from cairn.audit import crosscheck
 from cairn.audit.rules import (
     FLAG_RULES,
     NAKAMOTO_THRESHOLDS,
@@ -21,7 +23,7 @@ from cairn.audit.rules import (
 __all__ = ["explain"]
 
 
-def _doc(rule: Callable[..., object], indent: str = "  ") -> str:
+def _doc(rule: Callable[..., object] | ModuleType, indent: str = "  ") -> str:
     text = inspect.getdoc(rule) or ""
     return "\n".join(indent + line if line else "" for line in text.splitlines())
 
@@ -42,7 +44,11 @@ def explain() -> str:
     out += ["STAGES (cumulative; everyone starts at stage 0)"]
     for level, needs in STAGE_REQUIREMENTS.items():
         out.append(f"stage {level} requires:")
-        out += [f"  - {(inspect.getdoc(need) or '').splitlines()[0]}" for need in needs]
+        for need in needs:
+            first, *rest = (inspect.getdoc(need) or need.__name__).splitlines()
+            out.append(f"  - {first}")
+            out += ["    " + line if line else "" for line in rest]
+    out += ["", "LIVE AUDITS (cairn audit --live / --network)", _doc(crosscheck, "")]
     out += ["", "NAKAMOTO COEFFICIENT", _doc(nakamoto)]
     out += [f"  {layer}: more than {t}" for layer, t in NAKAMOTO_THRESHOLDS.items()]
     out += ["  " + line for line in NAKAMOTO_WHY.splitlines()]

@@ -1,22 +1,24 @@
-"""What a running cairn network says about itself, and the stack manifest it implies.
+"""What a running cairn network says about itself, what its chain says, and the manifest.
 
-``cairn audit --live URL`` holds cairn to the standard it applies to others
-(L2BEAT audits rollups from their onchain configuration, not their blog). The
-gateway serves ``GET {URL}/v1/network``: the chain it settles on, its contracts,
-the staked nodes and validators, who may update the model registry and after
-what delay, its storage gateways, its inference operators, and its
-verification parameters. :class:`NetworkDocument` is that contract -- the
-gateway returns exactly this model -- and :func:`manifest_from_network` turns it
-into a :class:`~cairn.audit.manifest.StackManifest`, with no flattery: an
-embedded chain is one local process, one inference operator is one operator.
+``cairn audit --live`` holds cairn to the standard it applies to others (L2BEAT
+audits rollups from their onchain configuration, not their blog). A gateway
+serves ``GET {URL}/v1/network``: :class:`NetworkDocument` is that contract (the
+gateway returns exactly this model; the schema is documented field by field in
+``docs/audit.md``). The auditor takes from it only the chain and contract
+addresses (checked onchain before use) and what a chain cannot know -- the
+runtime, whether requests are sealed, the storage gateways, training, claims.
 
-The schema is documented field by field in ``docs/audit.md``.
+:func:`manifest_from_network` builds the :class:`~cairn.audit.manifest.StackManifest`
+from :class:`~cairn.audit.onchain.ChainFacts` -- stakes, operators, owners, delays,
+validators, sampling and slashing as the contracts hold them -- and the document
+for the rest, with no flattery: an embedded chain is one local process, one
+inference operator is one operator.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +37,9 @@ from cairn.audit.manifest import (
     TrainingLayer,
     VerificationLayer,
 )
+
+if TYPE_CHECKING:  # the chain reader imports web3; a manifest audit must not
+    from cairn.audit.onchain import ChainFacts, Staker
 
 __all__ = [
     "ChainInfo",
@@ -141,18 +146,27 @@ class NetworkDocument(_Doc):
     ]
 
 
-def manifest_from_network(doc: NetworkDocument) -> StackManifest:
-    """The stack manifest a running cairn network implies."""
+def manifest_from_network(
+    chain: ChainFacts, doc: NetworkDocument | None = None, *, embedded: bool = False
+) -> StackManifest:
+    """The stack manifest of a network: its chain's answers, and the node's for the rest.
+
+    ``embedded``: the chain runs inside a node's process (read as ``embedded://`` or
+    through the node's relay). Without ``doc`` (no node asked), what only a node
+    could say takes the pessimistic default: plaintext requests, one gateway, a
+    pretrained model.
+    """
+    word = doc or _NO_NODE
     return StackManifest(
-        name=doc.name,
-        description=f"live: chain {doc.chain.chain_id} at {doc.chain.url}",
+        name=doc.name if doc else f"cairn network on chain {chain.chain_id}",
+        description=f"live: chain {chain.chain_id} at {chain.url}",
         layers=Layers(
-            storage=_storage(doc),
-            inference=_inference(doc),
-            training=_training(doc),
-            identity_payments=_payments(doc),
-            governance=_governance(doc),
-            verification=_verification(doc),
+            storage=_storage(chain, doc),
+            inference=_inference(chain, word),
+            training=_training(word),
+            identity_payments=_payments(chain, word, embedded),
+            governance=_governance(chain),
+            verification=_verification(chain),
         ),
         token=Token(),
         disclosure=Disclosure(
@@ -160,30 +174,41 @@ def manifest_from_network(doc: NetworkDocument) -> StackManifest:
             "identity, storage and settlement",
             hybrid_disclosed=True,
             latency="inference never waits for the chain; receipts are anchored in batches",
-            routing="the gateway routes each request to a staked node",
+            routing="a client or gateway sends each request to a staked node",
             verification="validators re-execute a random sample chosen by a later block hash",
         ),
-        claims=doc.claims,
+        claims=word.claims,
     )
 
 
-def _settlement(chain: ChainInfo) -> Literal["local_process", "sidechain", "l2", "l1"]:
-    if chain.kind == "embedded" or chain.chain_id in _DEV_CHAINS:
+# What only a node can say, when no node was asked: the pessimistic choice.
+_NO_NODE = NetworkDocument(
+    name="",
+    chain=ChainInfo(url="", chain_id=0, kind="rpc"),
+    registry=RegistryInfo(update_delay_s=0, owners=["unknown"]),
+    inference=InferenceInfo(operators=1, runtime="unknown (no node asked)"),
+    claims=[],
+)
+
+
+def _settlement(chain_id: int, embedded: bool) -> Literal["local_process", "sidechain", "l2", "l1"]:
+    if embedded or chain_id in _DEV_CHAINS:
         return "local_process"
-    if chain.chain_id in _PUBLIC_L1:
+    if chain_id in _PUBLIC_L1:
         return "l1"
-    return "l2" if chain.chain_id in _PUBLIC_L2 else "sidechain"
+    return "l2" if chain_id in _PUBLIC_L2 else "sidechain"
 
 
-def _shares(people: list[Participant], count: int) -> list[float] | None:
+def _shares(people: tuple[Staker, ...]) -> list[float] | None:
     total = sum(p.stake for p in people)
-    if len(people) != count or total <= 0:
+    if not people or total <= 0:
         return None
     return [float(Fraction(p.stake, total)) for p in people]
 
 
-def _storage(doc: NetworkDocument) -> StorageLayer:
-    hosts = {urlsplit(g).netloc or g for g in doc.storage.gateways}
+def _storage(chain: ChainFacts, doc: NetworkDocument | None) -> StorageLayer:
+    gateways = doc.storage.gateways if doc else []
+    hosts = {urlsplit(g).netloc or g for g in gateways}
     operators = max(1, len(hosts))
     return StorageLayer(
         operated_by="the gateway operator" if operators == 1 else f"{operators} gateway hosts",
@@ -193,33 +218,37 @@ def _storage(doc: NetworkDocument) -> StorageLayer:
         data=DataExposure(public=["model weights", "model manifests"]),
         sybil_resistance=["none"],
         content_addressed=True,
-        gateways=max(1, len(doc.storage.gateways)),
-        notes=f"blockstore: {doc.storage.blockstore}",
+        gateways=max(1, len(gateways)),
+        notes=f"blockstore: {doc.storage.blockstore}"
+        if doc
+        else "node endpoints registered onchain",
     )
 
 
-def _inference(doc: NetworkDocument) -> InferenceLayer:
-    i = doc.inference
-    staked = "Staking" in doc.chain.contracts and bool(doc.nodes)
+def _inference(chain: ChainFacts, word: NetworkDocument) -> InferenceLayer:
+    count = len(chain.nodes)
+    sealed = word.inference.sealed_requests
+    who = {0: "no staked node", 1: "one staked node"}.get(count, f"{count} staked nodes")
     return InferenceLayer(
-        operated_by="one operator" if i.operators == 1 else f"{i.operators} staked nodes",
-        operators=i.operators,
-        shares=_shares(doc.nodes, i.operators),
+        operated_by=who,
+        operators=max(1, count),
+        shares=_shares(chain.nodes) if count > 1 else None,
         control=Control(by="operators"),
-        on_operator_offline="halts" if i.operators == 1 else "fails_over",
+        # Fail-over is a client's doing; until a test proves cairn's, none is claimed.
+        on_operator_offline="halts" if count <= 1 else "degrades",
         data=DataExposure(
-            private=[] if i.sealed_requests else ["prompts", "outputs"],
-            encrypted=["prompts", "outputs"] if i.sealed_requests else [],
+            private=[] if sealed else ["prompts", "outputs"],
+            encrypted=["prompts", "outputs"] if sealed else [],
         ),
-        sybil_resistance=["stake"] if staked else ["permissioned"],
-        location="single_server" if i.operators == 1 else "operator_nodes",
-        permissionless=i.permissionless and staked,
-        notes=f"runtime: {i.runtime}",
+        sybil_resistance=["stake"],  # cairn's Staking (checked by code hash) prices entry
+        location="single_server" if count <= 1 else "operator_nodes",
+        permissionless=True,  # cairn's Staking lets anyone register and bond
+        notes=f"runtime: {word.inference.runtime}",
     )
 
 
-def _training(doc: NetworkDocument) -> TrainingLayer:
-    t = doc.training
+def _training(word: NetworkDocument) -> TrainingLayer:
+    t = word.training
     return TrainingLayer(
         operated_by="the model publisher" if t.mode == "none" else "federation participants",
         operators=t.participants,
@@ -231,28 +260,22 @@ def _training(doc: NetworkDocument) -> TrainingLayer:
     )
 
 
-def _local_chain(chain: ChainInfo) -> str:
-    """Which one-process chain the node settles on, as the rating says it."""
-    if chain.kind == "embedded":
-        return f"an embedded chain inside the node's own process, {chain.url}"
+def _local_chain(chain: ChainFacts, embedded: bool) -> str:
+    """Which one-process chain the network settles on, as the rating says it."""
+    if embedded:
+        return f"an embedded chain inside the node's own process, chain {chain.chain_id}"
     return f"a development chain, chain {chain.chain_id} at {chain.url}: one block producer"
 
 
-def _local_operator(chain: ChainInfo) -> str:
-    if chain.kind == "embedded":
-        return "one local process"
-    return f"the operator of development chain {chain.chain_id}"
-
-
-def _payments(doc: NetworkDocument) -> IdentityPaymentsLayer:
-    settlement = _settlement(doc.chain)
-    local = settlement == "local_process"
+def _payments(chain: ChainFacts, word: NetworkDocument, embedded: bool) -> IdentityPaymentsLayer:
+    settlement = _settlement(chain.chain_id, embedded)
+    one = settlement == "local_process"
     return IdentityPaymentsLayer(
-        operated_by=_local_operator(doc.chain) if local else f"chain {doc.chain.chain_id}",
-        notes=_local_chain(doc.chain) if local else "",
-        operators=1 if local else (doc.chain.operators or 1),
-        # An embedded chain's operator can rewrite its state; deployed contracts are immutable.
-        control=Control(by="admin") if local else Control(by="nobody"),
+        operated_by="one local process" if one else f"chain {chain.chain_id}",
+        notes=_local_chain(chain, embedded) if one else "",
+        operators=1 if one else (word.chain.operators or 1),
+        # A one-process chain's operator can rewrite its state; deployed contracts cannot.
+        control=Control(by="admin") if one else Control(by="nobody"),
         on_operator_offline="halts",
         data=DataExposure(public=["payment channels", "receipt roots"]),
         sybil_resistance=["payment"],
@@ -262,56 +285,59 @@ def _payments(doc: NetworkDocument) -> IdentityPaymentsLayer:
     )
 
 
-def _governance(doc: NetworkDocument) -> GovernanceLayer:
-    r = doc.registry
-    v = doc.verification
+def _owner_control(chain: ChainFacts) -> Control:
+    """Each model's owner updates it alone, after that model's delay: the weakest one counts."""
+    owners = sorted({m.owner for m in chain.governing})
+    delay = min((m.update_delay_s for m in chain.governing), default=0)
+    if len(owners) <= 1:
+        return Control(by="admin", delay_s=delay)
+    return Control(by="multisig", signers=len(owners), threshold=1, delay_s=delay)
+
+
+def _governance(chain: ChainFacts) -> GovernanceLayer:
+    control = _owner_control(chain)
     safeguards = [
         name
         for name, present in (
-            ("slashing", v.slashing),
-            ("random_selection", v.sampling_rate > 0),
-            ("anyone_can_challenge", v.disputes),
-            ("timelocked_governance", r.update_delay_s > 0),
-            ("zk_fallback", v.zk),
+            ("slashing", chain.slashing),
+            ("random_selection", chain.sampling_rate > 0),
+            ("anyone_can_challenge", "Challenges" in chain.contracts),
+            ("timelocked_governance", control.delay_s > 0),
         )
         if present
     ]
-    owners = len(r.owners)
+    owners = control.signers
+    contract = any(m.owner_is_contract for m in chain.governing)
     return GovernanceLayer(
         operated_by="the registry owner" if owners == 1 else f"{owners} registry owners",
         operators=owners,
-        control=Control(
-            by="admin" if owners == 1 else "multisig",
-            signers=owners,
-            threshold=min(r.threshold, owners),
-            delay_s=r.update_delay_s,
-        ),
+        control=control,
         on_operator_offline="unaffected",
         data=DataExposure(public=["model registry"]),
         sybil_resistance=["permissioned"],
         collusion_safeguards=safeguards,  # type: ignore[arg-type]
+        notes="an owner is a contract; its own threshold is not read" if contract else "",
     )
 
 
-def _verification(doc: NetworkDocument) -> VerificationLayer:
-    v = doc.verification
-    count = len(doc.validators)
+def _verification(chain: ChainFacts) -> VerificationLayer:
+    count = len(chain.validators)
     methods: list[str] = ["signed_receipts"]
-    if count and v.sampling_rate > 0:
+    if count and chain.sampling_rate > 0:
         methods.append("sampled_reexecution")
-    if count and v.disputes:
+    if count and chain.slashing:
         methods.append("optimistic_challenge")
-    if v.zk:
-        methods.append("zk_proof")
     return VerificationLayer(
-        operated_by=f"{count} staked validators" if count else "no validators registered",
+        operated_by=f"{count} staked validators" if count else "no validators staked",
         operators=max(1, count),
-        shares=_shares(doc.validators, count) if count else None,
-        control=_governance(doc).control,  # sampling rate and slash size live in the registry
+        shares=_shares(chain.validators) if count > 1 else None,
+        # sampling rate, slash size and jail are Disputes' immutables: nobody changes them
+        control=Control(by="nobody"),
         on_operator_offline="degrades",
         data=DataExposure(public=["receipts", "disputes"]),
-        sybil_resistance=["stake"] if v.min_stake > 0 else ["permissioned"],
+        sybil_resistance=["stake"] if chain.min_validator_stake > 0 else ["permissioned"],
         methods=methods,  # type: ignore[arg-type]
-        sampling_rate=v.sampling_rate if count else 0.0,
-        slashing=v.slashing and count > 0,
+        sampling_rate=chain.sampling_rate if count else 0.0,
+        slashing=chain.slashing and count > 0,
+        notes=f"{len(chain.jurors)} in the juror pool",
     )

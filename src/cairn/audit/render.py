@@ -17,7 +17,7 @@ from rich.text import Text
 
 from cairn.audit._html import render_html
 from cairn.audit._svg import LABELS
-from cairn.audit.report import Report
+from cairn.audit.report import Live, Report
 from cairn.errors import AuditError
 
 __all__ = ["FORMATS", "Format", "render", "render_json", "table"]
@@ -62,7 +62,22 @@ def table(report: Report) -> RenderableType:
     for answer in report.questions:
         questions.add_row(answer.question, answer.answer)
     parts.append(questions)
+    if report.live is not None:
+        parts.append(_live_table(report.live))
     return Group(*parts)
+
+
+def _live_table(live: Live) -> RenderableType:
+    found = Table(title="where the answers came from", title_justify="left", show_header=False)
+    found.add_column("what", style="bold")
+    found.add_column("value")
+    found.add_row("chain", Text(f"{live.chain_id} via {live.chain}"))
+    found.add_row("contracts", Text(live.checked))
+    for name, count in live.counts.items():
+        found.add_row(name.replace("_", " "), f"{count} (onchain)")
+    for said in live.node_word:
+        found.add_row("node's word", Text(said))
+    return found
 
 
 def render(report: Report, fmt: str) -> str:

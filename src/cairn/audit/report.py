@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Literal
 
-__all__ = ["Answer", "Nakamoto", "Petal", "Rating", "RedFlag", "Report", "Stage"]
+__all__ = ["Answer", "Live", "Nakamoto", "Petal", "Rating", "RedFlag", "Report", "Stage"]
 
 Rating = Literal["good", "warning", "bad"]
 
@@ -64,6 +64,33 @@ class Nakamoto:
 
 
 @dataclass(frozen=True)
+class Live:
+    """Where a live audit's answers came from: the chain, or a node's word.
+
+    ``counts``: inference operators, validators, jurors, jailed, open and resolved
+    disputes, as the contracts hold them. ``node_word``: each answer that rests on
+    what a node said rather than on the chain.
+    """
+
+    chain: str
+    chain_id: int
+    contracts: dict[str, str]
+    checked: str
+    counts: dict[str, int]
+    node_word: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "chain": self.chain,
+            "chain_id": self.chain_id,
+            "contracts": dict(self.contracts),
+            "checked": self.checked,
+            "counts": dict(self.counts),
+            "node_word": list(self.node_word),
+        }
+
+
+@dataclass(frozen=True)
 class Report:
     """Everything the auditor concluded about one stack."""
 
@@ -73,9 +100,11 @@ class Report:
     red_flags: tuple[RedFlag, ...]
     stage: Stage
     nakamoto: dict[str, Nakamoto]
+    live: Live | None = None  # a live audit only
 
     def to_dict(self) -> dict[str, Any]:
         """The report as JSON-ready data (the documented JSON format)."""
+        live = {"live": self.live.to_dict()} if self.live else {}
         return {
             "name": self.name,
             "rosette": {
@@ -94,4 +123,4 @@ class Report:
                 }
                 for k, n in self.nakamoto.items()
             },
-        }
+        } | live

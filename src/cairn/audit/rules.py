@@ -35,9 +35,13 @@ __all__ = [
 WEEK_S = 7 * 24 * 3600  # L2BEAT's exit window: long enough for users to leave first
 
 
-def audit(m: StackManifest) -> Report:
-    """Judge a stack manifest: rosette, answers, red flags, stage, Nakamoto coefficients."""
-    flags = tuple(flag for rule in FLAG_RULES.values() for flag in rule(m))
+def audit(m: StackManifest, found: tuple[RedFlag, ...] = ()) -> Report:
+    """Judge a stack manifest: rosette, answers, red flags, stage, Nakamoto coefficients.
+
+    ``found``: red flags raised outside the manifest (a live audit's node that
+    contradicts its chain); they count toward the stage like the rules' own.
+    """
+    flags = tuple(flag for rule in FLAG_RULES.values() for flag in rule(m)) + found
     return Report(
         name=m.name,
         rosette={layer: rule(m) for layer, rule in PETAL_RULES.items()},
@@ -75,13 +79,22 @@ def _control(layer: Layer) -> str:
     return f"{who}, " + (f"after {_days(c.delay_s)}" if c.delay_s else "with no delay")
 
 
-def _instant_admin(m: StackManifest) -> list[str]:
-    """Layers one key (or a multisig) can change with no delay at all."""
+def _instant_admin(m: StackManifest, layers: tuple[str, ...] = LAYERS) -> list[str]:
+    """Layers (of ``layers``) one key (or a multisig) can change with no delay at all."""
     return [
         name
         for name, layer in m.layers.items()
-        if layer.control.by in ("admin", "multisig") and layer.control.delay_s == 0
+        if name in layers
+        and layer.control.by in ("admin", "multisig")
+        and layer.control.delay_s == 0
     ]
+
+
+# What users cannot check for themselves, answer by answer: which model is served
+# (governance), where their money settles (identity_payments) and who judges the
+# answers (verification). Inference and storage are checked, not trusted: a receipt
+# binds each answer to a model's CID, and a CID to its bytes.
+_UNCHECKABLE = ("governance", "identity_payments", "verification")
 
 
 _CHECKING = {"redundant_execution", "sampled_reexecution", "optimistic_challenge", "zk_proof"}
@@ -141,7 +154,9 @@ def _fewest_over(shares: list[float], operators: int, threshold: Fraction) -> in
     Operators not listed in ``shares`` split the remainder equally; they are
     taken in bulk, so a layer of a million operators costs no more than one of ten.
     """
-    declared = sorted((Fraction(s) for s in shares), reverse=True)
+    # Shares arrive as floats (stake ratios, YAML decimals): read them back as the small
+    # fractions they stand for, so 1/3 + 1/6 + 1/2 adds up to exactly one.
+    declared = sorted((Fraction(s).limit_denominator(10**6) for s in shares), reverse=True)
     rest, total = operators - len(declared), sum(declared, Fraction(0))
     if rest == 0:
         declared = [s / total for s in declared]
@@ -716,8 +731,23 @@ def need_chain_settlement(m: StackManifest, flags: tuple[RedFlag, ...]) -> bool:
 
 
 def need_no_instant_keys(m: StackManifest, flags: tuple[RedFlag, ...]) -> bool:
-    """No layer can be changed by one key or a multisig without a delay."""
-    return not _instant_admin(m)
+    """Model updates, settlement, verification and funds are out of one key's instant reach.
+
+    Governance (model updates), identity & payments (settlement) and verification
+    cannot be changed by one key or a multisig without a delay, and users hold
+    their own funds (self custody, or nothing to hold).
+    why: stage 1 is about what users cannot check for themselves. An answer from
+    one inference operator is checked -- its receipt binds it to the model's CID and
+    validators re-execute a sample -- so an honestly disclosed single operator
+    whose outputs are verified does not by itself keep a stack at stage 0 (the
+    operator's liveness is the inference petal's and stage 2's concern). Which
+    model is served, where money settles, who judges the answers and who holds
+    the funds cannot be checked by a user at the moment it matters; none of them
+    may be in one key's instant reach.
+    """
+    p = m.layers.identity_payments
+    funds = p.custody == "self" or p.settlement == "none"
+    return not _instant_admin(m, _UNCHECKABLE) and funds
 
 
 def need_honest_disclosure(m: StackManifest, flags: tuple[RedFlag, ...]) -> bool:

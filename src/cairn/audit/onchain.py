@@ -1,0 +1,185 @@
+"""What a cairn network's contracts say about it: stakes, owners, delays, jurors, jail, disputes.
+
+``cairn audit --live`` reads these from the chain rather than from a node, the way
+L2BEAT reads a rollup's configuration from its contracts (l2beat.com/scaling/risk).
+:func:`read_chain` takes a :class:`~cairn.chain.Chain` already pointed at a
+network's contracts (a pinned profile, or addresses a node published, checked by
+:func:`cairn.chain.check_network` and by code hash in :mod:`cairn.audit._code`) and
+returns :class:`ChainFacts`: plain values that the manifest mapping
+(:mod:`cairn.audit.network`) and the node-versus-chain comparison
+(:mod:`cairn.audit.live`) read.
+
+Staking and ModelRegistry keep no list of their members, so the members come
+from their events (``Staking.Registered``, ``ModelRegistry.ModelRegistered``) and
+their current state from the contracts' getters. An inference operator is a
+node the contracts would route to: registered as a node with at least the
+minimum bonded (``Staking.isStaked``), not jailed (``Disputes.isJailed``) and not
+unbonding (``Staking.unbondingOf`` zero) -- the rule of issue 12, part 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from web3 import Web3
+
+from cairn.chain import Chain, Outcome, Role, model_id
+from cairn.errors import AuditError
+
+__all__ = ["ChainFacts", "ModelOwner", "Staker", "read_chain"]
+
+
+@dataclass(frozen=True)
+class Staker:
+    """A node or validator as Staking records it."""
+
+    address: str
+    stake: int
+    endpoint: str = ""
+
+
+@dataclass(frozen=True)
+class ModelOwner:
+    """A model name in the registry: its owner, its update delay, and whether nodes serve it."""
+
+    name: str
+    owner: str
+    update_delay_s: int
+    owner_is_contract: bool
+    served: bool
+
+
+@dataclass(frozen=True)
+class ChainFacts:
+    """Everything the auditor read from a network's contracts."""
+
+    url: str
+    chain_id: int
+    contracts: dict[str, str]
+    nodes: tuple[Staker, ...]  # inference operators: staked, not jailed, not unbonding
+    idle: tuple[tuple[str, str], ...]  # registered nodes not counted, and why
+    validators: tuple[Staker, ...]  # staked validators, not jailed
+    jurors: tuple[str, ...]  # the Disputes juror pool
+    models: tuple[ModelOwner, ...]
+    jailed: tuple[str, ...]
+    disputes_open: int
+    disputes_resolved: int
+    sampling_rate: float
+    slashing: bool  # Staking's slasher is this network's Disputes contract
+    min_node_stake: int
+    min_validator_stake: int
+
+    @property
+    def governing(self) -> tuple[ModelOwner, ...]:
+        """The models that govern what is served: those staked nodes serve (else all)."""
+        served = tuple(m for m in self.models if m.served)
+        return served or self.models
+
+
+def read_chain(chain: Chain) -> ChainFacts:
+    """Read a network from ``chain``, whose deployment (with Disputes) is already in use."""
+    d = chain.deployment
+    if d.disputes is None:
+        raise AuditError(f"chain {chain.chain_id}: the network names no Disputes contract")
+    registered = _registered(chain)
+    nodes, idle, served = _nodes(chain, registered)
+    jailed = tuple(who for who in registered if chain.disputes.is_jailed(who))
+    statuses = [chain.disputes.dispute(i).status for i in range(1, chain.disputes.count() + 1)]
+    slasher = chain.staking.slasher
+    contracts = {
+        "ModelRegistry": d.registry,
+        "Staking": d.staking,
+        "ReceiptAnchor": d.anchor,
+        "Disputes": d.disputes,
+    }
+    challenges = chain.disputes.challenges_address()
+    return ChainFacts(
+        url=chain.url,
+        chain_id=chain.chain_id,
+        contracts=contracts | ({"Challenges": challenges} if challenges else {}),
+        nodes=nodes,
+        idle=idle,
+        validators=_validators(chain, registered),
+        jurors=tuple(chain.disputes.pool()),
+        models=_models(chain, served),
+        jailed=jailed,
+        disputes_open=sum(s is Outcome.OPEN for s in statuses),
+        disputes_resolved=sum(s is not Outcome.OPEN for s in statuses),
+        sampling_rate=int(chain.disputes._call("auditRatePpm")) / 1e6,
+        slashing=slasher is not None and slasher.lower() == d.disputes.lower(),
+        min_node_stake=chain.staking.min_stake(Role.NODE),
+        min_validator_stake=chain.staking.min_stake(Role.VALIDATOR),
+    )
+
+
+def _registered(chain: Chain) -> dict[str, int]:
+    """Every address that ever registered with Staking, and its role."""
+    found: dict[str, int] = {}
+    for log in chain.staking._logs("Registered"):
+        found[Web3.to_checksum_address(log["args"]["who"])] = int(log["args"]["role"])
+    return found
+
+
+def _nodes(
+    chain: Chain, registered: dict[str, int]
+) -> tuple[tuple[Staker, ...], tuple[tuple[str, str], ...], set[bytes]]:
+    counted: list[Staker] = []
+    idle: list[tuple[str, str]] = []
+    served: set[bytes] = set()
+    for who, role in registered.items():
+        if role != Role.NODE:
+            continue
+        p = chain.staking.participant(who)
+        why = _not_counted(chain, who, p.unbonding)
+        if why:
+            idle.append((who, why))
+            continue
+        counted.append(Staker(who, p.stake, p.endpoint))
+        served.update(p.models)
+    return tuple(counted), tuple(idle), served
+
+
+def _not_counted(chain: Chain, who: str, unbonding: int) -> str:
+    if not chain.staking.is_staked(who, Role.NODE):
+        return "below the minimum stake"
+    if chain.disputes.is_jailed(who):
+        return "jailed"
+    return "unbonding" if unbonding else ""
+
+
+def _validators(chain: Chain, registered: dict[str, int]) -> tuple[Staker, ...]:
+    return tuple(
+        Staker(who, chain.staking.participant(who).stake)
+        for who, role in registered.items()
+        if role == Role.VALIDATOR
+        and chain.staking.is_staked(who, Role.VALIDATOR)
+        and not chain.disputes.is_jailed(who)
+    )
+
+
+def _models(chain: Chain, served: set[bytes]) -> tuple[ModelOwner, ...]:
+    names = dict.fromkeys(
+        str(log["args"]["name"]) for log in chain.registry._logs("ModelRegistered")
+    )
+    found = []
+    for name in names:
+        info = chain.registry.model(name)
+        if info is None:
+            continue
+        cids = {model_id(v.content_cid) for v in chain.registry.history(name)}
+        found.append(
+            ModelOwner(
+                name,
+                Web3.to_checksum_address(info.owner),
+                info.update_delay,
+                _has_code(chain, info.owner),
+                bool(cids & served),
+            )
+        )
+    return tuple(found)
+
+
+def _has_code(chain: Chain, address: str) -> bool:
+    code: Any = chain.rpc("eth_getCode", [Web3.to_checksum_address(address), "latest"])
+    return str(code) not in ("0x", "")
