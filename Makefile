@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
+AGENT0_STAMP := .venv-agent0/.installed
 
 .PHONY: demo test bench mutate lint clean venv node chromium
 
@@ -31,6 +32,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --silent --no-audit --no-fund
 	touch $@
 
+# The ERC-8004 peer we did not write (tests/interop): PyPI agent0-sdk in its own venv.
+$(AGENT0_STAMP):
+	test -x .venv-agent0/bin/python || $(PYTHON) -m venv .venv-agent0
+	.venv-agent0/bin/python -m pip install -q 'agent0-sdk==1.7.1'
+	touch $@
+
 # Debian's chromium, for the auditor's HTML screenshot test; a no-op when present.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
@@ -41,7 +48,7 @@ chromium:
 demo: $(STAMP)
 	$(PY) examples/demo/run.py
 
-test: lint $(NODE_STAMP) chromium
+test: lint $(NODE_STAMP) $(AGENT0_STAMP) chromium
 	$(PY) -m pytest -q
 
 bench: $(TEST_STAMP) $(NODE_STAMP)
@@ -65,4 +72,4 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) node_modules build *.egg-info
+	rm -rf $(VENV) .venv-agent0 node_modules build *.egg-info

@@ -2,7 +2,9 @@
 
 Vyper contracts — ModelRegistry, Staking, ReceiptAnchor, PaymentChannels,
 Disputes (Staking's only slasher, deployed with ``deploy(..., disputes=DisputeParams())``)
-and Challenges (objective challenges, convicting through Disputes) —
+Challenges (objective challenges, convicting through Disputes) and the ERC-8004
+registries (IdentityRegistry, ReputationRegistry, ValidationRegistry: nodes are
+found onchain; docs/erc8004.md) —
 and one web3.py client over two backends chosen by URL in :func:`connect`:
 ``embedded://`` (py-evm in this process, persisted in the data dir) and
 ``http(s)://`` (any JSON-RPC node). Nothing here sits on the inference path.
@@ -11,7 +13,8 @@ This package is the chain boundary: web3 and eth-account are imported here and
 nowhere else. Public surface:
 
 - :func:`connect` → :class:`Chain`: typed contracts (``registry``, ``staking``,
-  ``anchor``, ``channels``, ``disputes``, ``challenges``), ``deploy``, ``head()``,
+  ``anchor``, ``channels``, ``disputes``, ``challenges``, ``identity``,
+  ``reputation``, ``validation``), ``deploy``, ``head()``,
   ``block_hash(n)``, ``now()``, ``balance(address)``, ``transfer``, ``fund``,
   ``rpc(method, params)`` (a raw read-only JSON-RPC passthrough,
   :data:`PROXY_RPC`), ``dev_keys()`` (signers of a dev chain's funded accounts).
@@ -85,6 +88,13 @@ if _typing.TYPE_CHECKING:
         Vote,
         commitment,
     )
+    from cairn.chain.erc8004 import (
+        IdentityRegistry,
+        ReputationRegistry,
+        ValidationRegistry,
+        ValidationStatus,
+        agent_wallet_typed_data,
+    )
     from cairn.chain.networks import (
         Network,
         check_network,
@@ -126,6 +136,7 @@ __all__ = [
     "DisputeParams",
     "Disputes",
     "Evidence",
+    "IdentityRegistry",
     "InputAnswer",
     "LeafAnswer",
     "Lock",
@@ -140,12 +151,16 @@ __all__ = [
     "PaymentChannels",
     "PoolMember",
     "ReceiptAnchor",
+    "ReputationRegistry",
     "Role",
     "SignedVoucher",
     "Staking",
     "Tx",
+    "ValidationRegistry",
+    "ValidationStatus",
     "Vote",
     "VoucherDomain",
+    "agent_wallet_typed_data",
     "check_network",
     "commitment",
     "connect",
@@ -199,6 +214,11 @@ _LAZY = {
     "OpenedDispute": "cairn.chain.disputes",
     "Outcome": "cairn.chain.disputes",
     "commitment": "cairn.chain.disputes",
+    "IdentityRegistry": "cairn.chain.erc8004",
+    "ReputationRegistry": "cairn.chain.erc8004",
+    "ValidationRegistry": "cairn.chain.erc8004",
+    "ValidationStatus": "cairn.chain.erc8004",
+    "agent_wallet_typed_data": "cairn.chain.erc8004",
     "OnchainView": "cairn.chain.onchain",
     "Network": "cairn.chain.networks",
     "check_network": "cairn.chain.networks",

@@ -29,6 +29,9 @@ CONTRACTS = (
     "PaymentChannels",
     "Disputes",
     "Challenges",
+    "IdentityRegistry",
+    "ReputationRegistry",
+    "ValidationRegistry",
 )
 SOURCES = Path(__file__).with_name("contracts")
 BUILD = SOURCES / "build"
@@ -65,13 +68,16 @@ def load_artifact(name: str) -> Artifact:
     return Artifact(**data)
 
 
-def write_artifacts() -> None:
-    for name in CONTRACTS:
+def write_artifacts(names: tuple[str, ...] = CONTRACTS) -> None:
+    for name in names:
         art = compile_contract(name)
         blob = json.dumps(art.__dict__, indent=1, sort_keys=True) + "\n"
         atomic_write_bytes(BUILD / f"{name}.json", blob.encode())
         print(f"wrote {BUILD / name}.json", file=sys.stderr)
 
 
-if __name__ == "__main__":
-    write_artifacts()
+if __name__ == "__main__":  # python -m cairn.chain._artifacts [NAME ...]
+    unknown = [n for n in sys.argv[1:] if n not in CONTRACTS]
+    if unknown:
+        sys.exit(f"unknown contract {unknown[0]!r}: one of {', '.join(CONTRACTS)}")
+    write_artifacts(tuple(sys.argv[1:]) or CONTRACTS)

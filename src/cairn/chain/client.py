@@ -35,6 +35,7 @@ from cairn.chain.base import EMBEDDED, Backend
 from cairn.chain.challenges import Challenges
 from cairn.chain.channels import PaymentChannels
 from cairn.chain.disputes import DisputeParams, Disputes
+from cairn.chain.erc8004 import IdentityRegistry, ReputationRegistry, ValidationRegistry
 from cairn.chain.jsonrpc import to_rpc_json
 from cairn.chain.registry import ModelRegistry
 from cairn.chain.staking import Staking
@@ -52,6 +53,7 @@ from cairn.identity import LocalSigner, Signer
 __all__ = ["EMBEDDED", "PROXY_RPC", "Chain", "DeployParams", "Deployment", "connect"]
 
 ETHER = 10**18
+FEEDBACK_PER_CLIENT = 1000  # ReputationRegistry: feedback one client may give one agent
 W = TypeVar("W", bound=ContractWrapper)
 
 # What :meth:`Chain.rpc` passes through (what the gateway's ``/v1/chain/rpc`` relays):
@@ -111,6 +113,10 @@ class Deployment:
     params: DeployParams = field(default_factory=DeployParams)
     disputes: str | None = None  # the Disputes contract, Staking's slasher, once deployed
     dispute_params: DisputeParams | None = None
+    # ERC-8004 registries (nodes found onchain); absent from deployments made before them
+    identity: str | None = None
+    reputation: str | None = None
+    validation: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
@@ -182,6 +188,7 @@ class Chain:
         self._deployment = deployment
         self.__dict__.pop("contracts", None)
         self._forget_disputes()
+        self._forget_erc8004()
 
     def is_deployed(self) -> bool:
         try:
@@ -202,13 +209,18 @@ class Chain:
         record: bool = True,
         disputes: DisputeParams | None = None,
     ) -> Deployment:
-        """Deploy the four contracts (once: an existing usable deployment is returned).
+        """Deploy the contracts (once: an existing usable deployment is returned).
 
-        ``record=False`` deploys a fresh, unrecorded set (``cairn chain check``).
-        With ``disputes``, the Disputes contract is deployed too and made Staking's
-        slasher (see :meth:`deploy_disputes`).
+        ModelRegistry, Staking, ReceiptAnchor, PaymentChannels and the three ERC-8004
+        registries (Identity, Reputation, Validation). ``record=False`` deploys a
+        fresh, unrecorded set (``cairn chain check``). With ``disputes``, the Disputes
+        contract is deployed too and made Staking's slasher (see
+        :meth:`deploy_disputes`). A recorded deployment made before the ERC-8004
+        registries gets them added (:meth:`deploy_erc8004`).
         """
         if record and self.is_deployed():
+            if self.deployment.identity is None:
+                self.deploy_erc8004(signer)
             if disputes is not None and self.deployment.disputes is None:
                 return self.deploy_disputes(signer, disputes)
             return self.deployment
@@ -233,6 +245,7 @@ class Chain:
             channels[1],
             params,
         )
+        found = self._with_erc8004(signer, found)
         if disputes is not None:
             found = self._with_disputes(signer, found, disputes)
         if record:
@@ -240,7 +253,30 @@ class Chain:
         self._deployment = found
         self.__dict__.pop("contracts", None)
         self._forget_disputes()
+        self._forget_erc8004()
         return found
+
+    def deploy_erc8004(self, signer: Signer, *, record: bool = True) -> Deployment:
+        """Add the ERC-8004 registries to the current deployment (once)."""
+        current = self.deployment
+        if current.identity is not None:
+            return current
+        found = self._with_erc8004(signer, current)
+        if record:
+            self._record(found)
+        self._deployment = found
+        self._forget_erc8004()
+        return found
+
+    def _with_erc8004(self, signer: Signer, d: Deployment) -> Deployment:
+        identity, _ = self._create(signer, "IdentityRegistry")
+        reputation, _ = self._create(signer, "ReputationRegistry", identity, FEEDBACK_PER_CLIENT)
+        validation, _ = self._create(signer, "ValidationRegistry", identity)
+        return replace(d, identity=identity, reputation=reputation, validation=validation)
+
+    def _forget_erc8004(self) -> None:
+        for name in ("identity", "reputation", "validation"):
+            self.__dict__.pop(name, None)
 
     def deploy_disputes(
         self, signer: Signer, params: DisputeParams | None = None, *, record: bool = True
@@ -319,6 +355,29 @@ class Chain:
         if address is None:
             raise NotDeployed(f"the Disputes contract on chain {self.chain_id} has no Challenges")
         return self._at(Challenges, address)
+
+    def _erc8004(self, kind: type[W], address: str | None) -> W:
+        if address is None:
+            raise NotDeployed(
+                f"no ERC-8004 {kind.name} recorded for chain {self.chain_id}; "
+                "run `cairn chain deploy` (it adds them to an older deployment)"
+            )
+        return self._at(kind, address)
+
+    @cached_property
+    def identity(self) -> IdentityRegistry:
+        """The ERC-8004 Identity Registry; NotDeployed if this deployment predates it."""
+        return self._erc8004(IdentityRegistry, self.deployment.identity)
+
+    @cached_property
+    def reputation(self) -> ReputationRegistry:
+        """The ERC-8004 Reputation Registry."""
+        return self._erc8004(ReputationRegistry, self.deployment.reputation)
+
+    @cached_property
+    def validation(self) -> ValidationRegistry:
+        """The ERC-8004 Validation Registry."""
+        return self._erc8004(ValidationRegistry, self.deployment.validation)
 
     @property
     def registry(self) -> ModelRegistry:
@@ -432,6 +491,7 @@ class Chain:
         self._deployment = deployment
         self.__dict__.pop("contracts", None)
         self._forget_disputes()
+        self._forget_erc8004()
 
     def close(self) -> None:
         self.backend.close()

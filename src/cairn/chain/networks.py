@@ -5,14 +5,17 @@ that is a claim of the thing being verified: a forger names a contract of its ow
 whose ``commitmentOf`` returns whatever commitment it likes. So online verification never
 reads addresses from a receipt. It reads them from a *network profile* — a small
 JSON file ``<data dir>/networks/NAME.json`` holding the chain id, an RPC URL and
-the ReceiptAnchor, Staking, ModelRegistry and Disputes addresses — or from the
-data dir's own deployment record, and refuses a receipt that names anything else.
+the ReceiptAnchor, Staking, ModelRegistry and Disputes addresses, and the ERC-8004
+Identity, Reputation and Validation registries where nodes are found (optional:
+older profiles have none) — or from the data dir's own deployment record, and
+refuses a receipt that names anything else.
 
 Profiles are written by ``cairn chain deploy`` and ``cairn up`` for the network
 they create, and imported with ``cairn network add NAME --from GATEWAY``, which
 reads the gateway's ``/v1/network`` and then checks it onchain
 (:func:`check_network`: the chain id, code at every address, the anchor's and
-the Disputes contract's Staking, the Disputes contract's anchor).
+the Disputes contract's Staking, the Disputes contract's anchor, the Identity
+Registry the Reputation and Validation registries answer to).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from cairn.chain.anchor import ReceiptAnchor
 from cairn.chain.challenges import Challenges
 from cairn.chain.client import Chain, Deployment, connect
 from cairn.chain.disputes import Disputes
+from cairn.chain.erc8004 import ReputationRegistry, ValidationRegistry
 from cairn.config import DataDir
 from cairn.errors import CairnError, ConfigError, NotDeployed, did_you_mean
 from cairn.identity import checksum_address
@@ -62,6 +66,9 @@ class Network:
     staking: str
     registry: str | None = None
     disputes: str | None = None
+    identity: str | None = None  # ERC-8004 registries
+    reputation: str | None = None
+    validation: str | None = None
 
     @property
     def domain(self) -> ReceiptDomain:
@@ -103,10 +110,13 @@ class Network:
             deployment.staking,
             deployment.registry,
             deployment.disputes,
+            deployment.identity,
+            deployment.reputation,
+            deployment.validation,
         )
 
 
-_OPTIONAL = ("registry", "disputes")
+_OPTIONAL = ("registry", "disputes", "identity", "reputation", "validation")
 _NO_ADDRESS = "0x" + "00" * 20  # a contract a profile does not pin
 
 
@@ -175,6 +185,15 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
     addresses = {"ReceiptAnchor": network.anchor, "Staking": network.staking}
     addresses |= {"ModelRegistry": network.registry} if network.registry else {}
     addresses |= {"Disputes": network.disputes} if network.disputes else {}
+    addresses |= {
+        label: address
+        for label, address in (
+            ("IdentityRegistry", network.identity),
+            ("ReputationRegistry", network.reputation),
+            ("ValidationRegistry", network.validation),
+        )
+        if address
+    }
     for label, address in addresses.items():
         if not chain._has_code(address):
             raise ConfigError(f"{network.name}: no contract at {label} {address}")
@@ -201,6 +220,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
                 f"{network.name}: Challenges {challenges} convicts through {named}, "
                 f"not Disputes {network.disputes}"
             )
+    _check_erc8004(chain, network)
     if use:
         chain.use(
             Deployment(
@@ -212,6 +232,33 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
                 _NO_ADDRESS,
                 0,
                 disputes=network.disputes,
+                identity=network.identity,
+                reputation=network.reputation,
+                validation=network.validation,
             )
         )
     return chain
+
+
+def _check_erc8004(chain: Chain, network: Network) -> None:
+    """The Reputation and Validation registries rate agents of the profile's Identity."""
+    pinned = {"reputation": network.reputation, "validation": network.validation}
+    if any(pinned.values()) and not network.identity:
+        raise ConfigError(f"{network.name}: an ERC-8004 registry is pinned without its identity")
+    for label, address in (
+        ("ReputationRegistry", network.reputation),
+        ("ValidationRegistry", network.validation),
+    ):
+        if not address:
+            continue
+        rater: ReputationRegistry | ValidationRegistry = (
+            chain._at(ReputationRegistry, address)
+            if label == "ReputationRegistry"
+            else chain._at(ValidationRegistry, address)
+        )
+        named = rater.identity_address()
+        if named.lower() != str(network.identity).lower():
+            raise ConfigError(
+                f"{network.name}: {label} {address} rates agents of {named}, "
+                f"not IdentityRegistry {network.identity}"
+            )
