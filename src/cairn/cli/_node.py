@@ -1,8 +1,13 @@
 """``cairn up``, ``cairn embed``, ``cairn infer``, ``cairn receipt verify``: serving and checking.
 
 ``up`` runs the network in a box; it checks that its port is free before it sets
-anything up. The client commands talk to a gateway (``--gateway``, else
-``$CAIRN_GATEWAY``, else http://127.0.0.1:8000) and check every receipt they get:
+anything up. ``embed`` and ``infer`` with ``--network NAME`` ask a whole network:
+its nodes for the model are found onchain, every receipt is verified offline and
+onchain against that pinned profile, and a node that fails (unreachable, slow, a
+5xx, an invalid or unanchored receipt) is reported and the next one asked
+(:class:`cairn.client.FailoverClient`). Otherwise the client commands talk to one
+gateway (``--gateway``, else ``$CAIRN_GATEWAY``, else http://127.0.0.1:8000); the two
+options exclude each other. Either way they check every receipt they get:
 offline always (the contract could judge it, signature, input and output hashes,
 the model asked for, by name or CID), online with ``--online`` (inclusion in the
 anchored root, node staked) against the *pinned* network — ``--network NAME`` (a
@@ -41,7 +46,7 @@ from cairn.errors import CairnError, ConfigError
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.chain import Network, OnchainView
-    from cairn.client import GatewayClient
+    from cairn.client import FailoverClient, GatewayClient, Served
     from cairn.config import DataDir
     from cairn.receipts import Receipt
 
@@ -55,6 +60,14 @@ NetworkOpt = Annotated[
         "--network",
         help="Pinned network profile for --online (default: this data dir's deployment "
         "on the chain behind --chain).",
+    ),
+]
+ClientNetworkOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--network",
+        help="Ask this pinned network's nodes (found onchain), verify every receipt "
+        "onchain and fail over to the next node (not with --gateway).",
     ),
 ]
 OnlineOpt = Annotated[
@@ -279,6 +292,81 @@ def _values(data: Any, limit: int = 8) -> str:
     return f"[{shown}{', …' if len(flat) > limit else ''}]"
 
 
+def _one_of(ctx: typer.Context, gateway: str | None, network: str | None) -> None:
+    """``--network`` asks a network, ``--gateway`` one node: not both (``$CAIRN_GATEWAY``
+    alone gives way to ``--network``)."""
+    if network is None or gateway is None:
+        return
+    if ctx.get_parameter_source("gateway").name == "COMMANDLINE":  # type: ignore[union-attr]
+        raise typer.BadParameter(
+            "cannot be combined with --gateway (one node by URL, or a network's nodes)",
+            param_hint="'--network'",
+        )
+
+
+def _failover(ctx: typer.Context, network: str, wait: float) -> FailoverClient:
+    from cairn.chain import load_network
+    from cairn.client import FailoverClient
+
+    dd = state(ctx).data_dir
+    return FailoverClient(load_network(dd, network), data_dir=dd, anchor_wait_s=wait)
+
+
+def _model_check(model: str) -> str:
+    from cairn.content import Cid
+
+    try:
+        Cid.parse(model)
+    except CairnError:
+        return f"the pinned registry's current {model!r}"
+    return "the CID asked for"
+
+
+def _say_served(served: Served) -> None:
+    """Which node answered, and the ones that failed before it."""
+    for a in served.attempts[:-1]:
+        err_console.print(f"failed over: {a.describe()}", markup=False, highlight=False)
+    err_console.print(
+        f"answered by {served.node} at {served.endpoint} in {served.seconds * 1000:.0f} ms",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _served_json(served: Served) -> dict[str, Any]:
+    return {
+        "gateway": served.endpoint,
+        "failovers": served.failovers,
+        "attempts": [
+            {"node": a.node, "endpoint": a.endpoint, "kind": a.kind, "reason": a.reason}
+            for a in served.attempts
+        ],
+    }
+
+
+def _finish(
+    response: dict[str, Any],
+    receipt: Receipt,
+    online: bool,
+    how: str,
+    served: Served | None,
+    output: Path | None,
+    as_json: bool,
+) -> bool:
+    """Save the answer; with --json print it (True: nothing more to print)."""
+    if output:
+        _save(output, response)
+    if as_json:
+        extra = _served_json(served) if served is not None else {}
+        typer.echo(
+            json.dumps({"ok": True, "answer": response, **_verdict(receipt, online, how), **extra})
+        )
+        return True
+    if served is not None:
+        _say_served(served)
+    return False
+
+
 def embed(
     ctx: typer.Context,
     texts: Annotated[
@@ -287,26 +375,31 @@ def embed(
     gateway: GatewayOpt = None,
     model: Annotated[str, typer.Option("--model", help="Model name or CID.")] = "all-MiniLM-L6-v2",
     online: OnlineOpt = False,
-    network: NetworkOpt = None,
+    network: ClientNetworkOpt = None,
     chain: ChainOpt = None,
     wait: WaitOpt = 30.0,
     output: OutputOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Embed texts through a gateway and verify the receipt of the answer.
+    """Embed texts through a gateway, or a network's nodes, and verify the answer's receipt.
 
     Prints each vector's dimension and first values (--json: the whole answer).
     """
     with _reporting(as_json):
-        request = {"model": model, "input": texts}
-        response, receipt, how = _call(
-            ctx, _gateway(gateway), "/v1/embeddings", request, model, online, network, chain, wait
-        )
-        if output:
-            _save(output, response)
-    if as_json:
-        typer.echo(json.dumps({"ok": True, "answer": response, **_verdict(receipt, online, how)}))
-        return
+        _one_of(ctx, gateway, network)
+        served = None
+        if network is not None:
+            with _failover(ctx, network, wait) as client:
+                served = client.embed(texts, model)
+            response, receipt, how = dict(served.answer.body), served.receipt, _model_check(model)
+            online = served.onchain
+        else:
+            request = {"model": model, "input": texts}
+            response, receipt, how = _call(
+                ctx, _gateway(gateway), "/v1/embeddings", request, model, online, None, chain, wait
+            )
+        if _finish(response, receipt, online, how, served, output, as_json):
+            return
     for item in response["data"]:
         vec = item["embedding"]
         console.print(f"[{item['index']}] dim={len(vec)} {_values(vec, 4)}", markup=False)
@@ -328,13 +421,14 @@ def infer(
     ],
     gateway: GatewayOpt = None,
     online: OnlineOpt = False,
-    network: NetworkOpt = None,
+    network: ClientNetworkOpt = None,
     chain: ChainOpt = None,
     wait: WaitOpt = 30.0,
     output: OutputOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Run a model on tensors through a gateway and verify the receipt of the answer.
+    """Run a model on tensors through a gateway, or a network's nodes, and verify the
+    answer's receipt.
 
     REQUEST_FILE names each input tensor of the model (GET /v1/models lists them
     with their dtype and shape), e.g. for digits-logreg:
@@ -352,23 +446,24 @@ def infer(
     its receipt for: cairn receipt verify FILE --input REQUEST_FILE.
     """
     with _reporting(as_json):
+        _one_of(ctx, gateway, network)
         request = _read_json(input_file, 'the request: {"inputs": {...}}')
-        response, receipt, how = _call(
-            ctx,
-            _gateway(gateway),
-            f"/v1/infer/{model}",
-            request,
-            model,
-            online,
-            network,
-            chain,
-            wait,
-        )
-        if output:
-            _save(output, response)
-    if as_json:
-        typer.echo(json.dumps({"ok": True, "answer": response, **_verdict(receipt, online, how)}))
-        return
+        served = None
+        if network is not None:
+            inputs = request.get("inputs")
+            if not isinstance(inputs, dict):
+                raise ConfigError(f'{input_file}: expected {{"inputs": {{NAME: tensor}}}}')
+            with _failover(ctx, network, wait) as client:
+                served = client.infer(model, inputs)
+            response, receipt, how = dict(served.answer.body), served.receipt, _model_check(model)
+            online = served.onchain
+        else:
+            path = f"/v1/infer/{model}"
+            response, receipt, how = _call(
+                ctx, _gateway(gateway), path, request, model, online, None, chain, wait
+            )
+        if _finish(response, receipt, online, how, served, output, as_json):
+            return
     for name, tensor in sorted(response["outputs"].items()):
         kind = f"{tensor['dtype']}{tensor['shape']}"
         console.print(f"{name}  {kind}  {_values(tensor['data'])}", markup=False, highlight=False)

@@ -315,11 +315,13 @@ def verify_answer(
     *,
     domain: ReceiptDomain | None = None,
     expected_model: str | Collection[str] | None = None,
+    expected_node: str | None = None,
 ) -> Receipt:
     """Check an answer's receipt offline: that the contract could judge it, signature,
     output hash, input hash (if the request is known), network (if ``domain`` is
-    given: the pinned one) and model (if ``expected_model`` is given: a CID, or the
-    CIDs the name asked for may be)."""
+    given: the pinned one), model (if ``expected_model`` is given: a CID, or the
+    CIDs the name asked for may be) and signer (if ``expected_node`` is given: the
+    address staked for the node that was asked)."""
     if isinstance(answer, Answer):
         request = answer.request if request is None else request
         body: Mapping[str, Any] = answer.body
@@ -332,6 +334,7 @@ def verify_answer(
         receipt,
         output_hash=wire.tensors_hash(wire.outputs_of_answer(body)),
         input_hash=wire.call_of_request(request).input_hash if request is not None else None,
+        expected_node=expected_node,
         expected_domain=domain,
         expected_models=[expected_model] if isinstance(expected_model, str) else expected_model,
     )

@@ -9,7 +9,9 @@ request's client and staked validators: :mod:`cairn.node._access`, ``GET /v1/aut
 ``/zk`` (a zk proof), ``GET /v1/batches/{id}``,
 ``GET /ipfs/{cid}`` (Trustless Gateway spec: ``application/vnd.ipld.raw``
 and ``application/vnd.ipld.car``), ``GET /v1/network`` (what ``cairn audit --live``
-reads), ``GET /healthz``, ``GET /metrics`` (Prometheus).
+reads), ``GET /.well-known/agent-card.json`` (the node's ERC-8004 agent card, also at
+``/ipfs/{its CID}``: :mod:`cairn.node.agent_card`), ``GET /healthz``, ``GET /metrics``
+(Prometheus).
 
 Nothing on the request path waits for the chain: a receipt is signed (tens of
 microseconds), committed with its input and output (group commit: the answer
@@ -64,6 +66,7 @@ from cairn.inference import (
 )
 from cairn.node._access import AccessDenied, RetainedAccess, access_token
 from cairn.node._guard import FieldPath, Guard, SafeJSONResponse, validation_problem
+from cairn.node.agent_card import publish_card
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
 from cairn.node.responder import ChallengeResponder
@@ -515,6 +518,14 @@ def create_app(ctx: NodeContext) -> FastAPI:
             "anchor_failures": ctx.batcher.failures,
             "batches_renumbered": [list(pair) for pair in ctx.batcher.renumbered],
         }
+
+    card = publish_card(ctx)  # built once: its bytes are what its CID names
+
+    @app.get("/.well-known/agent-card.json")
+    def agent_card() -> Response:
+        """This node's ERC-8004 agent card; ``X-Ipfs-Path`` names its CID (the agent URI)."""
+        headers = {"X-Ipfs-Path": f"/ipfs/{card.cid}", "Etag": f'"{card.cid}"'}
+        return Response(card.data, media_type="application/json", headers=headers)
 
     @app.get("/metrics")
     def prometheus() -> Response:

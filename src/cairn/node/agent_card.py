@@ -1,0 +1,86 @@
+"""This node's agent card: built from its settings and the chain, stored content-addressed.
+
+Spec: ERC-8004 "Trustless Agents", *Agent URI and Agent Registration File* (the
+shape is :class:`cairn.client.card.AgentCard`'s, which clients parse). The card
+names the gateway, the models served by CID, the price per request
+(``price_wei``, what every receipt's ``price`` says), the receipt-signing
+address, the trust models this node supports — ``crypto-economic`` where a
+Disputes contract can slash its stake, ``zk`` where it proves receipts — and
+the chain and contracts it is staked on. The gateway is the endpoint Staking
+holds for the node (what clients reach it by), else its settings' address.
+
+The card's bytes are imported into the node's blockstore as a UnixFS file with
+the default profile, so its CID is the one ``ipfs add --cid-version 1
+--raw-leaves`` gives for the same bytes and ``ipfs://CID`` is its agent URI
+(:func:`card_uri`; registering that URI in an ERC-8004 IdentityRegistry is the
+chain layer's job). Nothing in it changes between restarts unless what it
+describes changes, so its CID is stable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cairn import content
+from cairn.client.card import AgentCard, CardModel, Registration
+from cairn.content import Cid
+from cairn.node.bootstrap import NodeContext
+
+__all__ = ["PublishedCard", "build_card", "card_uri", "publish_card"]
+
+
+@dataclass(frozen=True)
+class PublishedCard:
+    """A card, its canonical bytes and their CID in the node's blockstore."""
+
+    card: AgentCard
+    data: bytes
+    cid: Cid
+
+    @property
+    def uri(self) -> str:
+        return f"ipfs://{self.cid}"
+
+
+def _gateway(ctx: NodeContext) -> str:
+    """The endpoint Staking holds for this node, else the one its settings give."""
+    with ctx.chain_lock:
+        registered = ctx.chain.staking.participant(ctx.signer.address).endpoint
+    return (registered or f"http://{ctx.settings.host}:{ctx.settings.port}").rstrip("/")
+
+
+def build_card(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -> AgentCard:
+    """The card of the node ``ctx`` runs (``registrations``: its ERC-8004 agent ids)."""
+    dep = ctx.chain.deployment
+    contracts = {
+        "ReceiptAnchor": dep.anchor,
+        "Staking": dep.staking,
+        "ModelRegistry": dep.registry,
+        **({"Disputes": dep.disputes} if dep.disputes else {}),
+    }
+    trust: tuple[str, ...] = ("crypto-economic",) if dep.disputes else ()
+    trust += ("zk",) if ctx.prover is not None else ()
+    return AgentCard(
+        name=f"cairn node {ctx.signer.address}",
+        gateway=_gateway(ctx),
+        signer=ctx.signer.address,
+        chain_id=ctx.domain.chain_id,
+        contracts=contracts,
+        models=tuple(CardModel(m.name, m.cid, m.model.spec.kind) for m in ctx.models.values()),
+        price_wei=ctx.settings.price_wei,
+        trust=trust,
+        registrations=registrations,
+    )
+
+
+def publish_card(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -> PublishedCard:
+    """Build the card and store its bytes in the blockstore (served at ``/ipfs/CID`` too)."""
+    card = build_card(ctx, registrations)
+    data = card.to_bytes()
+    return PublishedCard(card, data, content.add_bytes(data, ctx.store))
+
+
+def card_uri(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -> tuple[str, Cid]:
+    """The agent URI ``ipfs://CID`` of this node's card, and the CID (the card stored)."""
+    published = publish_card(ctx, registrations)
+    return published.uri, published.cid

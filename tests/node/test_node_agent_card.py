@@ -1,0 +1,111 @@
+"""The node's agent card (issue 12, part 1): served, content-addressed, naming the staked signer.
+
+Against the session's real node (embedded chain, uvicorn): the card at
+``/.well-known/agent-card.json`` is an ERC-8004 registration file whose CID —
+computed here from its bytes, independently of cairn's importer — is the one the
+gateway names and serves at ``/ipfs/CID``, and whose signing address, endpoint,
+models, chain and contracts are what the chain says of this node. Then the parser's
+refusals, each tripped.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from cairn.client import AgentCard
+from cairn.client.card import CARD_TYPE, MAX_CARD_BYTES, NAMESPACE
+from cairn.errors import ClientError
+from cairn.node.agent_card import card_uri
+from conftest import LiveNode
+
+
+def _raw_cid(data: bytes) -> str:
+    """CIDv1, raw codec, sha2-256, base32: what ``ipfs add --cid-version 1 --raw-leaves``
+    gives for a file of one chunk (spelled out from the multiformats tables)."""
+    digest = bytes([0x01, 0x55, 0x12, 0x20]) + hashlib.sha256(data).digest()
+    return "b" + base64.b32encode(digest).decode().lower().rstrip("=")
+
+
+def test_the_card_is_served_content_addressed_and_names_the_staked_signer(
+    node: LiveNode, client: httpx.Client
+) -> None:
+    got = client.get("/.well-known/agent-card.json")
+    assert got.status_code == 200, got.text
+    assert got.headers["content-type"] == "application/json"
+    cid = _raw_cid(got.content)
+    assert got.headers["x-ipfs-path"] == f"/ipfs/{cid}"
+    same = client.get(f"/ipfs/{cid}", headers={"Accept": "application/vnd.ipld.raw"})
+    assert same.status_code == 200 and same.content == got.content
+    uri, root = card_uri(node.ctx)  # what the node would register as its agent URI
+    assert (uri, str(root)) == (f"ipfs://{cid}", cid)
+
+    doc = got.json()
+    assert doc["type"] == CARD_TYPE and doc["active"] is True
+    assert {s["name"] for s in doc["services"]} <= {"MCP", "A2A", "ENS", "DID", "wallet", "OASF"}
+    card = AgentCard.from_bytes(got.content)
+    ctx = node.ctx
+    staked = ctx.chain.staking.participant(ctx.signer.address)
+    assert card.signer == ctx.signer.address == staked.address
+    assert card.gateway == staked.endpoint == node.url
+    assert card.openai_base == f"{node.url}/v1"
+    assert card.chain_id == ctx.domain.chain_id
+    assert card.contracts["Staking"] == ctx.chain.deployment.staking
+    assert card.contracts["ReceiptAnchor"] == ctx.chain.deployment.anchor
+    assert {m.cid for m in card.models} == {m.cid for m in ctx.models.values()}
+    assert card.price_wei == ctx.settings.price_wei
+    assert "crypto-economic" in card.trust  # the session node deploys Disputes
+    assert card.to_bytes() == got.content  # canonical: re-serializing changes nothing
+
+
+def _card(**ours: Any) -> dict[str, Any]:
+    base = AgentCard(
+        "n", "http://127.0.0.1:1", "0x" + "11" * 20, 31337, {"Staking": "0x" + "22" * 20}, (), 5
+    ).to_json()
+    base[NAMESPACE].update(ours)
+    return base
+
+
+@pytest.mark.parametrize(
+    ("doc", "message"),
+    [
+        (b"<html>", "not JSON"),
+        (b"[1]", "not a JSON object"),
+        (json.dumps({**_card(), "type": "something else"}).encode(), "type is not"),
+        (json.dumps({k: v for k, v in _card().items() if k != NAMESPACE}).encode(), "missing"),
+        (json.dumps(_card(signer="0xnot-an-address")).encode(), "not an Ethereum address"),
+        (json.dumps(_card(pricePerRequestWei=-1)).encode(), "out of range"),
+        (json.dumps(_card(pricePerRequestWei=True)).encode(), "must be an integer"),
+        (json.dumps(_card(models=[{"name": "m"}] * 33)).encode(), "at most 32"),
+        (json.dumps(_card(models=["x"])).encode(), "a model must be an object"),
+        (json.dumps(_card(gateway="x" * 600)).encode(), "at most 512"),
+        (json.dumps(_card(contracts={"Staking": "nope"})).encode(), "not an Ethereum address"),
+        (
+            json.dumps(
+                {**_card(), "registrations": [{"agentId": 1, "agentRegistry": "x"}]}
+            ).encode(),
+            "not enough values",
+        ),
+        (b" " * (MAX_CARD_BYTES + 1), "over"),
+        (b"[" * 60_000, "not JSON"),  # nested past the recursion limit
+    ],
+)
+def test_a_bad_card_is_refused_with_one_line(doc: bytes, message: str) -> None:
+    with pytest.raises(ClientError, match=message) as refused:
+        AgentCard.from_bytes(doc)
+    assert "\n" not in str(refused.value)
+
+
+def test_registrations_round_trip_in_the_ercs_form() -> None:
+    from cairn.client import Registration
+
+    reg = Registration(7, 31337, "0x" + "33" * 20)
+    card = AgentCard("n", "http://h:1", "0x" + "11" * 20, 31337, {}, (), 0, registrations=(reg,))
+    doc = card.to_json()
+    assert doc["registrations"] == [{"agentId": 7, "agentRegistry": f"eip155:31337:{reg.registry}"}]
+    assert AgentCard.from_json(doc).registrations[0].agent_id == 7
