@@ -15,10 +15,11 @@ import pytest
 from sklearn.datasets import load_digits
 
 from cairn import content
-from cairn.audit import audit, manifest_from_network
+from cairn.audit import audit_live
 from cairn.audit.network import NetworkDocument
 from cairn.chain import Network
 from cairn.client import GatewayClient, verify_answer
+from cairn.config import DataDir
 from cairn.errors import ReceiptInvalid
 from cairn.provenance import ManifestIndex, verify
 from cairn.receipts import InclusionProof, Receipt, verify_online
@@ -197,10 +198,12 @@ def test_trustless_gateway_serves_verifiable_blocks(
     assert "model.onnx" in names
 
 
-def test_network_document_and_live_audit_are_honest(client: httpx.Client) -> None:
+def test_network_document_and_live_audit_are_honest(
+    client: httpx.Client, node: Any, tmp_path: Any
+) -> None:
     doc = NetworkDocument.model_validate(client.get("/v1/network").json())
     assert doc.chain.kind == "embedded" and doc.inference.operators == 1
-    report = json.dumps(audit(manifest_from_network(doc)).to_dict())
+    report = json.dumps(audit_live(node.url, data_dir=DataDir(tmp_path)).to_dict())
     assert "one local process" in report and "one operator" in report
 
 

@@ -14,7 +14,8 @@ from their events (``Staking.Registered``, ``ModelRegistry.ModelRegistered``) an
 their current state from the contracts' getters. An inference operator is a
 node the contracts would route to: registered as a node with at least the
 minimum bonded (``Staking.isStaked``), not jailed (``Disputes.isJailed``) and not
-unbonding (``Staking.unbondingOf`` zero) -- the rule of issue 12, part 2.
+unbonding (``Staking.unbondingOf`` zero): :func:`cairn.chain.operator_refusal`, the rule the
+client's discovery shares.
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from web3 import Web3
-
-from cairn.chain import Chain, Outcome, Role, model_id
+from cairn.chain import Chain, Outcome, Role, model_id, operator_refusal
 from cairn.errors import AuditError
+from cairn.identity import checksum_address
 
 __all__ = ["ChainFacts", "ModelOwner", "Staker", "read_chain"]
 
@@ -82,7 +82,7 @@ def read_chain(chain: Chain) -> ChainFacts:
     d = chain.deployment
     if d.disputes is None:
         raise AuditError(f"chain {chain.chain_id}: the network names no Disputes contract")
-    registered = _registered(chain)
+    registered = chain.staking.registered()
     nodes, idle, served = _nodes(chain, registered)
     jailed = tuple(who for who in registered if chain.disputes.is_jailed(who))
     statuses = [chain.disputes.dispute(i).status for i in range(1, chain.disputes.count() + 1)]
@@ -113,25 +113,17 @@ def read_chain(chain: Chain) -> ChainFacts:
     )
 
 
-def _registered(chain: Chain) -> dict[str, int]:
-    """Every address that ever registered with Staking, and its role."""
-    found: dict[str, int] = {}
-    for log in chain.staking._logs("Registered"):
-        found[Web3.to_checksum_address(log["args"]["who"])] = int(log["args"]["role"])
-    return found
-
-
 def _nodes(
-    chain: Chain, registered: dict[str, int]
+    chain: Chain, registered: dict[str, Role]
 ) -> tuple[tuple[Staker, ...], tuple[tuple[str, str], ...], set[bytes]]:
     counted: list[Staker] = []
     idle: list[tuple[str, str]] = []
     served: set[bytes] = set()
     for who, role in registered.items():
-        if role != Role.NODE:
+        if role is not Role.NODE:
             continue
         p = chain.staking.participant(who)
-        why = _not_counted(chain, who, p.unbonding)
+        why = operator_refusal(chain, p)
         if why:
             idle.append((who, why))
             continue
@@ -140,22 +132,14 @@ def _nodes(
     return tuple(counted), tuple(idle), served
 
 
-def _not_counted(chain: Chain, who: str, unbonding: int) -> str:
-    if not chain.staking.is_staked(who, Role.NODE):
-        return "below the minimum stake"
-    if chain.disputes.is_jailed(who):
-        return "jailed"
-    return "unbonding" if unbonding else ""
-
-
-def _validators(chain: Chain, registered: dict[str, int]) -> tuple[Staker, ...]:
-    return tuple(
-        Staker(who, chain.staking.participant(who).stake)
-        for who, role in registered.items()
-        if role == Role.VALIDATOR
-        and chain.staking.is_staked(who, Role.VALIDATOR)
-        and not chain.disputes.is_jailed(who)
-    )
+def _validators(chain: Chain, registered: dict[str, Role]) -> tuple[Staker, ...]:
+    found = []
+    for who, role in registered.items():
+        if role is Role.VALIDATOR:
+            p = chain.staking.participant(who)
+            if operator_refusal(chain, p) is None:
+                found.append(Staker(who, p.stake))
+    return tuple(found)
 
 
 def _models(chain: Chain, served: set[bytes]) -> tuple[ModelOwner, ...]:
@@ -171,7 +155,7 @@ def _models(chain: Chain, served: set[bytes]) -> tuple[ModelOwner, ...]:
         found.append(
             ModelOwner(
                 name,
-                Web3.to_checksum_address(info.owner),
+                checksum_address(info.owner),
                 info.update_delay,
                 _has_code(chain, info.owner),
                 bool(cids & served),
@@ -181,5 +165,5 @@ def _models(chain: Chain, served: set[bytes]) -> tuple[ModelOwner, ...]:
 
 
 def _has_code(chain: Chain, address: str) -> bool:
-    code: Any = chain.rpc("eth_getCode", [Web3.to_checksum_address(address), "latest"])
+    code: Any = chain.rpc("eth_getCode", [checksum_address(address), "latest"])
     return str(code) not in ("0x", "")

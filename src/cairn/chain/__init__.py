@@ -104,7 +104,7 @@ if _typing.TYPE_CHECKING:
         network_path,
         save_network,
     )
-    from cairn.chain.onchain import OnchainView
+    from cairn.chain.onchain import OnchainView, operator_refusal
     from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
     from cairn.chain.staking import Participant, Role, Staking, model_id
     from cairn.chain.vouchers import (
@@ -170,6 +170,7 @@ __all__ = [
     "load_network",
     "model_id",
     "network_path",
+    "operator_refusal",
     "raw_transaction_gas",
     "recover_voucher",
     "save_network",
@@ -220,6 +221,7 @@ _LAZY = {
     "ValidationStatus": "cairn.chain.erc8004",
     "agent_wallet_typed_data": "cairn.chain.erc8004",
     "OnchainView": "cairn.chain.onchain",
+    "operator_refusal": "cairn.chain.onchain",
     "Network": "cairn.chain.networks",
     "check_network": "cairn.chain.networks",
     "default_network": "cairn.chain.networks",

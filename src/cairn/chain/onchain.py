@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from cairn.chain.anchor import ReceiptAnchor
-from cairn.chain.client import connect
+from cairn.chain.client import Chain, connect
 from cairn.chain.networks import Network
 from cairn.chain.registry import ModelRegistry
-from cairn.chain.staking import Role, Staking
+from cairn.chain.staking import Participant, Role, Staking
 from cairn.config import DataDir
-from cairn.errors import ConfigError, ReceiptInvalid
+from cairn.errors import ConfigError, NotDeployed, ReceiptInvalid
 from cairn.receipts import Receipt
 
-__all__ = ["OnchainView"]
+__all__ = ["OnchainView", "operator_refusal"]
 
 
 class OnchainView:
@@ -60,3 +60,23 @@ class OnchainView:
         if not self.network.registry:
             raise ConfigError(f"network {self.network.name!r} pins no ModelRegistry")
         return self.chain._at(ModelRegistry, self.network.registry).current(name).content_cid
+
+
+def operator_refusal(chain: Chain, p: Participant) -> str | None:
+    """Why ``p`` does not count as a serving operator of its role (None: it does).
+
+    The one rule (issue 12) that the client's discovery and the auditor's operator
+    counts share: at least the role's minimum bonded (``Staking.isStaked``), nothing
+    unbonding (it is leaving), not jailed (``Disputes.isJailed``; nobody is jailed on
+    a network without Disputes).
+    """
+    minimum = chain.staking.min_stake(p.role or Role.NODE)
+    if p.role is None or p.stake == 0 or p.stake < minimum:
+        return f"stake {p.stake} wei is below the minimum {minimum}"
+    if p.unbonding > 0:
+        return f"unbonding {p.unbonding} wei (leaving the network)"
+    try:
+        jailed = chain.disputes.is_jailed(p.address)
+    except NotDeployed:
+        jailed = False
+    return "jailed" if jailed else None

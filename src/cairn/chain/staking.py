@@ -94,6 +94,14 @@ class Staking(ContractWrapper):
         receipt = self._send(signer, "slash", Web3.to_checksum_address(who), wei)
         return tx_of(receipt, int(self._event(receipt, "Slashed")["amount"]))
 
+    def registered(self, from_block: int = 0) -> dict[str, Role]:
+        """Every address that registered (``Registered`` events), first registration first,
+        with the role it registered last."""
+        found: dict[str, Role] = {}
+        for log in self._logs("Registered", from_block):
+            found[Web3.to_checksum_address(log["args"]["who"])] = Role(int(log["args"]["role"]))
+        return found
+
     def participant(self, address: str) -> Participant:
         who = Web3.to_checksum_address(address)
         role, endpoint, models, seal_key = self._call("participants", who)

@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from cairn.chain import Chain, Network, Participant, Role, model_id
+from cairn.chain import Chain, Network, Participant, Role, model_id, operator_refusal
 from cairn.client._http import Bounds, request
 from cairn.client.card import CARD_PATH, MAX_CARD_BYTES, AgentCard
 from cairn.content import Cid
@@ -107,25 +107,11 @@ def resolve_model(chain: Chain, network: Network, model: str) -> str:
     return str(chain.registry.current(model).content_cid)
 
 
-def _registered(chain: Chain) -> list[str]:
-    """Every address that registered in Staking, first registration first."""
-    seen: dict[str, None] = {}
-    for log in chain.staking._logs("Registered"):
-        seen.setdefault(str(log["args"]["who"]), None)
-    return list(seen)
-
-
-def _unfit(chain: Chain, network: Network, p: Participant, min_stake: int) -> str | None:
+def _unfit(chain: Chain, p: Participant) -> str | None:
     """Why a node registered for the model must not be asked (None: it may)."""
     if not p.endpoint:
         return "no endpoint registered"
-    if p.stake == 0 or p.stake < min_stake:
-        return f"stake {p.stake} wei is below the minimum {min_stake}"
-    if p.unbonding > 0:
-        return f"unbonding {p.unbonding} wei (leaving the network)"
-    if network.disputes and chain.disputes.is_jailed(p.address):
-        return "jailed"
-    return None
+    return operator_refusal(chain, p)
 
 
 def fetch_card(http: httpx.Client, endpoint: str, timeout: float) -> tuple[AgentCard, float]:
@@ -165,14 +151,14 @@ def _staked_for(
     chain: Chain, network: Network, cid: str
 ) -> tuple[list[Participant], list[Skipped]]:
     """The nodes registered for ``cid`` that may be asked, and those that may not."""
-    wanted, min_stake = model_id(cid), chain.staking.min_stake(Role.NODE)
+    wanted = model_id(cid)
     fit: list[Participant] = []
     unfit: list[Skipped] = []
-    for address in _registered(chain):
+    for address in chain.staking.registered():
         p = chain.staking.participant(address)
         if p.role is not Role.NODE or wanted not in p.models or p.stake + p.unbonding == 0:
             continue  # a validator, a node for other models, or one that never staked
-        reason = _unfit(chain, network, p, min_stake)
+        reason = _unfit(chain, p)
         if reason is None:
             fit.append(p)
         else:
