@@ -21,7 +21,7 @@ import pytest
 from cairn.client import AgentCard
 from cairn.client.card import CARD_TYPE, MAX_CARD_BYTES, NAMESPACE
 from cairn.errors import ClientError
-from cairn.node.agent_card import card_uri
+from cairn.node.agent_card import register_agent
 
 
 def _raw_cid(data: bytes) -> str:
@@ -41,8 +41,6 @@ def test_the_card_is_served_content_addressed_and_names_the_staked_signer(
     assert got.headers["x-ipfs-path"] == f"/ipfs/{cid}"
     same = client.get(f"/ipfs/{cid}", headers={"Accept": "application/vnd.ipld.raw"})
     assert same.status_code == 200 and same.content == got.content
-    uri, root = card_uri(node.ctx)  # what the node would register as its agent URI
-    assert (uri, str(root)) == (f"ipfs://{cid}", cid)
 
     doc = got.json()
     assert doc["type"] == CARD_TYPE and doc["active"] is True
@@ -60,6 +58,17 @@ def test_the_card_is_served_content_addressed_and_names_the_staked_signer(
     assert card.price_wei == ctx.settings.price_wei
     assert "crypto-economic" in card.trust  # the session node deploys Disputes
     assert card.to_bytes() == got.content  # canonical: re-serializing changes nothing
+
+    # registered in the network's ERC-8004 IdentityRegistry by the staked address, with
+    # the served card as its agent URI; the card names that agent id back
+    (reg,) = card.registrations
+    with ctx.chain_lock:
+        identity = ctx.chain.identity
+        assert (reg.chain_id, reg.registry) == (ctx.domain.chain_id, identity.address)
+        assert identity.owner_of(reg.agent_id) == ctx.signer.address
+        assert identity.agent_uri(reg.agent_id) == f"ipfs://{cid}"
+    again = register_agent(ctx)  # a restart keeps the agent id and the URI
+    assert (again.uri, again.card.registrations) == (f"ipfs://{cid}", (reg,))
 
 
 def _card(**ours: Any) -> dict[str, Any]:

@@ -35,6 +35,7 @@ _MODULES = [
     "cairn.cli._network",
     "cairn.cli._verification",
     "cairn.cli._zk",
+    "cairn.cli._testnet",
 ]
 
 app = typer.Typer(

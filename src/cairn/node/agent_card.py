@@ -12,21 +12,25 @@ holds for the node (what clients reach it by), else its settings' address.
 The card's bytes are imported into the node's blockstore as a UnixFS file with
 the default profile, so its CID is the one ``ipfs add --cid-version 1
 --raw-leaves`` gives for the same bytes and ``ipfs://CID`` is its agent URI
-(:func:`card_uri`; registering that URI in an ERC-8004 IdentityRegistry is the
-chain layer's job). Nothing in it changes between restarts unless what it
-describes changes, so its CID is stable.
+(:func:`card_uri`). :func:`register_agent` registers the node once in the
+network's ERC-8004 IdentityRegistry — the agent id is owned by the same address
+that is staked in Staking and signs receipts — and points the agent's URI at the
+card, which names that agent id back. Nothing in it changes between restarts
+unless what it describes changes, so its CID is stable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cairn import content
 from cairn.client.card import AgentCard, CardModel, Registration
 from cairn.content import Cid
+from cairn.errors import NotDeployed
 from cairn.node.bootstrap import NodeContext
 
-__all__ = ["PublishedCard", "build_card", "card_uri", "publish_card"]
+__all__ = ["PublishedCard", "build_card", "card_uri", "publish_card", "register_agent"]
 
 
 @dataclass(frozen=True)
@@ -84,3 +88,29 @@ def card_uri(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -> 
     """The agent URI ``ipfs://CID`` of this node's card, and the CID (the card stored)."""
     published = publish_card(ctx, registrations)
     return published.uri, published.cid
+
+
+def register_agent(
+    ctx: NodeContext, step: Callable[[str], None] = lambda _m: None
+) -> PublishedCard:
+    """Register the node in the network's IdentityRegistry (once: the agent id its address
+    owns is kept) with the card as its agent URI; the card as published. Without an
+    IdentityRegistry (an older deployment) the card is published unregistered."""
+    try:
+        identity = ctx.chain.identity
+    except NotDeployed:
+        return publish_card(ctx)
+    me = ctx.signer.address.lower()
+    with ctx.chain_lock:
+        owned = [a.agent_id for a in identity.agents() if a.owner.lower() == me]
+        mine = [i for i in owned if identity.owner_of(i).lower() == me]  # not given away
+        if mine:
+            agent_id = mine[-1]
+        else:
+            step("registering the node as an ERC-8004 agent")
+            agent_id = identity.register(ctx.signer).value
+    published = publish_card(ctx, (Registration(agent_id, ctx.domain.chain_id, identity.address),))
+    with ctx.chain_lock:
+        if identity.agent_uri(agent_id) != published.uri:
+            identity.set_agent_uri(ctx.signer, agent_id, published.uri)
+    return published

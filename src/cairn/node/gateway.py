@@ -66,7 +66,7 @@ from cairn.inference import (
 )
 from cairn.node._access import AccessDenied, RetainedAccess, access_token
 from cairn.node._guard import FieldPath, Guard, SafeJSONResponse, validation_problem
-from cairn.node.agent_card import publish_card
+from cairn.node.agent_card import register_agent
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
 from cairn.node.responder import ChallengeResponder
@@ -519,7 +519,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
             "batches_renumbered": [list(pair) for pair in ctx.batcher.renumbered],
         }
 
-    card = publish_card(ctx)  # built once: its bytes are what its CID names
+    card = register_agent(ctx)  # built once: its bytes are what its CID names
 
     @app.get("/.well-known/agent-card.json")
     def agent_card() -> Response:
