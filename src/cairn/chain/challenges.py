@@ -260,6 +260,15 @@ class Challenges(ContractWrapper):
     def anchor_deadline(self) -> int:
         return int(self._call("anchorDeadline"))
 
+    def max_skew(self) -> int:
+        """Seconds a receipt's ``issuedAt`` may run ahead of the chain (``MAX_SKEW``)."""
+        return int(self._call("MAX_SKEW"))
+
+    def anchor_challenge_opens(self, issued_at: int) -> int:
+        """The first chain time after which an unanchored receipt issued at ``issued_at``
+        may be challenged (``challengeAnchor``: past issuedAt + anchorDeadline + MAX_SKEW)."""
+        return issued_at + self.anchor_deadline() + self.max_skew()
+
     def answered(self, kind: ChallengeKind, key: bytes) -> bool:
         """True once what a challenge of ``kind`` on ``key`` asked was posted onchain."""
         return bool(self._call("answered", int(kind), key))

@@ -246,6 +246,10 @@ class FailoverClient:
                 self._latency.setdefault(c.address, c.latency_s)
         return found
 
+    def ranked(self, model: str) -> list[Candidate]:
+        """The nodes serving ``model`` in the order the next request would ask them."""
+        return self._order(self.discover(model).candidates)
+
     def _order(self, candidates: Sequence[Candidate]) -> list[Candidate]:
         """Ranked with the latencies measured so far; nodes that failed lately go last."""
         now = time.monotonic()

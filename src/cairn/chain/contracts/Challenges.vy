@@ -42,7 +42,7 @@ MAX_RUNTIME: constant(uint256) = 512
 MAX_PROOF: constant(uint256) = 32
 # The largest input a node can post (calldata); a node refuses longer inputs.
 MAX_INPUT: constant(uint256) = 16384
-MAX_SKEW: constant(uint256) = 300  # seconds a node's clock may run ahead (as in Disputes)
+MAX_SKEW: public(constant(uint256)) = 300  # seconds a node's clock may run ahead (as in Disputes)
 ROLE_VALIDATOR: constant(uint8) = 2
 
 
