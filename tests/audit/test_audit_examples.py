@@ -61,7 +61,7 @@ def test_embedded_cairn_says_plainly_what_it_is() -> None:
     ("name", "stage", "flags"),
     [
         ("cairn-embedded", 0, set()),
-        ("cairn-production", 1, set()),  # one disclosed, verified operator: no fail-over claimed
+        ("cairn-production", 2, set()),  # three operators failing over: what the outage drill runs
         (
             "ipfs-weights-single-gateway",
             0,
