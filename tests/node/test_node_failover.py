@@ -356,3 +356,35 @@ def test_network_and_gateway_exclude_each_other(
     monkeypatch.setenv("CAIRN_GATEWAY", "http://127.0.0.1:9")  # the environment gives way
     assert main(["embed", "--network", "n", "hello"]) == 1
     assert "no network profile 'n'" in capsys.readouterr().err
+
+
+def test_a_stale_node_list_is_refreshed_by_one_thread_while_the_others_go_on(
+    net: Net, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Re-reading the chain and every card can take seconds (a frozen node's card): one
+    thread does it, the others keep sending with the list they had, and a card is never
+    waited for longer than an answer (the client's timeout)."""
+    import threading
+
+    import cairn.client.failover as failover
+
+    with _client(net, refresh_s=0.0, card_timeout=60) as client:
+        assert client.card_timeout == client.timeout == 10
+        first = client.discover("digits-logreg")
+        entered, release = threading.Event(), threading.Event()
+        real = failover.discover
+
+        def slow(*args: Any, **kw: Any) -> Any:
+            entered.set()
+            assert release.wait(60)
+            return real(*args, **kw)
+
+        monkeypatch.setattr(failover, "discover", slow)
+        refresher = threading.Thread(target=client.discover, args=("digits-logreg",))
+        refresher.start()
+        assert entered.wait(60)
+        assert client.discover("digits-logreg") is first  # not blocked behind the refresh
+        release.set()
+        refresher.join(60)
+        assert not refresher.is_alive()
+        assert client.discover("digits-logreg") is not first  # stale again: re-read

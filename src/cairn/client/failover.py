@@ -158,7 +158,8 @@ class FailoverClient:
         self.data_dir = DataDir(Path(data_dir)) if isinstance(data_dir, Path | str) else data_dir
         self.timeout, self.online, self.anchor_wait_s = timeout, online, anchor_wait_s
         self.deadline_s = deadline_s or 3 * timeout + (anchor_wait_s if online else 0.0)
-        self.card_timeout, self.use_reputation = card_timeout, use_reputation
+        # a card is never waited for longer than an answer would be
+        self.card_timeout, self.use_reputation = min(card_timeout, timeout), use_reputation
         self.refresh_s, self.cooldown_s, self.max_bytes = refresh_s, cooldown_s, max_bytes
         self.on_failure = on_failure
         self.stats = Stats()
@@ -171,6 +172,7 @@ class FailoverClient:
         self._found: dict[str, tuple[float, Discovery]] = {}
         self._latency: dict[str, float] = {}
         self._failed_at: dict[str, float] = {}
+        self._refreshing: set[str] = set()  # models whose nodes one thread is re-reading
 
     def __enter__(self) -> FailoverClient:
         return self
@@ -228,18 +230,24 @@ class FailoverClient:
         """The ranked nodes for ``model``, read from the chain at most every ``refresh_s``."""
         with self._lock:
             cached = self._found.get(model)
-        if cached is not None and not refresh and time.monotonic() - cached[0] < self.refresh_s:
-            return cached[1]
-        found = discover(
-            self.chain,
-            self.network,
-            model,
-            self._http,
-            card_timeout=self.card_timeout,
-            deadline_s=self.deadline_s,
-            use_reputation=self.use_reputation,
-            lock=self._chain_lock,
-        )
+            fresh = cached is not None and time.monotonic() - cached[0] < self.refresh_s
+            if cached is not None and not refresh and (fresh or model in self._refreshing):
+                return cached[1]  # fresh, or another thread is re-reading it: no stall
+            self._refreshing.add(model)
+        try:
+            found = discover(
+                self.chain,
+                self.network,
+                model,
+                self._http,
+                card_timeout=self.card_timeout,
+                deadline_s=self.deadline_s,
+                use_reputation=self.use_reputation,
+                lock=self._chain_lock,
+            )
+        finally:
+            with self._lock:
+                self._refreshing.discard(model)
         with self._lock:
             self._found[model] = (time.monotonic(), found)
             for c in found.candidates:

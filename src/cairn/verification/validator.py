@@ -413,7 +413,7 @@ class Validator:
                 # tick, and abstain only in the last half of the commit window
                 if dispute_id not in self._deferred:
                     self._deferred.add(dispute_id)
-                    log.info("dispute %d: cannot judge yet; trying again", dispute_id)
+                    log.warning("dispute %d: cannot judge yet; trying again", dispute_id)
                 return
             self._deferred.discard(dispute_id)
             salt = os.urandom(32)
