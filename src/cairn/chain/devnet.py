@@ -9,34 +9,34 @@ group and the whole group is stopped.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+import httpx
+
 from cairn.errors import ChainUnreachable
 
-__all__ = ["Anvil", "free_port"]
+__all__ = ["Anvil", "free_port", "rpc_answers"]
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 
-def _answers(url: str) -> bool:
-    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
-    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+def rpc_answers(url: str) -> bool:
+    """True if a JSON-RPC chain answers ``eth_chainId`` at ``url`` (directly: no proxy)."""
+    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
     try:
-        with urllib.request.urlopen(req, timeout=1) as resp:
-            return bool(resp.status == 200)
-    except OSError:
+        with httpx.Client(trust_env=False, timeout=1) as http:
+            return http.post(url, json=body).status_code == 200
+    except httpx.HTTPError:
         return False
 
 
@@ -59,7 +59,7 @@ class Anvil:
             start_new_session=True,
         )
         deadline = time.monotonic() + self.timeout_s
-        while not _answers(self.url):
+        while not rpc_answers(self.url):
             if self._proc.poll() is not None:
                 err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
                 raise ChainUnreachable(f"anvil exited with {self._proc.returncode}: {err[-300:]}")

@@ -29,7 +29,6 @@ from cairn.chain._wrapper import ContractWrapper
 from cairn.identity import Signer, sign_typed_data
 
 __all__ = [
-    "WALLET_DEADLINE_MAX",
     "Agent",
     "Feedback",
     "IdentityRegistry",
@@ -42,7 +41,6 @@ __all__ = [
 
 ZERO32 = b"\x00" * 32
 _ZERO = "0x" + "00" * 20
-WALLET_DEADLINE_MAX = 300  # IdentityRegistry.MAX_DEADLINE_DELAY: seconds a proof may run ahead
 
 
 def agent_wallet_typed_data(

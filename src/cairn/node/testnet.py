@@ -32,7 +32,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -45,6 +44,7 @@ import httpx
 
 from cairn._atomic import atomic_write_bytes
 from cairn.chain import Chain, DisputeParams, Network, Role, connect, save_network
+from cairn.chain.devnet import free_port, rpc_answers
 from cairn.config import DataDir
 from cairn.errors import CairnError, ConfigError, NodeError
 from cairn.identity import Signer, WalletStore
@@ -185,27 +185,12 @@ def find_anvil(start: Path | None = None) -> Path:
     return Path(found)
 
 
-def _free_port(host: str) -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
-
-
 def _healthy_node(endpoint: str) -> bool:
     try:
         with httpx.Client(trust_env=False, timeout=2) as http:
             reply = http.get(f"{endpoint}/healthz")
         return reply.status_code == 200 and reply.json().get("status") == "ok"
     except (httpx.HTTPError, ValueError):
-        return False
-
-
-def _answers(url: str) -> bool:
-    body = {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
-    try:
-        with httpx.Client(trust_env=False, timeout=1) as http:
-            return http.post(url, json=body).status_code == 200
-    except httpx.HTTPError:
         return False
 
 
@@ -436,7 +421,7 @@ class Testnet:
 
     def _start_anvil(self, exe: Path, step: Step) -> str:
         host = _netns.host_addresses()[1] if self.isolated else "127.0.0.1"
-        port = _free_port(host)
+        port = free_port(host)
         step(f"starting Anvil on {host}:{port}")
         argv = [
             str(exe),
@@ -454,7 +439,7 @@ class Testnet:
         self._save()
         url = f"http://{host}:{port}"
         deadline = time.monotonic() + 60
-        while not _answers(url):
+        while not rpc_answers(url):
             if not _ours(pid, started) or time.monotonic() > deadline:
                 raise NodeError(f"anvil did not start: {_tail(self.root / 'anvil.log')}")
             time.sleep(0.1)
@@ -472,7 +457,7 @@ class Testnet:
         host = _netns.addresses(index).client_ip if self.isolated else "127.0.0.1"
         cairn = [sys.executable, "-m", "cairn", "--data-dir", str(dd.root)]
         if role == "node":
-            port = NODE_PORT if self.isolated else _free_port(host)
+            port = NODE_PORT if self.isolated else free_port(host)
             argv = [
                 *cairn,
                 "up",
