@@ -93,6 +93,7 @@ __all__ = [
     "WrongPassphrase",
     "ZkError",
     "did_you_mean",
+    "one_line",
 ]
 
 
@@ -259,6 +260,12 @@ class AuditError(CairnError):
 
 class StackManifestError(AuditError, ValueError):
     """A stack manifest is invalid; the message names the line and the field."""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` safe inside a one-line error: whitespace collapsed, cut at ``limit``."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

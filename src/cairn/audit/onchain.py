@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from cairn.chain import Chain, Outcome, Role, model_id, operator_refusal
+from cairn.chain import Chain, Role, model_id, operator_refusal
 from cairn.errors import AuditError
 from cairn.identity import checksum_address
 
@@ -85,7 +85,7 @@ def read_chain(chain: Chain) -> ChainFacts:
     registered = chain.staking.registered()
     nodes, idle, served = _nodes(chain, registered)
     jailed = tuple(who for who in registered if chain.disputes.is_jailed(who))
-    statuses = [chain.disputes.dispute(i).status for i in range(1, chain.disputes.count() + 1)]
+    resolved = len(chain.disputes.resolved())  # one log read, not a call per dispute
     slasher = chain.staking.slasher
     contracts = {
         "ModelRegistry": d.registry,
@@ -104,8 +104,8 @@ def read_chain(chain: Chain) -> ChainFacts:
         jurors=tuple(chain.disputes.pool()),
         models=_models(chain, served),
         jailed=jailed,
-        disputes_open=sum(s is Outcome.OPEN for s in statuses),
-        disputes_resolved=sum(s is not Outcome.OPEN for s in statuses),
+        disputes_open=chain.disputes.count() - resolved,
+        disputes_resolved=resolved,
         sampling_rate=int(chain.disputes._call("auditRatePpm")) / 1e6,
         slashing=slasher is not None and slasher.lower() == d.disputes.lower(),
         min_node_stake=chain.staking.min_stake(Role.NODE),

@@ -34,6 +34,7 @@ from cairn.errors import (
     ChainUnreachable,
     ContractRevert,
     InsufficientFunds,
+    one_line,
 )
 from cairn.identity import Signer
 
@@ -68,11 +69,6 @@ def _reason(message: str) -> str:
     return text or "reverted without a reason"
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
 def translate(exc: BaseException, contract: str, url: str = "") -> CairnError:
     """One cairn error, with a one-line message, for a web3, eth-tester or transport failure.
 
@@ -82,12 +78,12 @@ def translate(exc: BaseException, contract: str, url: str = "") -> CairnError:
     if isinstance(exc, CairnError):
         return exc
     if isinstance(exc, ContractLogicError):
-        return ContractRevert(contract, _one_line(_reason(str(exc.message or exc))))
+        return ContractRevert(contract, one_line(_reason(str(exc.message or exc))))
     if isinstance(exc, OSError):  # requests' errors are OSErrors too
         return ChainUnreachable(f"chain {url or '?'} is unreachable: {type(exc).__name__}")
     if isinstance(exc, TimeExhausted):
         return ChainError(f"{contract}: transaction not mined in {_RECEIPT_TIMEOUT:.0f}s")
-    message = _one_line(str(getattr(exc, "message", None) or exc))
+    message = one_line(str(getattr(exc, "message", None) or exc))
     if "insufficient funds" in message.lower():
         return InsufficientFunds(f"{contract}: insufficient funds for value plus gas")
     if isinstance(exc, Web3RPCError) and "revert" in message.lower():

@@ -131,9 +131,6 @@ class AgentCard:
         text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
         return text.encode()
 
-    def serves(self, cid: str) -> bool:
-        return any(m.cid == cid for m in self.models)
-
     @classmethod
     def from_bytes(cls, data: bytes) -> AgentCard:
         """Parse a card, or :class:`ClientError` naming the first thing wrong with it."""

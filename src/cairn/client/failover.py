@@ -50,7 +50,7 @@ from cairn.client._http import Bounds, bounded_client
 from cairn.client.discovery import Candidate, Discovery, discover, rank
 from cairn.client.gateway import DEFAULT_MODEL, Answer, GatewayClient, verify_answer
 from cairn.config import DataDir
-from cairn.errors import CairnError, ClientError, ReceiptInvalid
+from cairn.errors import CairnError, ClientError, ReceiptInvalid, one_line
 from cairn.inference import Tensor
 from cairn.receipts import Receipt, verify_online
 
@@ -59,12 +59,6 @@ __all__ = ["Attempt", "FailoverClient", "Failure", "Served", "Stats"]
 #: statuses that say the node, not the request, failed (others in 4xx are the caller's)
 _NODE_STATUSES = frozenset({200, 404, 408, 429})
 _REASON_CHARS = 200
-
-
-def one_line(text: str, limit: int = _REASON_CHARS) -> str:
-    """A node's text, safe inside a one-line error: whitespace collapsed, cut at ``limit``."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -126,7 +120,7 @@ class Stats:
 class _NodeFailed(Exception):
     def __init__(self, kind: str, reason: str, evidence: Mapping[str, Any] | None = None):
         super().__init__(reason)
-        self.kind, self.reason, self.evidence = kind, one_line(reason), evidence
+        self.kind, self.reason, self.evidence = kind, one_line(reason, _REASON_CHARS), evidence
 
 
 class FailoverClient:
@@ -374,7 +368,7 @@ class FailoverClient:
         with self._lock:
             self.stats.failovers += max(0, len(attempts) - 1)
         tried = _listed([a.describe() for a in attempts]) or "no node to ask"
-        skipped = _listed([one_line(s.describe()) for s in found.skipped])
+        skipped = _listed([one_line(s.describe(), _REASON_CHARS) for s in found.skipped])
         return (
             f"no node answered {found.model} ({found.cid}) on network {self.network.name!r}: "
             f"{tried}" + (f"; skipped: {skipped}" if skipped else "")

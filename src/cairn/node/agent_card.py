@@ -12,7 +12,7 @@ holds for the node (what clients reach it by), else its settings' address.
 The card's bytes are imported into the node's blockstore as a UnixFS file with
 the default profile, so its CID is the one ``ipfs add --cid-version 1
 --raw-leaves`` gives for the same bytes and ``ipfs://CID`` is its agent URI
-(:func:`card_uri`). :func:`register_agent` registers the node once in the
+(:attr:`PublishedCard.uri`). :func:`register_agent` registers the node once in the
 network's ERC-8004 IdentityRegistry — the agent id is owned by the same address
 that is staked in Staking and signs receipts — and points the agent's URI at the
 card, which names that agent id back. Nothing in it changes between restarts
@@ -30,7 +30,7 @@ from cairn.content import Cid
 from cairn.errors import NotDeployed
 from cairn.node.bootstrap import NodeContext
 
-__all__ = ["PublishedCard", "build_card", "card_uri", "publish_card", "register_agent"]
+__all__ = ["PublishedCard", "build_card", "publish_card", "register_agent"]
 
 
 @dataclass(frozen=True)
@@ -82,12 +82,6 @@ def publish_card(ctx: NodeContext, registrations: tuple[Registration, ...] = ())
     card = build_card(ctx, registrations)
     data = card.to_bytes()
     return PublishedCard(card, data, content.add_bytes(data, ctx.store))
-
-
-def card_uri(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -> tuple[str, Cid]:
-    """The agent URI ``ipfs://CID`` of this node's card, and the CID (the card stored)."""
-    published = publish_card(ctx, registrations)
-    return published.uri, published.cid
 
 
 def register_agent(

@@ -44,6 +44,7 @@ import httpx
 
 from cairn._atomic import atomic_write_bytes
 from cairn.chain import Chain, DisputeParams, Network, Role, connect, save_network
+from cairn.chain.client import ETHER
 from cairn.chain.devnet import free_port, rpc_answers
 from cairn.config import DataDir
 from cairn.errors import CairnError, ConfigError, NodeError
@@ -52,12 +53,11 @@ from cairn.node import _netns
 
 __all__ = ["ETHER", "NETWORK_NAME", "Party", "Testnet", "find_anvil"]
 
-ETHER = 10**18
 NETWORK_NAME = "testnet"
 NODE_PORT = 8000  # every node's port when each has its own address
 _STATE = "state.json"
 _GRACE_S = 10.0  # SIGTERM, then SIGKILL after this
-_WALLET = {"node": "node", "validator": "validator"}
+_ROLES = ("node", "validator")  # each party's wallet is named after its role
 Step = Callable[[str], None]
 
 
@@ -449,7 +449,7 @@ class Testnet:
         """A party's data dir, wallet, copy of the deployment record and profile, and argv."""
         name = f"{role}-{i}"
         dd = DataDir(self.root / name).ensure()
-        address = WalletStore(dd.keystore).create(_WALLET[role], self._state["passphrase"]).address
+        address = WalletStore(dd.keystore).create(role, self._state["passphrase"]).address
         record = DataDir(self.root).chain / "deployments.json"
         atomic_write_bytes(dd.chain / "deployments.json", record.read_bytes())
         save_network(dd, self.network)
@@ -481,7 +481,7 @@ class Testnet:
             "--network",
             NETWORK_NAME,
             "--wallet",
-            _WALLET[role],
+            role,
             "--interval",
             "1",
         ]
@@ -699,7 +699,7 @@ def _refuse_existing(data_dir: Path, root: Path, reset: bool) -> None:
             else f"a testnet's state is still in {root} (its processes are gone): "
             "`cairn testnet down` cleans it up"
         )
-    old = [p for p in root.glob("*-*") if p.is_dir() and p.name.split("-")[0] in _WALLET]
+    old = [p for p in root.glob("*-*") if p.is_dir() and p.name.split("-")[0] in _ROLES]
     if old and not reset:
         names = ", ".join(sorted(o.name for o in old))
         raise ConfigError(

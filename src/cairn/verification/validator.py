@@ -376,7 +376,9 @@ class Validator:
         for d in opened.values():
             self.state.track(d.id)
         self.state.put("dispute_block", head + 1)
-        for dispute_id in self.state.open_disputes():
+        still_open = self.state.open_disputes()
+        self._deferred &= set(still_open)  # forget what was judged without this juror
+        for dispute_id in still_open:
             try:
                 self._serve(dispute_id, report)
             except ContractRevert as exc:  # lost a race with another validator: fine
