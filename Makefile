@@ -7,6 +7,7 @@ STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 NODE_STAMP := node_modules/.installed
 AGENT0_STAMP := .venv-agent0/.installed
+X402_STAMP := .venv-x402/.installed
 
 .PHONY: demo test bench mutate lint clean venv node chromium
 
@@ -38,6 +39,13 @@ $(AGENT0_STAMP):
 	.venv-agent0/bin/python -m pip install -q 'agent0-sdk==1.7.1'
 	touch $@
 
+# The x402 peer we did not write (tests/interop): the official PyPI x402 SDK, unmodified,
+# in its own venv (its pins are its own), paying cairn nodes as any agent would.
+$(X402_STAMP):
+	test -x .venv-x402/bin/python || $(PYTHON) -m venv .venv-x402
+	.venv-x402/bin/python -m pip install -q 'x402[evm,clients,extensions]==2.25.0'
+	touch $@
+
 # Debian's chromium, for the auditor's HTML screenshot test; a no-op when present.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
@@ -48,7 +56,7 @@ chromium:
 demo: $(STAMP)
 	$(PY) examples/demo/run.py
 
-test: lint $(NODE_STAMP) $(AGENT0_STAMP) chromium
+test: lint $(NODE_STAMP) $(AGENT0_STAMP) $(X402_STAMP) chromium
 	$(PY) -m pytest -q
 
 bench: $(TEST_STAMP) $(NODE_STAMP)
@@ -72,4 +80,4 @@ lint: $(TEST_STAMP)
 	$(VENV)/bin/mypy
 
 clean:
-	rm -rf $(VENV) .venv-agent0 node_modules build *.egg-info
+	rm -rf $(VENV) .venv-agent0 .venv-x402 node_modules build *.egg-info

@@ -79,10 +79,12 @@ __all__ = [
     "NodeUnavailable",
     "NotDeployed",
     "PaymentError",
+    "PaymentInvalid",
     "ProvenanceError",
     "ReceiptError",
     "ReceiptInvalid",
     "SignatureError",
+    "SiweInvalid",
     "StackManifestError",
     "TensorError",
     "VerificationError",
@@ -146,6 +148,10 @@ class WalletExists(IdentityError):
 
 class WrongPassphrase(IdentityError):
     """The keystore could not be decrypted with the given passphrase."""
+
+
+class SiweInvalid(IdentityError, ValueError):
+    """A Sign-In with Ethereum (EIP-4361) message or its signature is refused."""
 
 
 class SignatureError(IdentityError, ValueError):
@@ -240,6 +246,10 @@ class ZkError(VerificationError):
 
 class PaymentError(CairnError):
     """Payment channels and vouchers (cairn.payments)."""
+
+
+class PaymentInvalid(PaymentError, ValueError):
+    """An x402 payment (header, authorization or voucher) is refused; the message says why."""
 
 
 class ClientError(CairnError):

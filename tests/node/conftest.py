@@ -29,7 +29,7 @@ class LiveNode:
 
 
 def start_node(
-    data_dir: Path, chain: str = "embedded://"
+    data_dir: Path, chain: str = "embedded://", **extra: object
 ) -> tuple[LiveNode, uvicorn.Server, threading.Thread]:
     port = free_port()
     settings = NodeSettings(
@@ -39,6 +39,7 @@ def start_node(
         batch_size=1000,
         batch_seconds=3600.0,
         max_body_bytes=64 * 1024,
+        **extra,  # type: ignore[arg-type]
     )
     ctx = bootstrap(settings, "test-passphrase")
     server = uvicorn.Server(

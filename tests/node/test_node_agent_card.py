@@ -55,7 +55,7 @@ def test_the_card_is_served_content_addressed_and_names_the_staked_signer(
     assert card.contracts["Staking"] == ctx.chain.deployment.staking
     assert card.contracts["ReceiptAnchor"] == ctx.chain.deployment.anchor
     assert {m.cid for m in card.models} == {m.cid for m in ctx.models.values()}
-    assert card.price_wei == ctx.settings.price_wei
+    assert all(m.price == 0 for m in card.models) and card.payment is None  # all free
     assert "crypto-economic" in card.trust  # the session node deploys Disputes
     assert card.to_bytes() == got.content  # canonical: re-serializing changes nothing
 
@@ -73,7 +73,7 @@ def test_the_card_is_served_content_addressed_and_names_the_staked_signer(
 
 def _card(**ours: Any) -> dict[str, Any]:
     base = AgentCard(
-        "n", "http://127.0.0.1:1", "0x" + "11" * 20, 31337, {"Staking": "0x" + "22" * 20}, (), 5
+        "n", "http://127.0.0.1:1", "0x" + "11" * 20, 31337, {"Staking": "0x" + "22" * 20}, ()
     ).to_json()
     base[NAMESPACE].update(ours)
     return base
@@ -87,8 +87,16 @@ def _card(**ours: Any) -> dict[str, Any]:
         (json.dumps({**_card(), "type": "something else"}).encode(), "type is not"),
         (json.dumps({k: v for k, v in _card().items() if k != NAMESPACE}).encode(), "missing"),
         (json.dumps(_card(signer="0xnot-an-address")).encode(), "not an Ethereum address"),
-        (json.dumps(_card(pricePerRequestWei=-1)).encode(), "out of range"),
-        (json.dumps(_card(pricePerRequestWei=True)).encode(), "must be an integer"),
+        (
+            json.dumps(_card(models=[{"name": "m", "cid": "c", "price": -1}])).encode(),
+            "out of range",
+        ),
+        (
+            json.dumps(_card(models=[{"name": "m", "cid": "c", "price": True}])).encode(),
+            "must be an integer",
+        ),
+        (json.dumps(_card(payment={"asset": "nope"})).encode(), "not an Ethereum address"),
+        (json.dumps(_card(payment=[1])).encode(), "payment must be an object"),
         (json.dumps(_card(models=[{"name": "m"}] * 33)).encode(), "at most 32"),
         (json.dumps(_card(models=["x"])).encode(), "a model must be an object"),
         (json.dumps(_card(gateway="x" * 600)).encode(), "at most 512"),
@@ -113,7 +121,7 @@ def test_registrations_round_trip_in_the_ercs_form() -> None:
     from cairn.client import Registration
 
     reg = Registration(7, 31337, "0x" + "33" * 20)
-    card = AgentCard("n", "http://h:1", "0x" + "11" * 20, 31337, {}, (), 0, registrations=(reg,))
+    card = AgentCard("n", "http://h:1", "0x" + "11" * 20, 31337, {}, (), registrations=(reg,))
     doc = card.to_json()
     assert doc["registrations"] == [{"agentId": 7, "agentRegistry": f"eip155:31337:{reg.registry}"}]
     assert AgentCard.from_json(doc).registrations[0].agent_id == 7

@@ -34,12 +34,14 @@ from eth_hash.auto import keccak
 from cairn.chain import DisputeParams, Network, Role, connect, save_network
 from cairn.client import AgentCard, Candidate, FailoverClient, rank
 from cairn.client._http import bounded_client
+from cairn.client.card import CardModel
 from cairn.client.discovery import check_card, discover, fetch_card
 from cairn.client.failover import _NodeFailed
 from cairn.config import DataDir
 from cairn.errors import ClientError
-from cairn.identity import LocalSigner
+from cairn.identity import LocalSigner, WalletStore
 from cairn.inference import Tensor, WrappedRuntime
+from cairn.payments.payer import Payer
 
 ETHER = 10**18
 PASSPHRASE = "failover-test-only"
@@ -85,7 +87,7 @@ def _serve(root: str, chain: str, port: str, key: str, fault: str, price: str) -
         models=(DIGITS_NAME,),
         batch_size=20,
         batch_seconds=0.3,
-        price_wei=int(price),
+        prices={DIGITS_NAME: int(price)} if int(price) else {},
     )
     ctx = bootstrap(settings, PASSPHRASE)
     served = ctx.models[DIGITS_NAME]
@@ -168,6 +170,7 @@ def net(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         chain.staking.register(dead, Role.NODE, f"http://127.0.0.1:{_free_port()}", [cid])
         chain.staking.stake(dead, chain.staking.min_stake(Role.NODE))
         network = Network.from_deployment("failover", chain.deployment, anvil)
+        chain.token.mint(funder, PAYER.address, 10**6)  # what the client pays nodes with
         client_dir = root / "client"
         save_network(DataDir(client_dir).ensure(), network)
         yield Net(network, nodes, procs, dead.address, client_dir)
@@ -178,9 +181,16 @@ def net(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
         chain.close()
 
 
+PAYER_KEY = keccak(b"cairn-test-failover-payer")
+PAYER = LocalSigner(PAYER_KEY)
+
+
 def _client(net: Net, **kw: Any) -> FailoverClient:
+    n = net.network
+    assert n.token is not None
+    payer = Payer(PAYER, 100, network=f"eip155:{n.chain_id}", asset=n.token)
     return FailoverClient(
-        net.network, data_dir=net.client_dir, timeout=10, anchor_wait_s=20, cooldown_s=0, **kw
+        n, data_dir=net.client_dir, timeout=10, anchor_wait_s=20, cooldown_s=0, payer=payer, **kw
     )
 
 
@@ -222,8 +232,10 @@ def test_the_honest_node_answers_and_the_others_are_reported(net: Net) -> None:
     assert len(stats.timings_ms) == 1
     assert served.answer.outputs["label"].to_numpy().shape == (1,)
     honest = next(c for c in found.candidates if c.address == served.node)
-    cheaper = replace(honest, card=replace(honest.card, price_wei=served.receipt.price - 1))
-    with pytest.raises(_NodeFailed, match="receipt charges 2 wei, its node's card says 1"):
+    assert served.receipt.price == 2  # paid over x402, as its card says
+    assert client.payer is not None and client.payer.spent == 2 + 1  # the impostor was paid too
+    cheaper = replace(honest, price=served.receipt.price - 1)
+    with pytest.raises(_NodeFailed, match="receipt charges 2, its node's card says 1"):
         client._verified(cheaper, served.cid, served.answer)  # ranked cheap, charged more
 
     logged = _failures(net)
@@ -240,15 +252,24 @@ def test_the_honest_node_answers_and_the_others_are_reported(net: Net) -> None:
 def test_cairn_infer_with_network_fails_over_too(net: Net, tmp_path: Path) -> None:
     request = tmp_path / "request.json"
     request.write_text(json.dumps({"inputs": PIXELS}))
+    wallets = WalletStore(DataDir(net.client_dir).keystore)
+    if "payer" not in {w.name for w in wallets.list()}:
+        wallets.import_key("payer", PAYER_KEY.hex(), PASSPHRASE)
     cli = [sys.executable, "-m", "cairn", "--data-dir", str(net.client_dir), "infer"]
-    args = ["digits-logreg", str(request), "--network", "failover"]
-    done = subprocess.run([*cli, *args, "--json"], capture_output=True, timeout=300, check=False)
+    unpaid = ["digits-logreg", str(request), "--network", "failover"]
+    env = {**os.environ, "CAIRN_PASSPHRASE": PASSPHRASE}
+    refused = subprocess.run([*cli, *unpaid], capture_output=True, timeout=300, check=False)
+    assert refused.returncode != 0 and "payment required" in refused.stderr.decode()
+    args = [*unpaid, "--max-spend", "10", "--wallet", "payer"]
+    done = subprocess.run(
+        [*cli, *args, "--json"], capture_output=True, timeout=300, check=False, env=env
+    )
     assert done.returncode == 0, done.stderr.decode()
     out = json.loads(done.stdout)
     assert out["ok"] and out["node"] == _address("honest") and out["onchain"] is True
     assert out["gateway"] == net.nodes["honest"] and out["failovers"] == 2
 
-    plain = subprocess.run([*cli, *args], capture_output=True, timeout=300, check=False)
+    plain = subprocess.run([*cli, *args], capture_output=True, timeout=300, check=False, env=env)
     said = " ".join(plain.stderr.decode().split())
     assert plain.returncode == 0, said
     assert f"failed over: {_address('broken')}" in said
@@ -284,8 +305,10 @@ def test_when_every_node_fails_the_error_is_one_line_naming_each(net: Net) -> No
 
 
 def _candidate(name: str, score: float | None, price: int, latency: float) -> Candidate:
-    card = AgentCard(name, "http://h:1", _address(name), 31337, {}, (), price)
-    return Candidate(_address(name), "http://h:1", ETHER, card, latency, score)
+    card = AgentCard(
+        name, "http://h:1", _address(name), 31337, {}, (CardModel("m", "c", "", price),)
+    )
+    return Candidate(_address(name), "http://h:1", ETHER, card, latency, score, price)
 
 
 def test_ranking_puts_reputation_then_price_then_latency_first() -> None:
@@ -300,7 +323,7 @@ def test_ranking_puts_reputation_then_price_then_latency_first() -> None:
 
 def test_a_card_for_another_signer_chain_or_contracts_is_refused() -> None:
     net = Network("n", 31337, "http://x", "0x" + "aa" * 20, "0x" + "bb" * 20)
-    good = AgentCard("n", "http://h:1", _address("a"), 31337, {"Staking": net.staking}, (), 0)
+    good = AgentCard("n", "http://h:1", _address("a"), 31337, {"Staking": net.staking}, ())
     check_card(good, _address("a"), net)
     with pytest.raises(ClientError, match="names signing address"):
         check_card(good, _address("b"), net)

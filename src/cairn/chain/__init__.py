@@ -107,6 +107,7 @@ if _typing.TYPE_CHECKING:
     from cairn.chain.onchain import OnchainView, operator_refusal
     from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
     from cairn.chain.staking import Participant, Role, Staking, model_id
+    from cairn.chain.token import Token, TokenDomain, authorization_digest, sign_authorization
     from cairn.chain.vouchers import (
         SignedVoucher,
         VoucherDomain,
@@ -155,12 +156,15 @@ __all__ = [
     "Role",
     "SignedVoucher",
     "Staking",
+    "Token",
+    "TokenDomain",
     "Tx",
     "ValidationRegistry",
     "ValidationStatus",
     "Vote",
     "VoucherDomain",
     "agent_wallet_typed_data",
+    "authorization_digest",
     "check_network",
     "commitment",
     "connect",
@@ -174,6 +178,7 @@ __all__ = [
     "raw_transaction_gas",
     "recover_voucher",
     "save_network",
+    "sign_authorization",
     "sign_voucher",
     "verify_voucher",
     "voucher_digest",
@@ -236,6 +241,10 @@ _LAZY = {
     "Role": "cairn.chain.staking",
     "Staking": "cairn.chain.staking",
     "model_id": "cairn.chain.staking",
+    "Token": "cairn.chain.token",
+    "TokenDomain": "cairn.chain.token",
+    "authorization_digest": "cairn.chain.token",
+    "sign_authorization": "cairn.chain.token",
     "SignedVoucher": "cairn.chain.vouchers",
     "VoucherDomain": "cairn.chain.vouchers",
     "recover_voucher": "cairn.chain.vouchers",

@@ -32,6 +32,7 @@ CONTRACTS = (
     "IdentityRegistry",
     "ReputationRegistry",
     "ValidationRegistry",
+    "CairnUSD",
 )
 SOURCES = Path(__file__).with_name("contracts")
 BUILD = SOURCES / "build"

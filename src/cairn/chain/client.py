@@ -39,6 +39,7 @@ from cairn.chain.erc8004 import IdentityRegistry, ReputationRegistry, Validation
 from cairn.chain.jsonrpc import to_rpc_json
 from cairn.chain.registry import ModelRegistry
 from cairn.chain.staking import Staking
+from cairn.chain.token import TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL, Token
 from cairn.config import DataDir
 from cairn.errors import (
     ChainError,
@@ -117,6 +118,8 @@ class Deployment:
     identity: str | None = None
     reputation: str | None = None
     validation: str | None = None
+    # CairnUSD (ERC-20 + EIP-3009), the network's x402 payment token; absent before it
+    token: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
@@ -189,6 +192,7 @@ class Chain:
         self.__dict__.pop("contracts", None)
         self._forget_disputes()
         self._forget_erc8004()
+        self.__dict__.pop("token", None)
 
     def is_deployed(self) -> bool:
         try:
@@ -211,16 +215,19 @@ class Chain:
     ) -> Deployment:
         """Deploy the contracts (once: an existing usable deployment is returned).
 
-        ModelRegistry, Staking, ReceiptAnchor, PaymentChannels and the three ERC-8004
-        registries (Identity, Reputation, Validation). ``record=False`` deploys a
-        fresh, unrecorded set (``cairn chain check``). With ``disputes``, the Disputes
-        contract is deployed too and made Staking's slasher (see
-        :meth:`deploy_disputes`). A recorded deployment made before the ERC-8004
-        registries gets them added (:meth:`deploy_erc8004`).
+        ModelRegistry, Staking, ReceiptAnchor, PaymentChannels, the three ERC-8004
+        registries (Identity, Reputation, Validation) and CairnUSD, the payment token
+        (the deployer is its only minter). ``record=False`` deploys a fresh, unrecorded
+        set (``cairn chain check``). With ``disputes``, the Disputes contract is deployed
+        too and made Staking's slasher (see :meth:`deploy_disputes`). A recorded
+        deployment made before the ERC-8004 registries or the token gets them added
+        (:meth:`deploy_erc8004`, :meth:`deploy_token`).
         """
         if record and self.is_deployed():
             if self.deployment.identity is None:
                 self.deploy_erc8004(signer)
+            if self.deployment.token is None:
+                self.deploy_token(signer)
             if disputes is not None and self.deployment.disputes is None:
                 return self.deploy_disputes(signer, disputes)
             return self.deployment
@@ -246,6 +253,7 @@ class Chain:
             params,
         )
         found = self._with_erc8004(signer, found)
+        found = replace(found, token=self._create_token(signer))
         if disputes is not None:
             found = self._with_disputes(signer, found, disputes)
         if record:
@@ -254,6 +262,7 @@ class Chain:
         self.__dict__.pop("contracts", None)
         self._forget_disputes()
         self._forget_erc8004()
+        self.__dict__.pop("token", None)
         return found
 
     def deploy_erc8004(self, signer: Signer, *, record: bool = True) -> Deployment:
@@ -273,6 +282,22 @@ class Chain:
         reputation, _ = self._create(signer, "ReputationRegistry", identity, FEEDBACK_PER_CLIENT)
         validation, _ = self._create(signer, "ValidationRegistry", identity)
         return replace(d, identity=identity, reputation=reputation, validation=validation)
+
+    def deploy_token(self, signer: Signer, *, record: bool = True) -> Deployment:
+        """Add the CairnUSD payment token to the current deployment (once)."""
+        current = self.deployment
+        if current.token is not None:
+            return current
+        found = replace(current, token=self._create_token(signer))
+        if record:
+            self._record(found)
+        self._deployment = found
+        self.__dict__.pop("token", None)
+        return found
+
+    def _create_token(self, signer: Signer) -> str:
+        address, _ = self._create(signer, "CairnUSD", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS)
+        return address
 
     def _forget_erc8004(self) -> None:
         for name in ("identity", "reputation", "validation"):
@@ -378,6 +403,17 @@ class Chain:
     def validation(self) -> ValidationRegistry:
         """The ERC-8004 Validation Registry."""
         return self._erc8004(ValidationRegistry, self.deployment.validation)
+
+    @cached_property
+    def token(self) -> Token:
+        """CairnUSD, the network's payment token; NotDeployed if this deployment predates it."""
+        address = self.deployment.token
+        if address is None:
+            raise NotDeployed(
+                f"no CairnUSD payment token recorded for chain {self.chain_id}; "
+                "run `cairn chain deploy` (it adds one to an older deployment)"
+            )
+        return self._at(Token, address)
 
     @property
     def registry(self) -> ModelRegistry:
@@ -492,6 +528,7 @@ class Chain:
         self.__dict__.pop("contracts", None)
         self._forget_disputes()
         self._forget_erc8004()
+        self.__dict__.pop("token", None)
 
     def close(self) -> None:
         self.backend.close()

@@ -5,10 +5,10 @@ that is a claim of the thing being verified: a forger names a contract of its ow
 whose ``commitmentOf`` returns whatever commitment it likes. So online verification never
 reads addresses from a receipt. It reads them from a *network profile* — a small
 JSON file ``<data dir>/networks/NAME.json`` holding the chain id, an RPC URL and
-the ReceiptAnchor, Staking, ModelRegistry and Disputes addresses, and the ERC-8004
-Identity, Reputation and Validation registries where nodes are found (optional:
-older profiles have none) — or from the data dir's own deployment record, and
-refuses a receipt that names anything else.
+the ReceiptAnchor, Staking, ModelRegistry and Disputes addresses, the ERC-8004
+Identity, Reputation and Validation registries where nodes are found and the
+CairnUSD payment token (optional: older profiles have none) — or from the data
+dir's own deployment record, and refuses a receipt that names anything else.
 
 Profiles are written by ``cairn chain deploy`` and ``cairn up`` for the network
 they create, and imported with ``cairn network add NAME --from GATEWAY``, which
@@ -69,6 +69,7 @@ class Network:
     identity: str | None = None  # ERC-8004 registries
     reputation: str | None = None
     validation: str | None = None
+    token: str | None = None  # CairnUSD, the x402 payment token
 
     @property
     def domain(self) -> ReceiptDomain:
@@ -113,10 +114,11 @@ class Network:
             deployment.identity,
             deployment.reputation,
             deployment.validation,
+            deployment.token,
         )
 
 
-_OPTIONAL = ("registry", "disputes", "identity", "reputation", "validation")
+_OPTIONAL = ("registry", "disputes", "identity", "reputation", "validation", "token")
 _NO_ADDRESS = "0x" + "00" * 20  # a contract a profile does not pin
 
 
@@ -191,6 +193,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
             ("IdentityRegistry", network.identity),
             ("ReputationRegistry", network.reputation),
             ("ValidationRegistry", network.validation),
+            ("CairnUSD", network.token),
         )
         if address
     }
@@ -235,6 +238,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
                 identity=network.identity,
                 reputation=network.reputation,
                 validation=network.validation,
+                token=network.token,
             )
         )
     return chain

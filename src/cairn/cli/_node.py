@@ -48,6 +48,7 @@ if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.chain import Network, OnchainView
     from cairn.client import FailoverClient, GatewayClient, Served
     from cairn.config import DataDir
+    from cairn.payments import Payer
     from cairn.receipts import Receipt
 
 __all__ = ["register"]
@@ -84,6 +85,23 @@ ChainOpt = Annotated[
 ]
 WaitOpt = Annotated[
     float, typer.Option("--wait", help="With --online: seconds to wait for the anchor.")
+]
+MaxSpendOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-spend",
+        min=0,
+        help="With --network: pay priced nodes (x402) up to this many atomic units of the "
+        "network's payment token in all, from --wallet (default 0: never pay).",
+    ),
+]
+PayWalletOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--wallet",
+        help="With --max-spend: the wallet that pays (default: the default wallet; "
+        "CAIRN_PASSPHRASE unlocks it).",
+    ),
 ]
 OutputOpt = Annotated[
     Path | None,
@@ -304,12 +322,26 @@ def _one_of(ctx: typer.Context, gateway: str | None, network: str | None) -> Non
         )
 
 
-def _failover(ctx: typer.Context, network: str, wait: float) -> FailoverClient:
+def _failover(
+    ctx: typer.Context, network: str, wait: float, max_spend: int = 0, wallet: str | None = None
+) -> FailoverClient:
     from cairn.chain import load_network
     from cairn.client import FailoverClient
 
     dd = state(ctx).data_dir
-    return FailoverClient(load_network(dd, network), data_dir=dd, anchor_wait_s=wait)
+    net = load_network(dd, network)
+    payer = _payer(ctx, net, max_spend, wallet) if max_spend else None
+    return FailoverClient(net, data_dir=dd, anchor_wait_s=wait, payer=payer)
+
+
+def _payer(ctx: typer.Context, net: Network, max_spend: int, wallet: str | None) -> Payer:
+    """Who pays priced nodes, in the pinned network's token only, up to ``max_spend``."""
+    from cairn.cli._chain import _wallet
+    from cairn.payments import Payer
+
+    if net.token is None:
+        raise ConfigError(f"network {net.name!r} has no payment token: nothing to pay with")
+    return Payer(_wallet(ctx, wallet), max_spend, network=f"eip155:{net.chain_id}", asset=net.token)
 
 
 def _model_check(model: str) -> str:
@@ -378,6 +410,8 @@ def embed(
     network: ClientNetworkOpt = None,
     chain: ChainOpt = None,
     wait: WaitOpt = 30.0,
+    max_spend: MaxSpendOpt = 0,
+    wallet: PayWalletOpt = None,
     output: OutputOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -389,7 +423,7 @@ def embed(
         _one_of(ctx, gateway, network)
         served = None
         if network is not None:
-            with _failover(ctx, network, wait) as client:
+            with _failover(ctx, network, wait, max_spend, wallet) as client:
                 served = client.embed(texts, model)
             response, receipt, how = dict(served.answer.body), served.receipt, _model_check(model)
             online = served.onchain
@@ -424,6 +458,8 @@ def infer(
     network: ClientNetworkOpt = None,
     chain: ChainOpt = None,
     wait: WaitOpt = 30.0,
+    max_spend: MaxSpendOpt = 0,
+    wallet: PayWalletOpt = None,
     output: OutputOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -453,7 +489,7 @@ def infer(
             inputs = request.get("inputs")
             if not isinstance(inputs, dict):
                 raise ConfigError(f'{input_file}: expected {{"inputs": {{NAME: tensor}}}}')
-            with _failover(ctx, network, wait) as client:
+            with _failover(ctx, network, wait, max_spend, wallet) as client:
                 served = client.infer(model, inputs)
             response, receipt, how = dict(served.answer.body), served.receipt, _model_check(model)
             online = served.onchain

@@ -6,9 +6,14 @@ object with ``type`` (:data:`CARD_TYPE`), ``name``, ``description``, ``services`
 ``registrations`` (``{"agentId", "agentRegistry": "eip155:CHAIN:ADDRESS"}``) and
 ``supportedTrust``. A generic ERC-8004 reader understands the card from those
 fields alone; what only cairn clients need — the gateway and its
-OpenAI-compatible base URL, the models served by CID, the price per request,
-the receipt-signing address, the chain and contracts the node is staked on —
-sits under the namespaced key :data:`NAMESPACE`.
+OpenAI-compatible base URL, the models served by CID with their price per
+request, the receipt-signing address, the chain and contracts the node is staked
+on, and how it is paid — sits under the namespaced key :data:`NAMESPACE`.
+
+Prices are in atomic units of the card's ``payment.asset`` (an ERC-20 on the
+card's chain, paid over x402 v2 with the schemes listed; ``x402Support`` is true
+when any model is priced). A model without a price is free, and every receipt's
+``price`` is what that call was charged, never more than the card says.
 
 ``services`` lists only names every reader we know parses: agent0-sdk 1.7.1
 refuses a service name outside its own list (MCP, A2A, ENS, DID, wallet, OASF),
@@ -23,7 +28,7 @@ so the same card always has the same CID. A card is the node's word: a client
 believes its signing address only where Staking says the same, and its models
 only where Staking registered them.
 
->>> card = AgentCard("n", "http://127.0.0.1:8000", "0x" + "11" * 20, 31337, {}, (), 0)
+>>> card = AgentCard("n", "http://127.0.0.1:8000", "0x" + "11" * 20, 31337, {}, ())
 >>> AgentCard.from_bytes(card.to_bytes()) == card
 True
 """
@@ -45,6 +50,7 @@ __all__ = [
     "NAMESPACE",
     "AgentCard",
     "CardModel",
+    "CardPayment",
     "Registration",
 ]
 
@@ -66,6 +72,15 @@ class CardModel:
     name: str
     cid: str
     kind: str = ""
+    price: int = 0  # atomic units of the card's payment asset per request; 0: free
+
+
+@dataclass(frozen=True)
+class CardPayment:
+    """How the node is paid: an ERC-20 on the card's chain, over these x402 schemes."""
+
+    asset: str
+    schemes: tuple[str, ...] = ("exact",)
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,7 @@ class AgentCard:
     chain_id: int
     contracts: Mapping[str, str]  # ReceiptAnchor, Staking, ModelRegistry, Disputes
     models: tuple[CardModel, ...]
-    price_wei: int  # per request, as each receipt's ``price``
+    payment: CardPayment | None = None  # None: nothing is priced
     trust: tuple[str, ...] = ()
     registrations: tuple[Registration, ...] = ()
     description: str = "A cairn inference node: every answer carries a signed receipt."
@@ -101,13 +116,20 @@ class AgentCard:
     def openai_base(self) -> str:
         return f"{self.gateway}/v1"
 
+    def price_of(self, model: str) -> int:
+        """The price per request of a served model (by CID or name); 0 when unknown."""
+        for m in self.models:
+            if model in (m.cid, m.name):
+                return m.price
+        return 0
+
     def to_json(self) -> dict[str, Any]:
         return {
             "type": CARD_TYPE,
             "name": self.name,
             "description": self.description,
             "services": [{"name": "wallet", "endpoint": f"eip155:{self.chain_id}:{self.signer}"}],
-            "x402Support": False,
+            "x402Support": any(m.price for m in self.models),
             "active": True,
             "registrations": [
                 {"agentId": r.agent_id, "agentRegistry": r.agent_registry}
@@ -121,9 +143,21 @@ class AgentCard:
                 "signer": self.signer,
                 "chainId": self.chain_id,
                 "contracts": dict(sorted(self.contracts.items())),
-                "models": [{"name": m.name, "cid": m.cid, "kind": m.kind} for m in self.models],
-                "pricePerRequestWei": str(self.price_wei),
+                "models": [
+                    {"name": m.name, "cid": m.cid, "kind": m.kind, "price": str(m.price)}
+                    for m in self.models
+                ],
+                **({"payment": self._payment_json()} if self.payment else {}),
             },
+        }
+
+    def _payment_json(self) -> dict[str, Any]:
+        assert self.payment is not None
+        return {
+            "network": f"eip155:{self.chain_id}",
+            "asset": self.payment.asset,
+            "payTo": self.signer,
+            "schemes": list(self.payment.schemes),
         }
 
     def to_bytes(self) -> bytes:
@@ -188,7 +222,7 @@ def _parse(obj: object) -> AgentCard:
         chain_id=_int(ours["chainId"], "chainId"),
         contracts={_name(k): checksum_address(str(v)) for k, v in contracts.items()},
         models=tuple(_model(m) for m in models),
-        price_wei=_int(ours["pricePerRequestWei"], "pricePerRequestWei"),
+        payment=_payment(ours["payment"]) if "payment" in ours else None,
         trust=tuple(_strings(obj.get("supportedTrust", []), "supportedTrust")),
         registrations=tuple(_registration(r) for r in _list(obj.get("registrations", []))),
         description=_text(obj, "description") if "description" in obj else "",
@@ -217,7 +251,20 @@ def _strings(value: object, key: str) -> list[str]:
 def _model(m: object) -> CardModel:
     if not isinstance(m, dict):
         raise ValueError("a model must be an object")
-    return CardModel(_text(m, "name"), _text(m, "cid"), _text(m, "kind") if "kind" in m else "")
+    return CardModel(
+        _text(m, "name"),
+        _text(m, "cid"),
+        _text(m, "kind") if "kind" in m else "",
+        _int(m["price"], "price") if "price" in m else 0,
+    )
+
+
+def _payment(p: object) -> CardPayment:
+    if not isinstance(p, dict):
+        raise ValueError("payment must be an object")
+    return CardPayment(
+        checksum_address(_text(p, "asset")), tuple(_strings(p.get("schemes", []), "schemes"))
+    )
 
 
 def _registration(r: object) -> Registration:

@@ -67,10 +67,7 @@ class Candidate:
     card: AgentCard
     latency_s: float  # how long its card took to arrive
     score: float | None = None  # reputation, if it was read
-
-    @property
-    def price_wei(self) -> int:
-        return self.card.price_wei
+    price: int = 0  # per request for the model discovered, as its card says
 
 
 @dataclass(frozen=True)
@@ -204,7 +201,8 @@ def discover(
     for p, endpoint, card, latency in carded:
         with guard:
             score = _score(chain, network, p.address) if use_reputation else None
-        found.append(Candidate(p.address, endpoint, p.stake, card, latency, score))
+        price = card.price_of(cid)
+        found.append(Candidate(p.address, endpoint, p.stake, card, latency, score, price))
     return Discovery(model, cid, tuple(rank(found)), tuple(skipped))
 
 
@@ -218,6 +216,6 @@ def rank(
 
     def key(c: Candidate) -> tuple[float, int, float, str]:
         score = PRIOR_SCORE if c.score is None else c.score
-        return (-score, c.price_wei, measured.get(c.address, c.latency_s), c.address.lower())
+        return (-score, c.price, measured.get(c.address, c.latency_s), c.address.lower())
 
     return sorted(candidates, key=key)

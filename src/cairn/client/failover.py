@@ -52,6 +52,7 @@ from cairn.client.gateway import DEFAULT_MODEL, Answer, GatewayClient, verify_an
 from cairn.config import DataDir
 from cairn.errors import CairnError, ClientError, ReceiptInvalid, one_line
 from cairn.inference import Tensor
+from cairn.payments.payer import Payer
 from cairn.receipts import Receipt, verify_online
 
 __all__ = ["Attempt", "FailoverClient", "Failure", "Served", "Stats"]
@@ -147,8 +148,10 @@ class FailoverClient:
         cooldown_s: float = 30.0,
         max_bytes: int = 16 << 20,
         on_failure: Callable[[Failure], None] | None = None,
+        payer: Payer | None = None,
     ) -> None:
         self.network = network
+        self.payer = payer  # pays priced nodes (x402), each only to its staked address
         self.data_dir = DataDir(Path(data_dir)) if isinstance(data_dir, Path | str) else data_dir
         self.timeout, self.online, self.anchor_wait_s = timeout, online, anchor_wait_s
         self.deadline_s = deadline_s or 3 * timeout + (anchor_wait_s if online else 0.0)
@@ -298,7 +301,9 @@ class FailoverClient:
     ) -> tuple[Answer, Receipt]:
         left = deadline - time.monotonic()
         bounds = Bounds(min(self.timeout, left), self.max_bytes)
-        gw = GatewayClient(node.endpoint, http=self._http, bounds=bounds)  # shares our pool
+        gw = GatewayClient(  # shares our pool
+            node.endpoint, http=self._http, bounds=bounds, payer=self.payer, payee=node.address
+        )
         try:
             answer = call(gw, cid)
         except ClientError as exc:
@@ -317,9 +322,9 @@ class FailoverClient:
             receipt = verify_answer(
                 answer, domain=self.network.domain, expected_model=cid, expected_node=node.address
             )
-            if receipt.price > node.price_wei:  # it ranked by one price and charges another
+            if receipt.price > node.price:  # it ranked by one price and charges another
                 raise ReceiptInvalid(
-                    f"receipt charges {receipt.price} wei, its node's card says {node.price_wei}"
+                    f"receipt charges {receipt.price}, its node's card says {node.price}"
                 )
             return receipt
         except CairnError as exc:  # ReceiptInvalid, or a body that is no answer

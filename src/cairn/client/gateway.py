@@ -42,9 +42,10 @@ import numpy.typing as npt
 
 from cairn.client._http import Bounds, bounded_client
 from cairn.client._http import request as _bounded
-from cairn.errors import ClientError, ReceiptInvalid
+from cairn.errors import ClientError, PaymentInvalid, ReceiptInvalid
 from cairn.identity import Signer, sign_message
 from cairn.inference import Tensor
+from cairn.payments.x402 import PAYMENT_REQUIRED, Offer
 from cairn.receipts import InclusionProof, Receipt, ReceiptDomain, verify_offline, wire
 from cairn.receipts import verify_online as _verify_online
 from cairn.verification import RetainedIO
@@ -52,6 +53,7 @@ from cairn.verification import RetainedIO
 if TYPE_CHECKING:
     from cairn.chain import Network
     from cairn.config import DataDir
+    from cairn.payments.payer import Payer
 
 __all__ = ["Answer", "GatewayClient", "retained_access_message", "verify_answer"]
 
@@ -102,6 +104,8 @@ class GatewayClient:
     """One gateway, by base URL (``http(s)://host[:port]``).
 
     ``signer`` is a validator's identity: it signs for the retained I/O it audits.
+    ``payer`` pays a priced model's ``402`` (x402, :class:`cairn.payments.payer.Payer`),
+    only to ``payee`` when given (the node's staked address).
     """
 
     def __init__(
@@ -112,11 +116,14 @@ class GatewayClient:
         http: httpx.Client | None = None,
         signer: Signer | None = None,
         bounds: Bounds | None = None,
+        payer: Payer | None = None,
+        payee: str | None = None,
     ) -> None:
         self.url = url.rstrip("/")
         self.bounds = bounds or Bounds(deadline_s=timeout)
         self._http = http or bounded_client(timeout)
         self.signer = signer
+        self.payer, self.payee = payer, payee
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -151,8 +158,9 @@ class GatewayClient:
         return self.send(f"/v1/infer/{model}", request)
 
     def send(self, path: str, request: Mapping[str, Any]) -> Answer:
-        """POST a request body as given (``/v1/embeddings`` or ``/v1/infer/{model}``)."""
-        resp = self._call("POST", path, request)
+        """POST a request body as given (``/v1/embeddings`` or ``/v1/infer/{model}``);
+        a ``402`` is paid once by :attr:`payer`, if there is one."""
+        resp = self._call("POST", path, request, pay=self.payer is not None)
         return Answer(request, self._body(resp, path), resp.headers.get("Cairn-Access"))
 
     def models(self) -> list[dict[str, Any]]:
@@ -295,13 +303,26 @@ class GatewayClient:
         return out
 
     def _call(
-        self, method: str, path: str, body: Any, headers: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any,
+        headers: Mapping[str, str] | None = None,
+        *,
+        pay: bool = False,
     ) -> httpx.Response:
         status, got, content = _bounded(
             self._http, method, self.url + path, self.bounds, json=body, headers=headers
         )  # within the overall deadline and the size cap, else ClientError
         kept = [(k, v) for k, v in got.multi_items() if k.lower() not in _DECODED]
         resp = httpx.Response(status, headers=kept, content=content)
+        if status == 402 and pay and self.payer is not None:
+            try:
+                offer = Offer.from_header(resp.headers.get(PAYMENT_REQUIRED, ""))
+                name, value = self.payer.pay(offer, self.payee)
+            except PaymentInvalid as exc:
+                raise ClientError(f"{self.url}{path}: {exc}", 402) from None
+            return self._call(method, path, body, {**(headers or {}), name: value})
         if resp.status_code != 200:
             raise ClientError(
                 f"gateway answered {resp.status_code}: {_detail(resp)}", resp.status_code

@@ -3,7 +3,8 @@
 Spec: ERC-8004 "Trustless Agents", *Agent URI and Agent Registration File* (the
 shape is :class:`cairn.client.card.AgentCard`'s, which clients parse). The card
 names the gateway, the models served by CID, the price per request
-(``price_wei``, what every receipt's ``price`` says), the receipt-signing
+(each model's, in atomic units of the payment token; a receipt's ``price`` is what its
+call was charged), the receipt-signing
 address, the trust models this node supports — ``crypto-economic`` where a
 Disputes contract can slash its stake, ``zk`` where it proves receipts — and
 the chain and contracts it is staked on. The gateway is the endpoint Staking
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cairn import content
-from cairn.client.card import AgentCard, CardModel, Registration
+from cairn.client.card import AgentCard, CardModel, CardPayment, Registration
 from cairn.content import Cid
 from cairn.errors import NotDeployed
 from cairn.node.bootstrap import NodeContext
@@ -53,6 +54,13 @@ def _gateway(ctx: NodeContext) -> str:
     return (registered or f"http://{ctx.settings.host}:{ctx.settings.port}").rstrip("/")
 
 
+def _payment(ctx: NodeContext) -> CardPayment | None:
+    if ctx.cashier is None:
+        return None
+    first = next(iter(ctx.cashier.schemes.values())).requirement(0)
+    return CardPayment(first.asset, tuple(ctx.cashier.schemes))
+
+
 def build_card(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -> AgentCard:
     """The card of the node ``ctx`` runs (``registrations``: its ERC-8004 agent ids)."""
     dep = ctx.chain.deployment
@@ -70,8 +78,10 @@ def build_card(ctx: NodeContext, registrations: tuple[Registration, ...] = ()) -
         signer=ctx.signer.address,
         chain_id=ctx.domain.chain_id,
         contracts=contracts,
-        models=tuple(CardModel(m.name, m.cid, m.model.spec.kind) for m in ctx.models.values()),
-        price_wei=ctx.settings.price_wei,
+        models=tuple(
+            CardModel(m.name, m.cid, m.model.spec.kind, m.price) for m in ctx.models.values()
+        ),
+        payment=_payment(ctx),
         trust=trust,
         registrations=registrations,
     )

@@ -21,11 +21,12 @@ from typing import Any, Protocol
 from cairn import content
 from cairn.chain import Chain, DisputeParams, Role, connect, model_id
 from cairn.config import DataDir
-from cairn.errors import NodeError
+from cairn.errors import ConfigError, NodeError
 from cairn.identity import LocalSigner, Signer, WalletStore
 from cairn.inference import Embedder, Model, Tensor
 from cairn.node.models import resolve_models
 from cairn.node.settings import NodeSettings
+from cairn.payments import Cashier, open_cashier
 from cairn.receipts import Batcher, Receipt, ReceiptDomain, ReceiptStore, SqliteReceiptStore
 
 __all__ = ["NodeContext", "Prover", "ServedModel", "bootstrap", "enable_zk"]
@@ -44,6 +45,7 @@ class ServedModel:
     policy: dict[str, Any]
     manifest: dict[str, Any]  # the signed DSSE envelope, as stored (served by /v1/models)
     embedder: Embedder | None = None
+    price: int = 0  # per request, atomic units of the network's payment token (x402)
 
 
 class Prover(Protocol):
@@ -73,6 +75,7 @@ class NodeContext:
     batcher: Batcher
     domain: ReceiptDomain
     prover: Prover | None = None  # proves receipts of models with a zk artifact
+    cashier: Cashier | None = None  # x402: None when every served model is free
 
     def close(self) -> None:
         if self.prover is not None:
@@ -159,12 +162,20 @@ def _serve(
     step: Step,
 ) -> dict[str, ServedModel]:
     models: dict[str, ServedModel] = {}
-    for r in resolve_models(s.models, dd, signer, store, threads=s.threads, step=step):
+    resolved = resolve_models(s.models, dd, signer, store, threads=s.threads, step=step)
+    unknown = sorted(set(s.prices) - {r.name for r in resolved})
+    if unknown:
+        served = ", ".join(r.name for r in resolved)
+        raise ConfigError(
+            f"CAIRN_PRICES names {unknown[0]!r}, which is not served (serving: {served})"
+        )
+    for r in resolved:
         version = _register(chain, signer, r.name, r.cid, r.manifest_cid, s.update_delay_s, step)
         embedder = Embedder(r.model) if r.model.spec.kind == "sentence-embedding" else None
         policy = dict(r.model.spec.policy)  # what validators re-execute under
+        price = s.prices.get(r.name, 0)
         models[r.name] = ServedModel(
-            r.name, r.cid, r.manifest_cid, version, r.model, policy, r.envelope, embedder
+            r.name, r.cid, r.manifest_cid, version, r.model, policy, r.envelope, embedder, price
         )
     return models
 
@@ -204,6 +215,8 @@ def bootstrap(
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
+    if any(m.price for m in models.values()):
+        ctx.cashier = open_cashier(chain, signer, lock, s.payment_schemes)
     enable_zk(ctx)
     return ctx
 

@@ -58,7 +58,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cairn import content
 from cairn.chain import Role, raw_transaction_gas
-from cairn.errors import CairnError, ChainRpcError, ContentValueError, TensorError
+from cairn.errors import (
+    CairnError,
+    ChainRpcError,
+    ContentValueError,
+    PaymentInvalid,
+    TensorError,
+    one_line,
+)
 from cairn.inference import (
     Tensor,
     tensors_from_json,
@@ -70,6 +77,8 @@ from cairn.node.agent_card import register_agent
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
 from cairn.node.responder import ChallengeResponder
+from cairn.payments import Admitted, Offer
+from cairn.payments.x402 import PAYMENT_REQUIRED
 from cairn.receipts import Batcher, InclusionProof, Receipt, wire
 
 __all__ = ["RPC_CONCURRENCY", "RPC_GAS_CAP", "RPC_LOCK_WAIT_S", "create_app"]
@@ -324,6 +333,7 @@ def _issue(
     call: wire.Call,
     outputs: dict[str, Tensor],
     metrics: _Metrics,
+    price: int = 0,
 ) -> tuple[Receipt, str]:
     """Sign the receipt of one call (:mod:`cairn.receipts.wire`) and store it durably with
     its input and output; return it and the client's access secret for them."""
@@ -336,7 +346,7 @@ def _issue(
         request_id=os.urandom(32),
         issued_at=int(time.time()),
         runtime=served.model.runtime.fingerprint,
-        price=ctx.settings.price_wei,
+        price=price,  # what this call was charged (x402), 0 when free
         domain=ctx.domain,
     ).sign(ctx.signer, ctx.domain.separator)
     access, access_hash = access_token()
@@ -346,7 +356,9 @@ def _issue(
     return receipt, access
 
 
-def _answer(body: dict[str, Any], issued: tuple[Receipt, str]) -> Response:
+def _answer(
+    body: dict[str, Any], issued: tuple[Receipt, str], headers: dict[str, str] | None = None
+) -> Response:
     """The answer with its receipt; serialized by pydantic-core (Rust), since a list of
     384 floats through ``json.dumps`` costs more than signing the receipt. The
     ``Cairn-Access`` secret reads this call's retained input and output back."""
@@ -355,8 +367,65 @@ def _answer(body: dict[str, Any], issued: tuple[Receipt, str]) -> Response:
     return Response(
         to_json(body),
         media_type="application/json",
-        headers={"Cairn-Receipt": receipt.to_header(), "Cairn-Access": access},
+        headers={"Cairn-Receipt": receipt.to_header(), "Cairn-Access": access, **(headers or {})},
     )
+
+
+class _PaymentDue(Exception):
+    """Answered 402 with the offer (``PAYMENT-REQUIRED``) and why the payment was refused."""
+
+    def __init__(self, offer: Offer) -> None:
+        super().__init__(offer.error)
+        self.offer = offer
+
+
+class _Bill:
+    """One priced call's payment (:mod:`cairn.payments`): admitted before the work, settled
+    before the answer leaves, released if the work fails. A free call has no payment."""
+
+    def __init__(self, ctx: NodeContext, request: Request, served: ServedModel) -> None:
+        self.cashier = ctx.cashier if served.price else None
+        self.request = request
+        self.price = served.price
+        self.admitted: Admitted | None = None
+        if self.cashier is not None:
+            try:
+                self.admitted = self.cashier.admit(request.headers, served.price)
+            except PaymentInvalid as exc:
+                raise self._due(str(exc)) from None
+
+    @property
+    def amount(self) -> int:
+        return self.admitted.amount if self.admitted is not None else 0
+
+    def _due(self, reason: str) -> _PaymentDue:
+        assert self.cashier is not None
+        resource = f"{self.request.url.path}"
+        return _PaymentDue(self.cashier.offer(self.price, resource, one_line(reason)))
+
+    def settle(self) -> dict[str, str]:
+        """Collect the payment; the ``PAYMENT-RESPONSE`` header for the answer."""
+        if self.cashier is None or self.admitted is None:
+            return {}
+        try:
+            settled = self.cashier.settle(self.admitted)
+        except PaymentInvalid as exc:
+            raise self._due(str(exc)) from None
+        return {self.cashier.response_header(self.request.headers): settled.header()}
+
+    def release(self) -> None:
+        if self.cashier is not None and self.admitted is not None:
+            self.cashier.release(self.admitted)
+
+
+@contextmanager
+def _payment(ctx: NodeContext, request: Request, served: ServedModel) -> Iterator[_Bill]:
+    bill = _Bill(ctx, request, served)
+    try:
+        yield bill
+    except BaseException:
+        bill.release()
+        raise
 
 
 def _clamp_gas(method: str, params: list[Any]) -> list[Any]:
@@ -477,6 +546,14 @@ def create_app(ctx: NodeContext) -> FastAPI:
         headers = {"WWW-Authenticate": 'Bearer, Cairn-Auth nonce="/v1/auth/nonce"'}
         return SafeJSONResponse({"detail": exc.detail}, exc.status, headers=headers)
 
+    @app.exception_handler(_PaymentDue)
+    async def payment_due(request: Request, exc: _PaymentDue) -> JSONResponse:
+        reason = exc.offer.error or "payment required"
+        body: dict[str, Any] = {**exc.offer.to_json(), "detail": reason}
+        if _openai_route(request.scope["path"]):
+            body["error"] = {"message": reason, "type": "payment_required", "code": "402"}
+        return SafeJSONResponse(body, 402, headers={PAYMENT_REQUIRED: exc.offer.header()})
+
     @app.exception_handler(_Busy)
     async def busy(request: Request, exc: _Busy) -> JSONResponse:
         metrics.refused_rpc.inc()
@@ -548,6 +625,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
             "inputs": [s.to_json() for s in m.model.spec.inputs],
             "outputs": [s.to_json() for s in m.model.spec.outputs],
             "runtime": m.model.runtime.fingerprint,
+            "price": str(m.price),  # per request, atomic units of the payment token (x402)
         }
 
     @app.get("/v1/models")
@@ -559,7 +637,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         return model_entry(_find(ctx, model))
 
     @app.post("/v1/embeddings")
-    def embeddings(req: EmbeddingsRequest) -> Response:
+    def embeddings(req: EmbeddingsRequest, request: Request) -> Response:
         served = _find(ctx, req.model)
         if served.embedder is None:
             raise _Refusal(400, f"{served.name} is not an embedding model", param="model")
@@ -597,12 +675,14 @@ def create_app(ctx: NodeContext) -> FastAPI:
         if served.embedder.dim:  # 0 when the model's spec leaves it open: checked after the run
             check_dimensions(served.embedder.dim)
         call = _bounded(ctx, wire.text_call(texts))  # Unicode text only, before the tokenizer
-        with metrics.latency.labels(served.name).time():
-            inputs, outputs = served.embedder.run(texts)
-        out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
-        vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
-        check_dimensions(vectors.shape[-1])
-        receipt = _issue(ctx, served, call, out, metrics)
+        with _payment(ctx, request, served) as bill:
+            with metrics.latency.labels(served.name).time():
+                inputs, outputs = served.embedder.run(texts)
+            out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
+            vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
+            check_dimensions(vectors.shape[-1])
+            paid = bill.settle()
+            receipt = _issue(ctx, served, call, out, metrics, bill.amount)
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
         return _answer(
             {
@@ -620,22 +700,27 @@ def create_app(ctx: NodeContext) -> FastAPI:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             },
             receipt,
+            paid,
         )
 
     @app.post("/v1/infer/{model}")
-    def infer(req: InferRequest, model: Annotated[str, Path(max_length=200)]) -> Response:
+    def infer(
+        req: InferRequest, model: Annotated[str, Path(max_length=200)], request: Request
+    ) -> Response:
         served = _find(ctx, model)
         if served.embedder is not None:
             raise HTTPException(400, f"{served.name} takes text: use POST /v1/embeddings")
         inputs = _parsed_inputs(req.inputs)
         call = _bounded(ctx, wire.tensor_call(inputs))
-        with metrics.latency.labels(served.name).time(), _naming_inputs(inputs):
-            outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
-        issued = _issue(ctx, served, call, outputs, metrics)
+        with _payment(ctx, request, served) as bill:
+            with metrics.latency.labels(served.name).time(), _naming_inputs(inputs):
+                outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
+            paid = bill.settle()
+            issued = _issue(ctx, served, call, outputs, metrics, bill.amount)
         prover = ctx.prover  # zk tier: a queue put; proving runs in the background
         if prover is not None:
             prover.submit(issued[0], inputs)
-        return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, issued)
+        return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, issued, paid)
 
     def _stored(request_id: str) -> Any:
         try:

@@ -60,6 +60,7 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
                 "ReceiptAnchor": dep.anchor,
                 "PaymentChannels": dep.channels,
                 **({"Disputes": dep.disputes} if dep.disputes else {}),
+                **({"CairnUSD": dep.token} if dep.token else {}),  # the x402 payment token
             },
             operators=1 if embedded else None,
         ),

@@ -25,6 +25,9 @@ MAX_INPUT_BYTES = 16384
 
 __all__ = ["DEFAULT_MODELS", "NodeSettings", "ValidatorSettings", "from_flags"]
 
+#: the x402 schemes a node can accept (cairn.payments)
+PAYMENT_SCHEMES = ("exact", "batch-settlement")
+
 #: The bundled models a node serves unless told otherwise (cairn.inference's
 #: MINILM_NAME and DIGITS_NAME; spelled out so that settings import no runtime).
 DEFAULT_MODELS = ("all-MiniLM-L6-v2", "digits-logreg")
@@ -73,7 +76,12 @@ class NodeSettings(BaseSettings):
     batch_size: int = Field(default=100, ge=1, le=100_000)
     batch_seconds: float = Field(default=5.0, gt=0)
     audit_window_s: int = Field(default=7 * 24 * 3600, ge=0)
-    price_wei: int = Field(default=0, ge=0)
+    # price per request of a served model (by name), in atomic units of the network's
+    # payment token, paid over x402 (cairn.payments); CAIRN_PRICES="all-MiniLM-L6-v2=1000";
+    # a model not named is free
+    prices: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # the x402 schemes a priced model accepts, in order of preference
+    payment_schemes: Annotated[tuple[str, ...], NoDecode] = ("exact",)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     # a call whose input bytes exceed this is refused (413): a node must be able to post
     # any input it signed for in answer to a data-availability challenge (Disputes.MAX_INPUT)
@@ -85,12 +93,39 @@ class NodeSettings(BaseSettings):
     # deploy the Disputes contract and make it Staking's slasher (issue 5's seam)
     disputes: bool = True
 
-    @field_validator("models", mode="before")
+    @field_validator("models", "payment_schemes", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         """``CAIRN_MODELS=a,b``: comma-separated; blanks dropped, so an empty list fails."""
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("prices", mode="before")
+    @classmethod
+    def _pairs(cls, value: Any) -> Any:
+        """``CAIRN_PRICES=name=amount,name=amount``."""
+        if not isinstance(value, str):
+            return value
+        pairs = [part.strip().rpartition("=") for part in value.split(",") if part.strip()]
+        if any(not name or not sep for name, sep, _ in pairs):
+            raise ValueError("expected MODEL=AMOUNT pairs separated by commas")
+        return {name.strip(): amount.strip() for name, _, amount in pairs}
+
+    @field_validator("prices")
+    @classmethod
+    def _non_negative(cls, value: dict[str, int]) -> dict[str, int]:
+        bad = [name for name, amount in value.items() if not 0 <= amount < 1 << 128]
+        if bad:
+            raise ValueError(f"the price of {bad[0]} must be 0 or more (atomic units)")
+        return value
+
+    @field_validator("payment_schemes")
+    @classmethod
+    def _known(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in PAYMENT_SCHEMES]
+        if unknown or not value:
+            raise ValueError(f"payment schemes are one or more of {', '.join(PAYMENT_SCHEMES)}")
         return value
 
 
