@@ -32,6 +32,10 @@ nowhere else. Public surface:
   ModelRegistry, Disputes) from the client's own profile
   (``<data dir>/networks/NAME.json``: :func:`load_network`, :func:`save_network`,
   :func:`default_network`, :func:`check_network`) — never from a receipt.
+- :class:`ValidatorPool` (``chain.pool``): a share of every payment funds the validators.
+  Clients pay a node's :class:`RevenueSplitter` (x402 ``payTo``), whose address
+  :func:`splitter_address` computes offline; validators ``attest`` audits and
+  ``claim`` each epoch's pot pro rata (:class:`PoolLedger` keeps it exact).
 - :class:`OnchainView`: a receipt's anchored root and its node's stake, read from
   a pinned :class:`Network` (for :func:`cairn.receipts.verify_online`).
 - Vouchers (:func:`sign_voucher`, :func:`verify_voucher`, ...) are EIP-712
@@ -105,6 +109,13 @@ if _typing.TYPE_CHECKING:
         save_network,
     )
     from cairn.chain.onchain import OnchainView, operator_refusal
+    from cairn.chain.pool import (
+        PoolLedger,
+        RevenueSplitter,
+        SplitterRelease,
+        ValidatorPool,
+        splitter_address,
+    )
     from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
     from cairn.chain.staking import Participant, Role, Staking, model_id
     from cairn.chain.token import Token, TokenDomain, authorization_digest, sign_authorization
@@ -150,17 +161,21 @@ __all__ = [
     "Outcome",
     "Participant",
     "PaymentChannels",
+    "PoolLedger",
     "PoolMember",
     "ReceiptAnchor",
     "ReputationRegistry",
+    "RevenueSplitter",
     "Role",
     "SignedVoucher",
+    "SplitterRelease",
     "Staking",
     "Token",
     "TokenDomain",
     "Tx",
     "ValidationRegistry",
     "ValidationStatus",
+    "ValidatorPool",
     "Vote",
     "VoucherDomain",
     "agent_wallet_typed_data",
@@ -180,6 +195,7 @@ __all__ = [
     "save_network",
     "sign_authorization",
     "sign_voucher",
+    "splitter_address",
     "verify_voucher",
     "voucher_digest",
 ]
@@ -227,6 +243,11 @@ _LAZY = {
     "agent_wallet_typed_data": "cairn.chain.erc8004",
     "OnchainView": "cairn.chain.onchain",
     "operator_refusal": "cairn.chain.onchain",
+    "PoolLedger": "cairn.chain.pool",
+    "RevenueSplitter": "cairn.chain.pool",
+    "SplitterRelease": "cairn.chain.pool",
+    "ValidatorPool": "cairn.chain.pool",
+    "splitter_address": "cairn.chain.pool",
     "Network": "cairn.chain.networks",
     "check_network": "cairn.chain.networks",
     "default_network": "cairn.chain.networks",

@@ -32,7 +32,11 @@ CONTRACTS = (
     "IdentityRegistry",
     "ReputationRegistry",
     "ValidationRegistry",
+    "BatchSettlement",
+    "ERC3009DepositCollector",
     "CairnUSD",
+    "RevenueSplitter",
+    "ValidatorPool",
 )
 SOURCES = Path(__file__).with_name("contracts")
 BUILD = SOURCES / "build"

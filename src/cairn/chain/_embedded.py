@@ -190,6 +190,21 @@ class EmbeddedBackend(Backend):
             self._tester.time_travel(present + max(1, seconds))
         self.committed()
 
+    def set_code(self, address: str, code: bytes) -> None:
+        """Put ``code`` at ``address`` (what Anvil's ``anvil_setCode`` does), in a new block.
+
+        For contracts that live at fixed addresses on every chain (x402's
+        batch-settlement contracts): their runtime code is copied there. The change
+        is mined, so snapshots, reverts and the saved state all include it.
+        """
+        chain = self._evm.chain
+        vm = chain.get_vm(chain.header)
+        vm.state.set_code(bytes.fromhex(address.removeprefix("0x")), code)
+        vm.state.persist()
+        chain.header = chain.header.copy(state_root=vm.state.state_root)
+        self._tester.mine_blocks()
+        self.committed()
+
     def committed(self) -> None:
         if self._path is None:
             return

@@ -37,6 +37,7 @@ from cairn.chain.channels import PaymentChannels
 from cairn.chain.disputes import DisputeParams, Disputes
 from cairn.chain.erc8004 import IdentityRegistry, ReputationRegistry, ValidationRegistry
 from cairn.chain.jsonrpc import to_rpc_json
+from cairn.chain.pool import ValidatorPool
 from cairn.chain.registry import ModelRegistry
 from cairn.chain.staking import Staking
 from cairn.chain.token import TOKEN_DECIMALS, TOKEN_NAME, TOKEN_SYMBOL, Token
@@ -46,6 +47,7 @@ from cairn.errors import (
     ChainRpcError,
     ChainUnreachable,
     ConfigError,
+    ContractRevert,
     NotDeployed,
     did_you_mean,
 )
@@ -98,6 +100,8 @@ class DeployParams:
     min_validator_stake: int = ETHER // 10
     unbonding_delay: int = 7 * 24 * 3600
     close_window: int = 24 * 3600
+    pool_epoch: int = 24 * 3600  # ValidatorPool: seconds per payout epoch
+    pool_max_attesters: int = 3  # ValidatorPool: audits paid per anchored batch
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ class Deployment:
     validation: str | None = None
     # CairnUSD (ERC-20 + EIP-3009), the network's x402 payment token; absent before it
     token: str | None = None
+    # ValidatorPool (pays validators a share of every node's revenue); absent before it
+    pool: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
@@ -193,6 +199,7 @@ class Chain:
         self._forget_disputes()
         self._forget_erc8004()
         self.__dict__.pop("token", None)
+        self.__dict__.pop("pool", None)
 
     def is_deployed(self) -> bool:
         try:
@@ -216,18 +223,21 @@ class Chain:
         """Deploy the contracts (once: an existing usable deployment is returned).
 
         ModelRegistry, Staking, ReceiptAnchor, PaymentChannels, the three ERC-8004
-        registries (Identity, Reputation, Validation) and CairnUSD, the payment token
-        (the deployer is its only minter). ``record=False`` deploys a fresh, unrecorded
+        registries (Identity, Reputation, Validation), CairnUSD, the payment token
+        (the deployer is its only minter), and the ValidatorPool with its splitter
+        implementation. ``record=False`` deploys a fresh, unrecorded
         set (``cairn chain check``). With ``disputes``, the Disputes contract is deployed
         too and made Staking's slasher (see :meth:`deploy_disputes`). A recorded
-        deployment made before the ERC-8004 registries or the token gets them added
-        (:meth:`deploy_erc8004`, :meth:`deploy_token`).
+        deployment made before the ERC-8004 registries, the token or the pool gets them
+        added (:meth:`deploy_erc8004`, :meth:`deploy_token`, :meth:`deploy_pool`).
         """
         if record and self.is_deployed():
             if self.deployment.identity is None:
                 self.deploy_erc8004(signer)
             if self.deployment.token is None:
                 self.deploy_token(signer)
+            if self.deployment.pool is None:
+                self.deploy_pool(signer)
             if disputes is not None and self.deployment.disputes is None:
                 return self.deploy_disputes(signer, disputes)
             return self.deployment
@@ -254,6 +264,7 @@ class Chain:
         )
         found = self._with_erc8004(signer, found)
         found = replace(found, token=self._create_token(signer))
+        found = replace(found, pool=self._create_pool(signer, found))
         if disputes is not None:
             found = self._with_disputes(signer, found, disputes)
         if record:
@@ -263,6 +274,7 @@ class Chain:
         self._forget_disputes()
         self._forget_erc8004()
         self.__dict__.pop("token", None)
+        self.__dict__.pop("pool", None)
         return found
 
     def deploy_erc8004(self, signer: Signer, *, record: bool = True) -> Deployment:
@@ -293,10 +305,33 @@ class Chain:
             self._record(found)
         self._deployment = found
         self.__dict__.pop("token", None)
+        self.__dict__.pop("pool", None)
         return found
 
     def _create_token(self, signer: Signer) -> str:
         address, _ = self._create(signer, "CairnUSD", TOKEN_NAME, TOKEN_SYMBOL, TOKEN_DECIMALS)
+        return address
+
+    def deploy_pool(self, signer: Signer, *, record: bool = True) -> Deployment:
+        """Add the ValidatorPool (and its splitter implementation) to the current
+        deployment (once; it needs the token: :meth:`deploy_token`)."""
+        current = self.deployment
+        if current.pool is not None:
+            return current
+        if current.token is None:
+            raise NotDeployed("the validator pool pays in the token: deploy_token first")
+        found = replace(current, pool=self._create_pool(signer, current))
+        if record:
+            self._record(found)
+        self._deployment = found
+        self.__dict__.pop("pool", None)
+        return found
+
+    def _create_pool(self, signer: Signer, d: Deployment) -> str:
+        implementation, _ = self._create(signer, "RevenueSplitter")
+        p = d.params
+        args = (d.token, d.staking, d.anchor, implementation, p.pool_epoch, p.pool_max_attesters)
+        address, _ = self._create(signer, "ValidatorPool", *args)
         return address
 
     def _forget_erc8004(self) -> None:
@@ -415,6 +450,18 @@ class Chain:
             )
         return self._at(Token, address)
 
+    @cached_property
+    def pool(self) -> ValidatorPool:
+        """The ValidatorPool (validators paid from demand); NotDeployed if this deployment
+        predates it."""
+        address = self.deployment.pool
+        if address is None:
+            raise NotDeployed(
+                f"no ValidatorPool recorded for chain {self.chain_id}; "
+                "run `cairn chain deploy` (it adds one to an older deployment)"
+            )
+        return self._at(ValidatorPool, address)
+
     @property
     def registry(self) -> ModelRegistry:
         return self.contracts[0]
@@ -447,6 +494,28 @@ class Chain:
                 "balance", lambda: self._w3.eth.get_balance(Web3.to_checksum_address(address))
             )
         )
+
+    def code_at(self, address: str) -> bytes:
+        """The account's runtime code (``b""`` for an externally owned account)."""
+        target = Web3.to_checksum_address(address)
+        return bytes(self._read("code", lambda: self._w3.eth.get_code(target)))
+
+    def is_valid_signature(self, address: str, digest: bytes, signature: bytes) -> bool:
+        """EIP-1271: whether the contract at ``address`` accepts ``signature`` over
+        ``digest`` (it returns the magic value 0x1626ba7e); a revert or any other
+        answer is a no."""
+        call = {
+            "to": Web3.to_checksum_address(address),
+            "data": "0x1626ba7e"
+            + (digest.rjust(32, b"\0")[:32] + (64).to_bytes(32, "big")).hex()
+            + len(signature).to_bytes(32, "big").hex()
+            + signature.ljust((len(signature) + 31) // 32 * 32, b"\0").hex(),
+        }
+        try:
+            out = bytes(self._read("isValidSignature", lambda: self._w3.eth.call(call)))  # type: ignore[arg-type]
+        except ContractRevert:
+            return False
+        return out[:4] == bytes.fromhex("1626ba7e")
 
     def now(self) -> int:
         """The latest block's timestamp (the contracts' clock)."""
@@ -529,6 +598,7 @@ class Chain:
         self._forget_disputes()
         self._forget_erc8004()
         self.__dict__.pop("token", None)
+        self.__dict__.pop("pool", None)
 
     def close(self) -> None:
         self.backend.close()

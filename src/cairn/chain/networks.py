@@ -6,16 +6,18 @@ whose ``commitmentOf`` returns whatever commitment it likes. So online verificat
 reads addresses from a receipt. It reads them from a *network profile* — a small
 JSON file ``<data dir>/networks/NAME.json`` holding the chain id, an RPC URL and
 the ReceiptAnchor, Staking, ModelRegistry and Disputes addresses, the ERC-8004
-Identity, Reputation and Validation registries where nodes are found and the
-CairnUSD payment token (optional: older profiles have none) — or from the data
-dir's own deployment record, and refuses a receipt that names anything else.
+Identity, Reputation and Validation registries where nodes are found, the
+CairnUSD payment token and the ValidatorPool whose splitters clients pay
+(optional: older profiles have none) — or from the data dir's own deployment
+record, and refuses a receipt that names anything else.
 
 Profiles are written by ``cairn chain deploy`` and ``cairn up`` for the network
 they create, and imported with ``cairn network add NAME --from GATEWAY``, which
 reads the gateway's ``/v1/network`` and then checks it onchain
 (:func:`check_network`: the chain id, code at every address, the anchor's and
 the Disputes contract's Staking, the Disputes contract's anchor, the Identity
-Registry the Reputation and Validation registries answer to).
+Registry the Reputation and Validation registries answer to, the token, Staking
+and anchor the pool pays by).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from cairn.chain.challenges import Challenges
 from cairn.chain.client import Chain, Deployment, connect
 from cairn.chain.disputes import Disputes
 from cairn.chain.erc8004 import ReputationRegistry, ValidationRegistry
+from cairn.chain.pool import ValidatorPool
 from cairn.config import DataDir
 from cairn.errors import CairnError, ConfigError, NotDeployed, did_you_mean
 from cairn.identity import checksum_address
@@ -70,6 +73,7 @@ class Network:
     reputation: str | None = None
     validation: str | None = None
     token: str | None = None  # CairnUSD, the x402 payment token
+    pool: str | None = None  # ValidatorPool: x402 payTo is a node's splitter of this pool
 
     @property
     def domain(self) -> ReceiptDomain:
@@ -115,10 +119,11 @@ class Network:
             deployment.reputation,
             deployment.validation,
             deployment.token,
+            deployment.pool,
         )
 
 
-_OPTIONAL = ("registry", "disputes", "identity", "reputation", "validation", "token")
+_OPTIONAL = ("registry", "disputes", "identity", "reputation", "validation", "token", "pool")
 _NO_ADDRESS = "0x" + "00" * 20  # a contract a profile does not pin
 
 
@@ -194,6 +199,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
             ("ReputationRegistry", network.reputation),
             ("ValidationRegistry", network.validation),
             ("CairnUSD", network.token),
+            ("ValidatorPool", network.pool),
         )
         if address
     }
@@ -224,6 +230,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
                 f"not Disputes {network.disputes}"
             )
     _check_erc8004(chain, network)
+    _check_pool(chain, network)
     if use:
         chain.use(
             Deployment(
@@ -239,6 +246,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
                 reputation=network.reputation,
                 validation=network.validation,
                 token=network.token,
+                pool=network.pool,
             )
         )
     return chain
@@ -265,4 +273,22 @@ def _check_erc8004(chain: Chain, network: Network) -> None:
             raise ConfigError(
                 f"{network.name}: {label} {address} rates agents of {named}, "
                 f"not IdentityRegistry {network.identity}"
+            )
+
+
+def _check_pool(chain: Chain, network: Network) -> None:
+    """The pool pays in the profile's token, to validators of its Staking, for its anchor."""
+    if not network.pool:
+        return
+    pool = chain._at(ValidatorPool, network.pool)
+    named = {
+        "token": (pool.token_address(), network.token),
+        "Staking": (pool.staking_address(), network.staking),
+        "ReceiptAnchor": (pool.anchor_address(), network.anchor),
+    }
+    for label, (onchain, pinned) in named.items():
+        if pinned is None or onchain.lower() != pinned.lower():
+            raise ConfigError(
+                f"{network.name}: ValidatorPool {network.pool} uses {label} {onchain}, "
+                f"not {pinned or 'none pinned'}"
             )

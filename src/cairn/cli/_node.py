@@ -616,6 +616,16 @@ def up(
             "all-MiniLM-L6-v2 and digits-logreg)",
         ),
     ] = None,
+    price: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--price",
+            metavar="MODEL=AMOUNT",
+            help="Charge AMOUNT atomic units of the network's payment token (CairnUSD, 6 "
+            "decimals) per call of MODEL, paid over x402 (repeat; a model not named is free). "
+            "(env CAIRN_PRICES, comma-separated)",
+        ),
+    ] = None,
     batch_size: Annotated[
         int | None,
         typer.Option(
@@ -647,6 +657,7 @@ def up(
         host=host,
         chain=chain,
         models=tuple(model) if model else None,
+        prices=",".join(price) if price else None,
         batch_size=batch_size,
         batch_seconds=batch_seconds,
     )
@@ -659,7 +670,9 @@ def up(
     def ready(url: str) -> None:
         profile = _pin_own_network(node.data_dir, node.chain, settings.chain, url)
         if as_json:
-            models = [{"name": m.name, "cid": m.cid} for m in node.models.values()]
+            models = [
+                {"name": m.name, "cid": m.cid, "price": m.price} for m in node.models.values()
+            ]
             typer.echo(
                 json.dumps(
                     {
@@ -685,6 +698,9 @@ def _say_up(node: Any, settings: Any, profile: str, url: str) -> None:
     console.print(f"  network   {profile}   (pinned for `--online`)")
     console.print(f"  gateway   {url}   (OpenAPI: {url}/docs)")
     console.print(f"  models    {', '.join(f'{m.name} {m.cid}' for m in node.models.values())}")
+    priced = [f"{m.name} {m.price}" for m in node.models.values() if m.price]
+    if priced:
+        console.print(f"  prices    {', '.join(priced)} (CairnUSD atomic units a call, x402)")
     text = next((m.name for m in node.models.values() if m.embedder is not None), None)
     if text is not None:
         console.print(

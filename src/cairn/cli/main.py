@@ -31,6 +31,7 @@ _MODULES = [
     "cairn.cli._provenance",
     "cairn.cli._audit",
     "cairn.cli._chain",
+    "cairn.cli._payments",
     "cairn.cli._node",
     "cairn.cli._network",
     "cairn.cli._verification",

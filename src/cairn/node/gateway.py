@@ -31,6 +31,7 @@ A handler that fails unexpectedly answers 500 without ever returning a wrong rec
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import os
 import threading
@@ -63,9 +64,11 @@ from cairn.errors import (
     ChainRpcError,
     ContentValueError,
     PaymentInvalid,
+    SiweInvalid,
     TensorError,
     one_line,
 )
+from cairn.identity import siwx
 from cairn.inference import (
     Tensor,
     tensors_from_json,
@@ -73,12 +76,13 @@ from cairn.inference import (
 )
 from cairn.node._access import AccessDenied, RetainedAccess, access_token
 from cairn.node._guard import FieldPath, Guard, SafeJSONResponse, validation_problem
+from cairn.node._sessions import SESSION_HEADER, Quota, Sessions, owner_key
 from cairn.node.agent_card import register_agent
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
 from cairn.node.responder import ChallengeResponder
 from cairn.payments import Admitted, Offer
-from cairn.payments.x402 import PAYMENT_REQUIRED
+from cairn.payments.x402 import PAYMENT_REQUIRED, PAYMENT_SIGNATURE, V1_PAYMENT
 from cairn.receipts import Batcher, InclusionProof, Receipt, wire
 
 __all__ = ["RPC_CONCURRENCY", "RPC_GAS_CAP", "RPC_LOCK_WAIT_S", "create_app"]
@@ -217,6 +221,15 @@ class RpcCall(BaseModel):
 
 Bearer = Annotated[str | None, Header(alias="Authorization", max_length=200)]
 CairnAuth = Annotated[str | None, Header(alias="Cairn-Auth", max_length=400)]
+SessionHeader = Annotated[str | None, Header(alias="Cairn-Session", max_length=200)]
+
+
+class SignIn(BaseModel):
+    """``POST /v1/auth/siwe``: an EIP-4361 message and its EIP-191 (or EIP-1271) signature."""
+
+    model_config = ConfigDict(extra="forbid")
+    message: str = Field(max_length=4096)
+    signature: str = Field(max_length=2048)
 
 
 class _Refusal(HTTPException):
@@ -224,9 +237,15 @@ class _Refusal(HTTPException):
     (OpenAI's ``error.param`` and ``error.code``)."""
 
     def __init__(
-        self, status: int, detail: str, *, param: str | None = None, code: str | None = None
+        self,
+        status: int,
+        detail: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
-        super().__init__(status, detail)
+        super().__init__(status, detail, headers=headers)
         self.param, self.code = param, code
 
 
@@ -334,9 +353,11 @@ def _issue(
     outputs: dict[str, Tensor],
     metrics: _Metrics,
     price: int = 0,
+    owner: tuple[Sessions, str] | None = None,
 ) -> tuple[Receipt, str]:
     """Sign the receipt of one call (:mod:`cairn.receipts.wire`) and store it durably with
-    its input and output; return it and the client's access secret for them."""
+    its input and output; return it and the client's access secret for them (derived
+    for ``owner``'s address when the caller is known: :mod:`cairn.node._sessions`)."""
     output_blob = wire.output_bytes(outputs)
     receipt = Receipt(
         model=served.cid,
@@ -349,7 +370,11 @@ def _issue(
         price=price,  # what this call was charged (x402), 0 when free
         domain=ctx.domain,
     ).sign(ctx.signer, ctx.domain.separator)
-    access, access_hash = access_token()
+    if owner is None:
+        access, access_hash = access_token()
+    else:
+        secret = owner[0].access_secret(owner[1], receipt.request_id)
+        access, access_hash = secret.hex(), hashlib.sha256(secret).digest()
     ctx.receipts.add(receipt, call.input_bytes, output_blob, access_hash)  # returns once durable
     ctx.batcher.notify()
     metrics.receipts.inc()
@@ -383,9 +408,12 @@ class _Bill:
     """One priced call's payment (:mod:`cairn.payments`): admitted before the work, settled
     before the answer leaves, released if the work fails. A free call has no payment."""
 
-    def __init__(self, ctx: NodeContext, request: Request, served: ServedModel) -> None:
+    def __init__(
+        self, ctx: NodeContext, request: Request, served: ServedModel, door: _Door
+    ) -> None:
         self.cashier = ctx.cashier if served.price else None
         self.request = request
+        self.door = door
         self.price = served.price
         self.admitted: Admitted | None = None
         if self.cashier is not None:
@@ -393,6 +421,8 @@ class _Bill:
                 self.admitted = self.cashier.admit(request.headers, served.price)
             except PaymentInvalid as exc:
                 raise self._due(str(exc)) from None
+            if self.admitted is not None:
+                door.paid_by(self.admitted.payer)
 
     @property
     def amount(self) -> int:
@@ -401,7 +431,8 @@ class _Bill:
     def _due(self, reason: str) -> _PaymentDue:
         assert self.cashier is not None
         resource = f"{self.request.url.path}"
-        return _PaymentDue(self.cashier.offer(self.price, resource, one_line(reason)))
+        challenge = self.door.sessions.challenge()  # x402 sign-in-with-x, for the next call
+        return _PaymentDue(self.cashier.offer(self.price, resource, one_line(reason), challenge))
 
     def settle(self) -> dict[str, str]:
         """Collect the payment; the ``PAYMENT-RESPONSE`` header for the answer."""
@@ -418,9 +449,60 @@ class _Bill:
             self.cashier.release(self.admitted)
 
 
+def _owner(sessions: Sessions, caller: str | None, bill: _Bill) -> tuple[Sessions, str] | None:
+    """Whose call this is: the signed-in address, else the payer, else nobody's."""
+    who = caller or (bill.admitted.payer if bill.admitted is not None else None)
+    return (sessions, who) if who is not None else None
+
+
+class _Door:
+    """Who is calling (a ``Cairn-Session``, a ``SIGN-IN-WITH-X`` header, or nobody), and
+    whether their quota lets them in (:mod:`cairn.node._sessions`)."""
+
+    def __init__(self, sessions: Sessions, per_address: Quota, anonymous: Quota) -> None:
+        self.sessions, self.per_address, self.anonymous = sessions, per_address, anonymous
+
+    def enter(self, request: Request) -> tuple[str | None, dict[str, str]]:
+        """The caller's address (``None``: anonymous) and headers for the answer."""
+        headers: dict[str, str] = {}
+        address: str | None = None
+        token = request.headers.get(SESSION_HEADER)
+        proof = request.headers.get(siwx.HEADER)
+        try:
+            if token is not None:
+                address = self.sessions.address_of(token)
+            elif proof is not None:
+                session = self.sessions.sign_in_header(proof)
+                address, headers = session.address, {SESSION_HEADER: session.token}
+        except SiweInvalid as exc:
+            raise HTTPException(401, one_line(str(exc))) from None
+        paying = PAYMENT_SIGNATURE in request.headers or V1_PAYMENT in request.headers
+        if address is not None:
+            self._take(self.per_address, address)
+        elif not paying:  # a payer is counted by its address once its payment is admitted
+            self._take(self.anonymous, "anonymous")
+        return address, headers
+
+    def paid_by(self, payer: str) -> None:
+        self._take(self.per_address, payer)
+
+    @staticmethod
+    def _take(quota: Quota, key: str) -> None:
+        if not quota.take(key):
+            who = "anonymous callers" if key == "anonymous" else key
+            raise _Refusal(
+                429,
+                f"quota of {quota.per_minute} calls a minute used up for {who}",
+                code="quota",
+                headers={"Retry-After": "60"},
+            )
+
+
 @contextmanager
-def _payment(ctx: NodeContext, request: Request, served: ServedModel) -> Iterator[_Bill]:
-    bill = _Bill(ctx, request, served)
+def _payment(
+    ctx: NodeContext, request: Request, served: ServedModel, door: _Door
+) -> Iterator[_Bill]:
+    bill = _Bill(ctx, request, served, door)
     try:
         yield bill
     except BaseException:
@@ -502,6 +584,27 @@ def create_app(ctx: NodeContext) -> FastAPI:
         lambda address: bool(
             gate.run(lambda c: c.staking.is_staked(address, Role.VALIDATOR), wait=True)
         ),
+    )
+
+    origin = ctx.settings.public_url or f"http://{ctx.settings.host}:{ctx.settings.port}"
+
+    def code_at(address: str) -> bytes:
+        return bytes(gate.run(lambda c: c.code_at(address), wait=True))
+
+    def is_valid_signature(address: str, digest: bytes, signature: bytes) -> bool:
+        return bool(gate.run(lambda c: c.is_valid_signature(address, digest, signature), wait=True))
+
+    sessions = Sessions(
+        origin,
+        ctx.domain.chain_id,
+        owner_key(ctx.signer),
+        code_at=code_at,
+        is_valid_signature=is_valid_signature,
+    )
+    door = _Door(
+        sessions,
+        Quota(ctx.settings.quota_per_minute),
+        Quota(ctx.settings.anonymous_quota_per_minute),
     )
 
     # answers data-availability challenges from the store this gateway reads
@@ -675,14 +778,16 @@ def create_app(ctx: NodeContext) -> FastAPI:
         if served.embedder.dim:  # 0 when the model's spec leaves it open: checked after the run
             check_dimensions(served.embedder.dim)
         call = _bounded(ctx, wire.text_call(texts))  # Unicode text only, before the tokenizer
-        with _payment(ctx, request, served) as bill:
+        caller, signed_in = door.enter(request)
+        with _payment(ctx, request, served, door) as bill:
             with metrics.latency.labels(served.name).time():
                 inputs, outputs = served.embedder.run(texts)
             out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
             vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
             check_dimensions(vectors.shape[-1])
             paid = bill.settle()
-            receipt = _issue(ctx, served, call, out, metrics, bill.amount)
+            owner = _owner(sessions, caller, bill)
+            receipt = _issue(ctx, served, call, out, metrics, bill.amount, owner)
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
         return _answer(
             {
@@ -700,7 +805,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
                 "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
             },
             receipt,
-            paid,
+            {**paid, **signed_in},
         )
 
     @app.post("/v1/infer/{model}")
@@ -712,15 +817,18 @@ def create_app(ctx: NodeContext) -> FastAPI:
             raise HTTPException(400, f"{served.name} takes text: use POST /v1/embeddings")
         inputs = _parsed_inputs(req.inputs)
         call = _bounded(ctx, wire.tensor_call(inputs))
-        with _payment(ctx, request, served) as bill:
+        caller, signed_in = door.enter(request)
+        with _payment(ctx, request, served, door) as bill:
             with metrics.latency.labels(served.name).time(), _naming_inputs(inputs):
                 outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
             paid = bill.settle()
-            issued = _issue(ctx, served, call, outputs, metrics, bill.amount)
+            owner = _owner(sessions, caller, bill)
+            issued = _issue(ctx, served, call, outputs, metrics, bill.amount, owner)
         prover = ctx.prover  # zk tier: a queue put; proving runs in the background
         if prover is not None:
             prover.submit(issued[0], inputs)
-        return _answer({"model": served.name, "outputs": tensors_to_json(outputs)}, issued, paid)
+        body = {"model": served.name, "outputs": tensors_to_json(outputs)}
+        return _answer(body, issued, {**paid, **signed_in})
 
     def _stored(request_id: str) -> Any:
         try:
@@ -758,8 +866,21 @@ def create_app(ctx: NodeContext) -> FastAPI:
         )
         return {**proof.to_json(), "anchored": bool(batch and batch.anchored)}
 
-    def _authorized(request_id: str, authorization: str | None, cairn_auth: str | None) -> Any:
+    def _authorized(
+        request_id: str, authorization: str | None, cairn_auth: str | None, session: str | None
+    ) -> Any:
         stored = _stored(request_id)
+        if session is not None:  # a signed-in address reads the calls it made
+            try:
+                address = sessions.address_of(session)
+            except SiweInvalid as exc:
+                raise AccessDenied(401, one_line(str(exc))) from None
+            secret = sessions.access_secret(address, stored.receipt.request_id)
+            if stored.access is None or not hmac.compare_digest(
+                hashlib.sha256(secret).digest(), stored.access
+            ):
+                raise AccessDenied(403, f"this call was not made by {address}")
+            return stored
         bearer = None
         if authorization is not None:
             scheme, _, bearer = authorization.partition(" ")
@@ -767,6 +888,24 @@ def create_app(ctx: NodeContext) -> FastAPI:
                 raise AccessDenied(401, "Authorization: use the Bearer scheme")
         access.check(bearer, cairn_auth, stored.access)
         return stored
+
+    @app.get("/v1/auth/siwe")
+    def siwe_challenge() -> dict[str, Any]:
+        """What to sign to sign in (EIP-4361 fields, and x402's sign-in-with-x challenge)."""
+        return sessions.challenge_json()
+
+    @app.post("/v1/auth/siwe")
+    def siwe_sign_in(body: SignIn) -> dict[str, Any]:
+        """Sign in: a ``Cairn-Session`` token for the address the message proves."""
+        try:
+            session = sessions.sign_in(body.message, body.signature)
+        except SiweInvalid as exc:
+            raise HTTPException(401, one_line(str(exc))) from None
+        return {
+            "address": session.address,
+            "session": session.token,
+            "expiresAt": session.expires_at,
+        }
 
     @app.get("/v1/auth/nonce")
     def auth_nonce() -> dict[str, Any]:
@@ -778,19 +917,23 @@ def create_app(ctx: NodeContext) -> FastAPI:
         request_id: Annotated[str, Path(max_length=80)],
         authorization: Bearer = None,
         cairn_auth: CairnAuth = None,
+        session: SessionHeader = None,
     ) -> Response:
         """The retained input of a receipt (audit window), for the client that sent it
         (``Authorization: Bearer <Cairn-Access>``) and staked validators (``Cairn-Auth``)."""
-        return _retained(_authorized(request_id, authorization, cairn_auth).input, "input")
+        return _retained(_authorized(request_id, authorization, cairn_auth, session).input, "input")
 
     @app.get("/v1/receipts/{request_id}/output")
     def get_output(
         request_id: Annotated[str, Path(max_length=80)],
         authorization: Bearer = None,
         cairn_auth: CairnAuth = None,
+        session: SessionHeader = None,
     ) -> Response:
         """The retained output (tensors JSON, b64), for the same readers as the input."""
-        return _retained(_authorized(request_id, authorization, cairn_auth).output, "output")
+        return _retained(
+            _authorized(request_id, authorization, cairn_auth, session).output, "output"
+        )
 
     @app.get("/v1/receipts/{request_id}/zk")
     def get_zk_proof(request_id: Annotated[str, Path(max_length=80)]) -> Response:

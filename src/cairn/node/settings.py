@@ -80,8 +80,17 @@ class NodeSettings(BaseSettings):
     # payment token, paid over x402 (cairn.payments); CAIRN_PRICES="all-MiniLM-L6-v2=1000";
     # a model not named is free
     prices: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # the origin clients reach this node at (sign-in messages must name it; default
+    # http://HOST:PORT); never taken from a request's Host header
+    public_url: str | None = None
+    # calls per minute per signed-in or paying address, and for all anonymous callers
+    # together (0: unlimited)
+    quota_per_minute: int = Field(default=0, ge=0)
+    anonymous_quota_per_minute: int = Field(default=0, ge=0)
     # the x402 schemes a priced model accepts, in order of preference
     payment_schemes: Annotated[tuple[str, ...], NoDecode] = ("exact",)
+    # how often batch-settlement vouchers are claimed onchain (and once at shutdown)
+    claim_interval_s: float = Field(default=60.0, gt=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)
     # a call whose input bytes exceed this is refused (413): a node must be able to post
     # any input it signed for in answer to a data-availability challenge (Disputes.MAX_INPUT)
