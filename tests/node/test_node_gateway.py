@@ -201,8 +201,11 @@ def test_trustless_gateway_serves_verifiable_blocks(
 def test_network_document_and_live_audit_are_honest(
     client: httpx.Client, node: Any, tmp_path: Any
 ) -> None:
+    from cairn.chain.batch import BATCH_SETTLEMENT_ADDRESS
+
     doc = NetworkDocument.model_validate(client.get("/v1/network").json())
     assert doc.chain.kind == "embedded" and doc.inference.operators == 1
+    assert doc.chain.contracts["BatchSettlement"] == BATCH_SETTLEMENT_ADDRESS  # placed by deploy
     report = json.dumps(audit_live(node.url, data_dir=DataDir(tmp_path)).to_dict())
     assert "one local process" in report and "one operator" in report
 

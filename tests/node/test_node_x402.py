@@ -83,17 +83,31 @@ def _url(live: Any) -> str:
     return f"{live.url}/v1/infer/{MODEL}"
 
 
+def _payee(live: Any) -> str:
+    """Where the node is paid: its revenue splitter (the validator pool's share is taken
+    there), computed offline from the pool, as a client does."""
+    from cairn.chain import splitter_address
+
+    pool = live.ctx.chain.pool
+    return splitter_address(pool.address, pool.implementation(), live.ctx.signer.address)
+
+
 def _balances(live: Any) -> tuple[int, int]:
     ctx = live.ctx
     with ctx.chain_lock:
         token = ctx.chain.token
-        return token.balance_of(PAYER.address), token.balance_of(ctx.signer.address)
+        return token.balance_of(PAYER.address), token.balance_of(_payee(live))
 
 
 def _offer(live: Any) -> Offer:
     resp = httpx.post(_url(live), json=REQUEST, timeout=60)
     assert resp.status_code == 402, resp.text
     return Offer.from_header(resp.headers[PAYMENT_REQUIRED])
+
+
+def _exact(offer: Offer) -> Requirement:
+    (req,) = [r for r in offer.accepts if r.scheme == "exact"]
+    return req
 
 
 def _authorize(
@@ -110,7 +124,7 @@ def _authorize(
     ctx = live.ctx
     with ctx.chain_lock:
         domain = domain or ctx.chain.token.domain()
-    to = to or ctx.signer.address
+    to = to or _payee(live)
     valid_before = valid_before or int(time.time()) + 300
     nonce = nonce or new_nonce()
     signature = sign_authorization(
@@ -143,12 +157,13 @@ def test_an_unpaid_call_gets_402_with_the_x402_v2_offer(paid: Any) -> None:
     resp = httpx.post(_url(paid), json=REQUEST, timeout=60)
     assert resp.status_code == 402
     offer = Offer.from_header(resp.headers[PAYMENT_REQUIRED])
-    (req,) = offer.accepts
+    assert [r.scheme for r in offer.accepts] == ["exact", "batch-settlement"]
+    req = _exact(offer)
     ctx = paid.ctx
-    assert req.scheme == "exact"
     assert req.network == f"eip155:{ctx.chain.chain_id}"
     assert req.asset == ctx.chain.token.address
-    assert (req.amount, req.pay_to) == (PRICE, ctx.signer.address)
+    assert (req.amount, req.pay_to) == (PRICE, _payee(paid))
+    assert offer.extensions["sign-in-with-x"]["info"]["uri"] == paid.url
     assert req.extra == {"name": "CairnUSD", "version": "2"}
     body = resp.json()
     assert body["x402Version"] == 2 and "payment required" in body["detail"]
@@ -232,7 +247,7 @@ def test_the_official_x402_fetch_client_pays_and_gets_a_verified_receipt(paid: A
 
 
 def test_a_v1_client_pays_with_x_payment_and_reads_x_payment_response(paid: Any) -> None:
-    offered = _offer(paid).accepts[0]
+    offered = _exact(_offer(paid))
     header = _header(offered, _authorize(paid))
     resp = _pay(paid, header, V1_PAYMENT)
     assert resp.status_code == 200, resp.text
@@ -253,7 +268,7 @@ def _refused(live: Any, header: str, reason: str) -> None:
 
 
 def test_a_replayed_authorization_is_refused(paid: Any) -> None:
-    offered = _offer(paid).accepts[0]
+    offered = _exact(_offer(paid))
     header = _header(offered, _authorize(paid))
     assert _pay(paid, header).status_code == 200
     _refused(paid, header, "already used")
@@ -281,7 +296,7 @@ def test_a_replayed_authorization_is_refused(paid: Any) -> None:
 def test_a_bad_payment_is_refused_with_its_reason_and_nothing_moves(
     paid: Any, case: str, reason: str
 ) -> None:
-    offered = _offer(paid).accepts[0]
+    offered = _exact(_offer(paid))
     ctx = paid.ctx
     now = int(time.time())
     other = LocalSigner(keccak(b"someone-else")).address
@@ -321,7 +336,7 @@ def test_a_bad_payment_is_refused_with_its_reason_and_nothing_moves(
 def test_fifty_concurrent_requests_with_one_authorization_are_served_and_paid_once(
     paid: Any,
 ) -> None:
-    offered = _offer(paid).accepts[0]
+    offered = _exact(_offer(paid))
     header = _header(offered, _authorize(paid))
     before = _balances(paid)
     with ThreadPoolExecutor(50) as pool:
@@ -329,3 +344,72 @@ def test_fifty_concurrent_requests_with_one_authorization_are_served_and_paid_on
     assert statuses.count(200) == 1, statuses
     assert statuses.count(402) == 49
     assert _balances(paid) == (before[0] - PRICE, before[1] + PRICE)
+
+
+def test_the_node_is_paid_through_its_splitter_and_the_validators_get_their_share(
+    paid: Any,
+) -> None:
+    offered = _exact(_offer(paid))
+    assert _pay(paid, _header(offered, _authorize(paid))).status_code == 200
+    ctx = paid.ctx
+    token, pool = ctx.chain.token, ctx.chain.pool
+    with ctx.chain_lock:
+        held = token.balance_of(_payee(paid))
+        node_before = token.balance_of(ctx.signer.address)
+        pool_before = token.balance_of(pool.address)
+    assert held >= PRICE
+    assert ctx.cashier is not None
+    got = ctx.cashier.collect()
+    assert (got.to_node, got.to_pool) == (held - held // 10, held // 10)
+    with ctx.chain_lock:
+        assert token.balance_of(_payee(paid)) == 0
+        assert token.balance_of(ctx.signer.address) == node_before + got.to_node
+        assert token.balance_of(pool.address) == pool_before + got.to_pool
+
+
+def test_the_cairn_client_pays_a_one_off_exactly_then_opens_a_channel_for_repeats(
+    paid: Any,
+) -> None:
+    from cairn.client import GatewayClient
+    from cairn.errors import ClientError
+    from cairn.payments.payer import DEPOSIT_CALLS, Payer
+
+    ctx = paid.ctx
+    me = LocalSigner(keccak(b"cairn-test-x402-repeat-payer"))
+    with ctx.chain_lock:
+        ctx.chain.token.mint(ctx.chain.dev_keys()[0], me.address, 10**9)
+    network, asset = f"eip155:{ctx.chain.chain_id}", ctx.chain.token.address
+    limit = PRICE + DEPOSIT_CALLS * PRICE
+    payer = Payer(me, limit, network=network, asset=asset)
+    with GatewayClient(paid.url, payer=payer, payee=_payee(paid)) as gw:
+        answers = [gw.infer(MODEL, REQUEST["inputs"]) for _ in range(5)]
+        assert [gw.verify(a, domain=ctx.domain).price for a in answers] == [PRICE] * 5
+        # one exact transfer, then one deposit for DEPOSIT_CALLS calls, then vouchers
+        assert payer.spent == limit
+        with pytest.raises(ClientError, match="spending limit"):
+            for _ in range(DEPOSIT_CALLS):  # the deposit runs out, and the limit with it
+                gw.infer(MODEL, REQUEST["inputs"])
+    batch = ctx.cashier.schemes["batch-settlement"]
+    (channel,) = payer._channels.values()
+    record = batch.channel(channel.channel_id)
+    assert record is not None and record.charged == DEPOSIT_CALLS * PRICE
+    with ctx.chain_lock:
+        assert ctx.chain.token.balance_of(me.address) == 10**9 - limit  # no more than the limit
+
+
+def test_the_cairn_client_refuses_an_offer_to_pay_someone_else(paid: Any) -> None:
+    from cairn.client import GatewayClient
+    from cairn.errors import ClientError
+    from cairn.payments.payer import Payer
+
+    ctx = paid.ctx
+    payer = Payer(
+        PAYER, 10 * PRICE, network=f"eip155:{ctx.chain.chain_id}", asset=ctx.chain.token.address
+    )
+    someone = LocalSigner(keccak(b"someone-else")).address
+    with (
+        GatewayClient(paid.url, payer=payer, payee=someone) as gw,
+        pytest.raises(ClientError, match="not 0x"),
+    ):
+        gw.infer(MODEL, REQUEST["inputs"])
+    assert payer.spent == 0

@@ -218,15 +218,13 @@ def _separator(chain_id: int, contract: str) -> bytes:
         "name": "x402 Batch Settlement",
         "version": "1",
         "chainId": chain_id,
-        "verifyingContract": contract,
+        "verifyingContract": _address(contract),  # checked once per contract, not per digest
     }
     return hash_struct("EIP712Domain", domain, TYPES)
 
 
 def _digest(kind: str, message: dict[str, Any], chain_id: int, contract: str) -> bytes:
-    return eip712_digest(
-        _separator(chain_id, _address(contract)), hash_struct(kind, message, TYPES)
-    )
+    return eip712_digest(_separator(chain_id, contract), hash_struct(kind, message, TYPES))
 
 
 def _amount(value: int) -> int:
@@ -402,6 +400,20 @@ class BatchSettlement(ContractWrapper):
         """Receiver side: record ``claims``; ``value`` is the total newly claimed."""
         receipt = self._send(signer, "claim", [c.as_tuple() for c in claims])
         return tx_of(receipt, self._sum(receipt, "Claimed", "claimAmount"))
+
+    def claim_and_settle(
+        self, signer: Signer, claims: Sequence[VoucherClaim], receiver: str, token: str
+    ) -> Tx[tuple[int, int]]:
+        """The receiver (or its authorizer) claims ``claims`` and is paid everything claimed
+        for it, in one transaction (``multicall``: one base fee, no claim-batch signature);
+        ``value`` is (newly claimed, paid)."""
+        calls = [
+            self._contract.encode_abi("claim", args=[[c.as_tuple() for c in claims]]),
+            self._contract.encode_abi("settle", args=[_address(receiver), _address(token)]),
+        ]
+        receipt = self._send(signer, "multicall", [bytes.fromhex(c[2:]) for c in calls])
+        claimed = self._sum(receipt, "Claimed", "claimAmount")
+        return tx_of(receipt, (claimed, self._sum(receipt, "Settled", "amount")))
 
     def claim_with_signature(
         self, signer: Signer, claims: Sequence[VoucherClaim], authorizer_signature: bytes

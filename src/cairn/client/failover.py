@@ -45,7 +45,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 from cairn._atomic import atomic_write_bytes
-from cairn.chain import Chain, Network, OnchainView, check_network
+from cairn.chain import Chain, Network, OnchainView, check_network, splitter_address
 from cairn.client._http import Bounds, bounded_client
 from cairn.client.discovery import Candidate, Discovery, discover, rank
 from cairn.client.gateway import DEFAULT_MODEL, Answer, GatewayClient, verify_answer
@@ -166,6 +166,7 @@ class FailoverClient:
         self._http = bounded_client(timeout)
         self._lock = threading.Lock()  # counters, caches
         self._chain_lock = threading.Lock()  # one chain read at a time
+        self._splitter_impl: str | None = None
         self._found: dict[str, tuple[float, Discovery]] = {}
         self._latency: dict[str, float] = {}
         self._failed_at: dict[str, float] = {}
@@ -301,8 +302,9 @@ class FailoverClient:
     ) -> tuple[Answer, Receipt]:
         left = deadline - time.monotonic()
         bounds = Bounds(min(self.timeout, left), self.max_bytes)
+        payee = self._payee(node.address) if self.payer is not None else None
         gw = GatewayClient(  # shares our pool
-            node.endpoint, http=self._http, bounds=bounds, payer=self.payer, payee=node.address
+            node.endpoint, http=self._http, bounds=bounds, payer=self.payer, payee=payee
         )
         try:
             answer = call(gw, cid)
@@ -316,6 +318,18 @@ class FailoverClient:
         if self._view is not None:
             self._onchain(gw, node, receipt, answer, deadline)
         return answer, receipt
+
+    def _payee(self, node: str) -> str:
+        """Where a node's payments must go: its revenue splitter when the network has a
+        validator pool (the validators' share is taken there, computed offline from the
+        pinned pool: :func:`cairn.chain.splitter_address`), else the node itself."""
+        pool = self.network.pool
+        if pool is None:
+            return node
+        if self._splitter_impl is None:
+            with self._chain_lock:
+                self._splitter_impl = self.chain.pool.implementation()
+        return splitter_address(pool, self._splitter_impl, node)
 
     def _verified(self, node: Candidate, cid: str, answer: Answer) -> Receipt:
         try:

@@ -20,16 +20,17 @@ from typing import Any, Protocol
 
 from cairn import content
 from cairn.chain import Chain, DisputeParams, Role, connect, model_id
+from cairn.chain.batch import install_canonical
 from cairn.config import DataDir
 from cairn.errors import ConfigError, NodeError
 from cairn.identity import LocalSigner, Signer, WalletStore
 from cairn.inference import Embedder, Model, Tensor
 from cairn.node.models import resolve_models
 from cairn.node.settings import NodeSettings
-from cairn.payments import Cashier, open_cashier
+from cairn.payments import BatchScheme, Cashier, open_cashier
 from cairn.receipts import Batcher, Receipt, ReceiptDomain, ReceiptStore, SqliteReceiptStore
 
-__all__ = ["NodeContext", "Prover", "ServedModel", "bootstrap", "enable_zk"]
+__all__ = ["Claimer", "NodeContext", "Prover", "ServedModel", "bootstrap", "enable_zk"]
 
 log = logging.getLogger(__name__)
 Step = Callable[[str], None]
@@ -76,14 +77,53 @@ class NodeContext:
     domain: ReceiptDomain
     prover: Prover | None = None  # proves receipts of models with a zk artifact
     cashier: Cashier | None = None  # x402: None when every served model is free
+    claimer: Claimer | None = None  # claims batch-settlement vouchers (x402)
 
     def close(self) -> None:
+        if self.claimer is not None:
+            self.claimer.stop()  # a last claim, so that no voucher waits for the next start
+            batch = self.claimer.cashier.schemes.get("batch-settlement")
+            if isinstance(batch, BatchScheme):
+                batch.close()
         if self.prover is not None:
             self.prover.stop()
         self.batcher.stop()
         self.receipts.close()
         with self.chain_lock:
             self.chain.close()
+
+
+class Claimer:
+    """Collects the node's revenue every ``interval_s``, and a last time at :meth:`stop`
+    (:meth:`cairn.payments.Cashier.collect`: batch-settlement vouchers claimed, the
+    revenue splitter released)."""
+
+    def __init__(self, cashier: Cashier, interval_s: float) -> None:
+        self.cashier, self.interval_s = cashier, interval_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="cairn-claimer", daemon=True)
+
+    def start(self) -> Claimer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=60)
+        self.claim()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.claim()
+
+    def claim(self) -> None:
+        try:
+            got = self.cashier.collect()
+        except Exception as exc:  # the thread must outlive any failure; the next round retries
+            log.warning("collecting payments: %s", exc, exc_info=True)
+            return
+        if got.gas_used:
+            log.info("collected: %s", got)
 
 
 def _node_signer(dd: DataDir, name: str, passphrase: str, step: Step) -> LocalSigner:
@@ -216,7 +256,11 @@ def bootstrap(
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
     if any(m.price for m in models.values()):
-        ctx.cashier = open_cashier(chain, signer, lock, s.payment_schemes)
+        if "batch-settlement" in s.payment_schemes and chain.dev_keys():
+            install_canonical(chain, chain.dev_keys()[0])  # x402's contracts, on a dev chain
+        vouchers = dd.node / "vouchers.sqlite"
+        ctx.cashier = open_cashier(chain, signer, lock, s.payment_schemes, vouchers=vouchers)
+        ctx.claimer = Claimer(ctx.cashier, s.claim_interval_s).start()
     enable_zk(ctx)
     return ctx
 

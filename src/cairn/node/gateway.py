@@ -81,7 +81,7 @@ from cairn.node.agent_card import register_agent
 from cairn.node.bootstrap import NodeContext, ServedModel
 from cairn.node.network_document import network_document
 from cairn.node.responder import ChallengeResponder
-from cairn.payments import Admitted, Offer
+from cairn.payments import Admitted, ChannelRefusal, Offer
 from cairn.payments.x402 import PAYMENT_REQUIRED, PAYMENT_SIGNATURE, V1_PAYMENT
 from cairn.receipts import Batcher, InclusionProof, Receipt, wire
 
@@ -399,9 +399,9 @@ def _answer(
 class _PaymentDue(Exception):
     """Answered 402 with the offer (``PAYMENT-REQUIRED``) and why the payment was refused."""
 
-    def __init__(self, offer: Offer) -> None:
-        super().__init__(offer.error)
-        self.offer = offer
+    def __init__(self, offer: Offer, reason: str) -> None:
+        super().__init__(reason)
+        self.offer, self.reason = offer, reason
 
 
 class _Bill:
@@ -420,7 +420,7 @@ class _Bill:
             try:
                 self.admitted = self.cashier.admit(request.headers, served.price)
             except PaymentInvalid as exc:
-                raise self._due(str(exc)) from None
+                raise self._due(exc) from None
             if self.admitted is not None:
                 door.paid_by(self.admitted.payer)
 
@@ -428,11 +428,15 @@ class _Bill:
     def amount(self) -> int:
         return self.admitted.amount if self.admitted is not None else 0
 
-    def _due(self, reason: str) -> _PaymentDue:
+    def _due(self, refusal: PaymentInvalid) -> _PaymentDue:
         assert self.cashier is not None
         resource = f"{self.request.url.path}"
         challenge = self.door.sessions.challenge()  # x402 sign-in-with-x, for the next call
-        return _PaymentDue(self.cashier.offer(self.price, resource, one_line(reason), challenge))
+        reason = one_line(str(refusal))
+        offer = self.cashier.offer(self.price, resource, reason, challenge)
+        if isinstance(refusal, ChannelRefusal):  # batch-settlement's wire code and channel state
+            offer = refusal.amend(offer)
+        return _PaymentDue(offer, reason)
 
     def settle(self) -> dict[str, str]:
         """Collect the payment; the ``PAYMENT-RESPONSE`` header for the answer."""
@@ -441,7 +445,7 @@ class _Bill:
         try:
             settled = self.cashier.settle(self.admitted)
         except PaymentInvalid as exc:
-            raise self._due(str(exc)) from None
+            raise self._due(exc) from None
         return {self.cashier.response_header(self.request.headers): settled.header()}
 
     def release(self) -> None:
@@ -651,7 +655,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
 
     @app.exception_handler(_PaymentDue)
     async def payment_due(request: Request, exc: _PaymentDue) -> JSONResponse:
-        reason = exc.offer.error or "payment required"
+        reason = exc.reason or "payment required"
         body: dict[str, Any] = {**exc.offer.to_json(), "detail": reason}
         if _openai_route(request.scope["path"]):
             body["error"] = {"message": reason, "type": "payment_required", "code": "402"}

@@ -88,7 +88,7 @@ class NodeSettings(BaseSettings):
     quota_per_minute: int = Field(default=0, ge=0)
     anonymous_quota_per_minute: int = Field(default=0, ge=0)
     # the x402 schemes a priced model accepts, in order of preference
-    payment_schemes: Annotated[tuple[str, ...], NoDecode] = ("exact",)
+    payment_schemes: Annotated[tuple[str, ...], NoDecode] = ("exact", "batch-settlement")
     # how often batch-settlement vouchers are claimed onchain (and once at shutdown)
     claim_interval_s: float = Field(default=60.0, gt=0)
     max_body_bytes: int = Field(default=1 << 20, ge=1024)

@@ -3,7 +3,9 @@
 Spec: x402 v2 (``PAYMENT-REQUIRED``, ``PAYMENT-SIGNATURE``, ``PAYMENT-RESPONSE``).
 :mod:`cairn.payments.x402` is the wire (both sides); :class:`Cashier` is the
 node's side, holding the schemes it accepts (:class:`ExactScheme`: one EIP-3009
-transfer per call), built for a network's payment token by :func:`open_cashier`;
+transfer per call; :class:`BatchScheme`: one deposit, then a cumulative voucher per
+call, claimed in batches by :meth:`BatchScheme.claim_and_settle`), built for a
+network's payment token by :func:`open_cashier`;
 :class:`Payer` is the client's side, paying within a limit the user set. The port
 every scheme implements is :class:`cairn.payments.base.Scheme`.
 """
@@ -16,6 +18,7 @@ from cairn._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from cairn.payments.base import Admitted, Scheme
+    from cairn.payments.batch import BatchScheme, ChannelRefusal, ClaimReport
     from cairn.payments.cashier import Cashier, open_cashier
     from cairn.payments.exact import ExactScheme
     from cairn.payments.payer import Payer
@@ -23,7 +26,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Admitted",
+    "BatchScheme",
     "Cashier",
+    "ChannelRefusal",
+    "ClaimReport",
     "ExactScheme",
     "Offer",
     "Payer",
@@ -38,6 +44,9 @@ __all__ = [
 _LAZY = {
     "Admitted": "cairn.payments.base",
     "Scheme": "cairn.payments.base",
+    "BatchScheme": "cairn.payments.batch",
+    "ChannelRefusal": "cairn.payments.batch",
+    "ClaimReport": "cairn.payments.batch",
     "Cashier": "cairn.payments.cashier",
     "open_cashier": "cairn.payments.cashier",
     "ExactScheme": "cairn.payments.exact",

@@ -18,7 +18,9 @@ says the same, since ``accepted`` is only the client's word.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from cairn.errors import ConfigError, NotDeployed, PaymentInvalid
@@ -41,14 +43,53 @@ if TYPE_CHECKING:
 __all__ = ["Cashier", "open_cashier"]
 
 
-class Cashier:
-    """The schemes a node accepts; see the module docstring."""
+@dataclass(frozen=True)
+class Collected:
+    """What one :meth:`Cashier.collect` moved: vouchers claimed, revenue released."""
 
-    def __init__(self, schemes: Sequence[Scheme], description: str = "") -> None:
+    claimed: int = 0  # batch-settlement: newly claimed from channels
+    settled: int = 0  # ... and paid to the node's revenue address
+    to_node: int = 0  # the splitter's release: the node's part
+    to_pool: int = 0  # ... and the validators' (ValidatorPool.SHARE)
+    gas_used: int = 0
+
+
+class Cashier:
+    """The schemes a node accepts; see the module docstring.
+
+    ``revenue`` is where every scheme is paid (``payTo``): the node's revenue
+    splitter when the network has a validator pool, else the node's address;
+    ``release`` moves what the splitter holds (the node's part to the node, the
+    validators' to the pool), ``None`` without a splitter.
+    """
+
+    def __init__(
+        self,
+        schemes: Sequence[Scheme],
+        description: str = "",
+        *,
+        release: Callable[[], tuple[int, int, int]] | None = None,
+    ) -> None:
         if not schemes:
             raise ValueError("a cashier needs at least one scheme")
         self.schemes = {s.name: s for s in schemes}
         self.description = description
+        self._release = release
+
+    def collect(self) -> Collected:
+        """Claim batch-settlement vouchers, then release the splitter's balance: what the
+        node's background collector runs every ``claim_interval_s`` and at shutdown."""
+        from cairn.payments.batch import BatchScheme
+
+        claimed = settled = to_node = to_pool = gas = 0
+        batch = self.schemes.get("batch-settlement")
+        if isinstance(batch, BatchScheme):
+            report = batch.claim_and_settle()
+            claimed, settled, gas = report.claimed, report.settled, report.gas_used
+        if self._release is not None:
+            to_node, to_pool, used = self._release()
+            gas += used
+        return Collected(claimed, settled, to_node, to_pool, gas)
 
     def requirements(self, price: int) -> tuple[Requirement, ...]:
         return tuple(s.requirement(price) for s in self.schemes.values())
@@ -117,10 +158,17 @@ class Cashier:
 
 
 def open_cashier(
-    chain: Chain, signer: Signer, chain_lock: threading.Lock, schemes: Sequence[str] = ("exact",)
+    chain: Chain,
+    signer: Signer,
+    chain_lock: threading.Lock,
+    schemes: Sequence[str] = ("exact",),
+    *,
+    vouchers: Path | None = None,
 ) -> Cashier:
     """The cashier of a node paid in ``chain``'s payment token, to ``signer``'s address
-    (which also submits settlements and pays their gas)."""
+    (which also submits settlements and pays their gas, and authorizes batch-settlement
+    claims). ``vouchers`` is where batch-settlement keeps its vouchers (SQLite; ``None``:
+    in memory, lost with the process)."""
     from cairn.payments.exact import ExactScheme
 
     try:
@@ -129,10 +177,50 @@ def open_cashier(
         raise ConfigError(f"priced models need the network's payment token: {exc}") from None
     with chain_lock:
         domain = token.domain()
+        pay_to, release = _revenue(chain, signer, chain_lock)
     built: list[Scheme] = []
     for name in schemes:
         if name == "exact":
-            built.append(ExactScheme(token, domain, signer.address, signer, chain_lock))
+            built.append(ExactScheme(token, domain, pay_to, signer, chain_lock))
+        elif name == "batch-settlement":
+            from cairn.chain.batch import canonical
+            from cairn.payments._vouchers import MemoryVoucherStore, SqliteVoucherStore
+            from cairn.payments.batch import BatchScheme
+
+            try:
+                with chain_lock:
+                    settlement = canonical(chain)
+            except NotDeployed as exc:
+                raise ConfigError(f"payment scheme batch-settlement: {exc}") from None
+            store = SqliteVoucherStore(vouchers) if vouchers else MemoryVoucherStore()
+            built.append(BatchScheme(chain, settlement, domain, pay_to, signer, chain_lock, store))
         else:
             raise ConfigError(f"payment scheme {name!r} is not available on this node yet")
-    return Cashier(built, description="cairn inference: one call, one signed receipt")
+    description = "cairn inference: one call, one signed receipt"
+    return Cashier(built, description, release=release)
+
+
+def _revenue(
+    chain: Chain, signer: Signer, chain_lock: threading.Lock
+) -> tuple[str, Callable[[], tuple[int, int, int]] | None]:
+    """Where the node is paid, and how its revenue is released: its splitter, created
+    here if need be, when the network has a validator pool (``ValidatorPool.SHARE`` of
+    every payment funds validators: :mod:`cairn.chain.pool`), else its own address."""
+    try:
+        pool = chain.pool
+    except NotDeployed:
+        return signer.address, None
+    node = signer.address
+    if not chain.code_at(pool.splitter_of(node)):
+        pool.create_splitter(signer, node)
+    splitter = pool.splitter(node)
+    token = chain.token
+
+    def release() -> tuple[int, int, int]:
+        with chain_lock:
+            if not token.balance_of(splitter.address):
+                return 0, 0, 0
+            tx = splitter.release(signer)
+        return tx.value.to_node, tx.value.to_pool, tx.gas_used
+
+    return splitter.address, release

@@ -66,6 +66,7 @@ from cairn.verification._challenges import (
     leaf_evidence,
     serve_challenges,
 )
+from cairn.verification._pay import attest_audited, claim_earned
 from cairn.verification._state import AuditRow, ValidatorState
 from cairn.verification.base import NodeSource
 from cairn.verification.reexecute import NO_HASH, Reexecutor, evidence_for
@@ -125,6 +126,8 @@ class TickReport:
     challenged: list[int] = field(default_factory=list)  # objective challenges opened
     convicted: list[int] = field(default_factory=list)  # objective challenges resolved: slashed
     convicted_models: list[str] = field(default_factory=list)  # receipts of unregistered models
+    attested: list[tuple[str, int]] = field(default_factory=list)  # audits recorded in the pool
+    earned: int = 0  # paid by the validator pool this tick (token units)
 
     def __bool__(self) -> bool:
         return bool(
@@ -137,6 +140,8 @@ class TickReport:
             or self.challenged
             or self.convicted
             or self.convicted_models
+            or self.attested
+            or self.earned
         )
 
 
@@ -202,6 +207,7 @@ class Validator:
         self._audit(report)
         serve_challenges(self, report.convicted)
         self._serve_disputes(report)  # and claims what both credited
+        report.earned = claim_earned(self)  # the validator pool: paid from demand
         return report
 
     # -- 1. plan -------------------------------------------------------------------
@@ -278,6 +284,8 @@ class Validator:
                 self.state.settle(row, "failed", "leaf outside the batch")
                 continue
             self._audit_one(row, evidence_for(members[row.leaf], members, batch_id), report)
+        if attest_audited(self, node, batch_id) is not None:
+            report.attested.append((node, batch_id))
 
     def _audit_withheld_leaf(self, row: AuditRow, reason: str, report: TickReport) -> None:
         """Audit a leaf of a batch not listed: from its answered leaf challenge, or open one."""
