@@ -50,7 +50,7 @@ CONTRACTS = (
     "Staking",
     "ReceiptAnchor",
     "ModelRegistry",
-    "PaymentChannels",
+    "BatchSettlement",
 )
 
 # The tests that judge a contract, most telling first (pytest -x stops at the first
@@ -72,7 +72,7 @@ _CHAIN_FIRST = {
         "tests/verification/test_verification_withholding.py",
     ],
     "ModelRegistry": ["test_chain_registry.py"],
-    "PaymentChannels": ["test_chain_channels.py", "test_chain_vouchers.py"],
+    "BatchSettlement": ["test_chain_batch_settlement.py", "test_chain_properties.py"],
 }
 _CHAIN_SKIP = {"test_chain_artifacts.py", "test_chain_revert_coverage.py"}
 _DISPUTES = "tests/verification/test_verification_disputes.py"

@@ -32,7 +32,7 @@ LAYERS = [
     "node",
     "cli",
 ]
-SHARED = {"errors", "config", "_atomic", "_lazy", "testing"}
+SHARED = {"errors", "config", "_atomic", "_lazy", "_keccak", "testing"}
 
 
 def _modules() -> Iterator[tuple[str, Path]]:

@@ -64,6 +64,9 @@ def _one_line_error(args: list[str], capsys: pytest.CaptureFixture[str]) -> str:
         (["wallet", "nosuch"], "no such command 'nosuch'"),
         (["zk", "verify", "absent.json"], "file 'absent.json' does not exist"),
         (["--data-dir"], "option '--data-dir' requires an argument"),
+        (["channel", "voucher", "7g", "10"], "invalid value for 'channel': '7g' is not a channel"),
+        (["channel", "open", "0x" + "11" * 20, "0"], "invalid value for 'amount'"),
+        (["channel", "claim", "0xab", "0", "0x00"], "invalid value for 'total'"),
     ],
 )
 def test_a_usage_error_is_one_line_and_exit_1(
@@ -82,6 +85,12 @@ def test_a_usage_error_is_one_line_and_exit_1(
         (["zk", "prove", "0x12"], "'0x12' is not a receipt id"),
         # rich markup in a message is printed as it is, not eaten
         (["verify", CID, "--signer", "[red]x"], "'[red]x' is neither an address"),
+        # cairn channel: refused before the chain is asked
+        (["channel", "open", "0x12", "5"], "'0x12' is not an address"),
+        (["channel", "open", "0x" + "11" * 20, "5", "--withdraw-delay", "1m"], "15m to 30d"),
+        (["channel", "open", "0x" + "11" * 20, "5", "--salt", "0x12"], "--salt is 32 bytes"),
+        (["channel", "claim", "0xab", "5", "0xzz"], "the signature is not hex"),
+        (["channel", "voucher", "0xab", "5"], "run `cairn chain deploy`"),
     ],
 )
 def test_bad_input_is_one_line_not_a_traceback(

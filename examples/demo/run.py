@@ -8,12 +8,17 @@ so the output reads as a script a user could follow. It uses a fresh data dir
 1. content & provenance: wallets; the real all-MiniLM-L6-v2 files and a small
    dataset published with signed lineage between them; both verified; a CAR.
 2. settlement: contracts on the embedded chain; the model registered with its
-   manifest; a node staked; a payment channel opened and a voucher redeemed.
+   manifest; a node staked; CairnUSD minted to the client, a payment channel
+   (x402 batch-settlement) opened to the node, a voucher signed and claimed.
 3. verifiable inference: ``cairn up``; embedding requests whose receipts are
    verified offline, then onchain once their batch is anchored; a clean stop.
 4. verification (``verification_act.py``): a node that lies on one answer in
    ten, three staked validators that sample, re-execute, dispute and vote; the
    node slashed; the ledger.
+5. payments (``payments_act.py``): a priced model; a client that pays one call
+   with an x402 ``exact`` transfer and the next ones with batch-settlement
+   vouchers; the node's claim; validators attest their audits and claim their
+   share of the pool; the ledger, balanced to the wei.
 
 It exits 0 when every step did what it says, and otherwise prints one line
 naming the step that failed and exits 1.
@@ -34,6 +39,7 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
+import payments_act
 import verification_act
 from cairn.inference import minilm_source_dir
 from cairn.node.server import free_port
@@ -169,23 +175,30 @@ def settlement(d: Demo, ids: dict[str, str]) -> None:
     d.run("registry", "show", "all-MiniLM-L6-v2-upstream")
     d.run("stake", "add", "0.01", "--wallet", "node")
     node = d.run("wallet", "show", "node", show=False).split()[-1]
-    out = d.run("channel", "open", node, "0.05", "--wallet", "client")
-    numbers = [tok for tok in out.replace("#", " ").split() if tok.isdigit()]
-    require(bool(numbers), f"`cairn channel open` printed no channel id: {out!r:.200}")
-    channel = numbers[0]
-    voucher = d.run("channel", "voucher", channel, "0.002", "--wallet", "client")
-    signature = voucher.split()[-1]
-    d.run("channel", "redeem", channel, "0.002", signature, "--wallet", "node")
+    d.run("token", "mint", "1000000", "--to", "client")  # as the minter (the deployer)
+    channel = d.run("channel", "open", "node", "500000", "--wallet", "client")
+    require(
+        channel.startswith("0x"), f"`cairn channel open` printed no channel id: {channel!r:.200}"
+    )
+    signature = d.run("channel", "voucher", channel, "2000", "--wallet", "client")
+    d.run("channel", "claim", channel, "2000", signature, "--wallet", "node")
     d.run("channel", "show", channel)
     ledger = Table(title="ledger after settlement")
     ledger.add_column("what")
     ledger.add_column("value", justify="right")
     state = json.loads(d.run("channel", "show", channel, "--json", show=False))
-    ledger.add_row("channel deposit (client -> node)", f"{int(state['deposit']) / 1e18:g} ETH")
-    ledger.add_row("redeemed by the node with one voucher", f"{int(state['paid']) / 1e18:g} ETH")
+    ledger.add_row("channel deposit (client -> node)", _usd(state["balance"]))
+    ledger.add_row("claimed by the node with one voucher", _usd(state["total_claimed"]))
+    for who in ("client", "node"):
+        held = json.loads(d.run("token", "balance", who, "--json", show=False))["balance"]
+        ledger.add_row(f"{who}'s CairnUSD", _usd(held))
     stake = json.loads(d.run("stake", "show", node, "--json", show=False))
     ledger.add_row("node stake (slashable)", f"{int(stake['stake']) / 1e18:g} ETH")
     console.print(ledger)
+
+
+def _usd(units: int) -> str:
+    return f"{units / 10**6:,.6f} CairnUSD"
 
 
 def verifiable_inference(d: Demo) -> None:
@@ -263,6 +276,8 @@ def main() -> int:
         verifiable_inference(d)
         d.section("4. a cheating node is caught and slashed")
         verification_act.run(root / "verification", PASSPHRASE, console)
+        d.section("5. agents pay per request (x402); validators are paid from demand")
+        payments_act.run(root / "payments", PASSPHRASE, console)
     except DemoFailed as exc:
         print(f"demo failed: {exc}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ from cairn.testing import WrongSometimes
 from cairn.verification import Reexecutor, TickReport, Validator, ValidatorState, reputation
 from support import DemoFailed, require, wait_for
 
-__all__ = ["run"]
+__all__ = ["run", "validator"]
 
 ETHER = 10**18
 DISPUTES = DisputeParams(
@@ -60,7 +60,7 @@ def run(root: Path, passphrase: str, console: Console) -> None:
     dd = DataDir(root).ensure()
     chain = connect("embedded://", dd)
     dev = chain.dev_keys()[0]
-    chain.deploy(dev, DeployParams(unbonding_delay=3600, close_window=3600), disputes=DISPUTES)
+    chain.deploy(dev, DeployParams(unbonding_delay=3600), disputes=DISPUTES)
     port = free_port()
     settings = NodeSettings(data_dir=root, port=port, batch_size=1000, batch_seconds=3600)
     ctx = bootstrap(settings, passphrase, chain=chain)
@@ -102,7 +102,7 @@ def _up(url: str, thread: threading.Thread) -> bool:
 
 def _act(ctx: NodeContext, url: str, console: Console) -> None:
     chain = ctx.chain
-    validators = [_validator(ctx, i) for i in range(3)]
+    validators = [validator(ctx, f"validator-{i}") for i in range(3)]
     with ctx.chain_lock:  # a juror counts only from `activation_blocks` after it joins
         chain.mine(DISPUTES.activation_blocks)
     node = ctx.signer.address
@@ -135,11 +135,12 @@ def _act(ctx: NodeContext, url: str, console: Console) -> None:
     )
 
 
-def _validator(ctx: NodeContext, i: int) -> Validator:
-    """A fresh staked validator in the juror pool, its state beside the node's."""
+def validator(ctx: NodeContext, name: str) -> Validator:
+    """A fresh staked validator in the juror pool, its state beside the node's (``name``)."""
     signer = LocalSigner.generate()
-    ctx.chain.fund(signer.address, 10 * ETHER)
-    home = ctx.data_dir.root / f"validator-{i}"
+    with ctx.chain_lock:
+        ctx.chain.fund(signer.address, 10 * ETHER)
+    home = ctx.data_dir.root / name
     v = Validator(
         ctx.chain,
         signer,

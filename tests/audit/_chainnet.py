@@ -21,7 +21,7 @@ from cairn.identity import LocalSigner
 from cairn.receipts import Receipt, ReceiptDomain
 
 ETHER = 10**18
-PARAMS = DeployParams(unbonding_delay=1000, close_window=1000)
+PARAMS = DeployParams(unbonding_delay=1000)
 DPARAMS = DisputeParams(
     draw_window=100, commit_window=100, reveal_window=100, leave_delay=400, response_window=100
 )

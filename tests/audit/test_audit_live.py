@@ -32,7 +32,7 @@ EMBEDDED: dict[str, Any] = {
             "ModelRegistry": "0x5FbDB2315678afecb367f032d93F642f64180aa3",
             "Staking": "0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512",
             "ReceiptAnchor": "0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0",
-            "PaymentChannels": "0xCf7Ed3AccA5a467e9e704C703E8D87F634fB0Fc9",
+            "BatchSettlement": "0x4020074e9dF2ce1deE5A9C1b5c3f541D02a10003",
             "Disputes": "0xDc64a140Aa3E981100a9becA4E685f962f0cF6C9",
         },
     },

@@ -132,7 +132,7 @@ def test_addresses_that_are_not_cairns_code_are_refused(gateway: str, tmp_path: 
         **doc,
         "chain": {
             **doc["chain"],
-            "contracts": {**contracts, "Staking": contracts["PaymentChannels"]},
+            "contracts": {**contracts, "Staking": contracts["ReceiptAnchor"]},
         },
     }
     httpd, url = _serve(forged)

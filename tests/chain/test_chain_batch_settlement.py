@@ -805,3 +805,24 @@ def test_configs_refuse_bad_fields():
         ChannelConfig(payer=ZERO, receiver=ZERO, receiver_authorizer=ZERO, token=ZERO, salt=b"1")
     with pytest.raises(ValueError):
         batch.voucher_digest(b"\x00" * 32, 2**128, 1)
+
+
+def test_the_voucher_digest_is_the_generic_eip712_one() -> None:
+    """The hand-encoded voucher digest (the request path's) equals the generic encoder's."""
+    import os
+
+    from cairn.chain import batch
+    from cairn.errors import VoucherInvalid
+    from cairn.identity import eip712_digest, hash_struct
+
+    for amount in (0, 1, 10**6, 2**128 - 1):
+        cid = os.urandom(32)
+        generic = eip712_digest(
+            batch._separator(31337, batch.BATCH_SETTLEMENT_ADDRESS),
+            hash_struct("Voucher", {"channelId": cid, "maxClaimableAmount": amount}, batch.TYPES),
+        )
+        assert batch.voucher_digest(cid, amount, 31337) == generic
+    with pytest.raises(VoucherInvalid):
+        batch.voucher_digest(os.urandom(32), 2**128, 31337)
+    with pytest.raises(VoucherInvalid):
+        batch.voucher_digest(b"short", 1, 31337)

@@ -57,26 +57,101 @@ def test_a_wallet_name_is_an_address_and_garbage_is_one_line(capsys, deployed):
     assert run(capsys, deployed, "wallet", "new", "alice")[0] == 0  # the default: she pays
     assert run(capsys, deployed, "wallet", "new", "bob")[0] == 0
     bob = WalletStore(deployed / "keystore").get("bob").address
-    code, out, _ = run(capsys, deployed, "channel", "open", "bob", "0.1eth", "--json")
-    assert code == 0 and json.loads(out)["payee"] == bob
+    one_line_error(run(capsys, deployed, "channel", "open", "bob", "100000"), "less than 100000")
+    assert run(capsys, deployed, "channel", "list", "--json")[1].count("channel_id") == 0
+    assert run(capsys, deployed, "token", "mint", "100000", "--to", "alice")[0] == 0
+    code, out, _ = run(capsys, deployed, "channel", "open", "bob", "100000", "--json")
+    assert code == 0 and json.loads(out)["receiver"] == bob
     one_line_error(run(capsys, deployed, "stake", "show", "0x1234"), "not an address")
     one_line_error(
-        run(capsys, deployed, "channel", "open", "carol", "0.1eth"),
+        run(capsys, deployed, "channel", "open", "carol", "100000"),
         "neither an address",
         "bob",
     )
+    one_line_error(run(capsys, deployed, "channel", "open", "alice", "1"), "pays someone else")
+    one_line_error(
+        run(capsys, deployed, "channel", "open", "bob", "1", "--withdraw-delay", "1m"), "15m to 30d"
+    )
     listed = json.loads(run(capsys, deployed, "channel", "list", "bob", "--json")[1])
-    assert [c["payee"] for c in listed["channels"]] == [bob]
-    assert "deposit 0.1 ETH" in run(capsys, deployed, "channel", "list", "bob")[1]
+    assert [c["receiver"] for c in listed["channels"]] == [bob]
+    assert (
+        "deposit 100000 (0.100000 CairnUSD)" in run(capsys, deployed, "channel", "list", "bob")[1]
+    )
 
 
-def test_vouchers_only_for_channels_that_exist_and_within_the_deposit(capsys, deployed):
-    one_line_error(run(capsys, deployed, "channel", "voucher", "7", "0.01"), "no channel 7")
+def test_vouchers_only_for_channels_known_here_and_within_the_deposit(capsys, deployed):
+    one_line_error(run(capsys, deployed, "channel", "voucher", "0x07", "10"), "no channel 0x07")
+    one_line_error(run(capsys, deployed, "channel", "voucher", "7g", "10"), "not a channel id")
+    assert run(capsys, deployed, "wallet", "new", "payer")[0] == 0
+    assert run(capsys, deployed, "wallet", "new", "other")[0] == 0
+    assert run(capsys, deployed, "token", "mint", "5000", "--to", "payer")[0] == 0
     payee = "0x000000000000000000000000000000000000dEaD"
-    assert run(capsys, deployed, "channel", "open", payee, "0.1eth")[0] == 0
-    one_line_error(run(capsys, deployed, "channel", "voucher", "1", "1eth"), "exceeds")
-    code, out, _ = run(capsys, deployed, "channel", "voucher", "1", "0.01", "--json")
-    assert code == 0 and json.loads(out)["amount"] == 10**16
+    channel = run(capsys, deployed, "channel", "open", payee, "5000")[1].strip()
+    one_line_error(run(capsys, deployed, "channel", "voucher", channel, "5001"), "exceeds")
+    one_line_error(
+        run(capsys, deployed, "channel", "voucher", channel, "10", "--wallet", "other"),
+        "vouchers are signed by",
+    )
+    code, out, _ = run(capsys, deployed, "channel", "voucher", channel[:10], "10", "--json")
+    assert code == 0 and json.loads(out)["total"] == 10 and json.loads(out)["channel_id"] == channel
+    again = run(capsys, deployed, "channel", "voucher", channel, "10", "--wallet", "payer")[1]
+    assert again.strip() == json.loads(out)["signature"]  # RFC 6979: the same signature
+    one_line_error(
+        run(capsys, deployed, "channel", "claim", channel, "10", "0xzz"), "signature is not hex"
+    )
+    one_line_error(
+        run(capsys, deployed, "channel", "claim", channel, "10", "0x" + "11" * 65),
+        "not a voucher signature",
+    )
+
+
+def test_a_voucher_signed_by_someone_else_is_refused_before_any_gas(capsys, deployed):
+    from cairn.chain import batch
+    from cairn.identity import LocalSigner
+
+    for name in ("payer", "bob"):
+        assert run(capsys, deployed, "wallet", "new", name)[0] == 0
+    assert run(capsys, deployed, "token", "mint", "5000", "--to", "payer")[0] == 0
+    channel = run(capsys, deployed, "channel", "open", "bob", "5000")[1].strip()
+    good = run(capsys, deployed, "channel", "voucher", channel, "300")[1].strip()
+    mallory = LocalSigner.generate()
+    chain_id = json.loads(run(capsys, deployed, "chain", "status", "--json")[1])["chain_id"]
+    bad = "0x" + batch.sign_voucher(mallory, bytes.fromhex(channel[2:]), 300, chain_id).hex()
+    one_line_error(
+        run(capsys, deployed, "channel", "claim", channel, "300", bad, "--wallet", "bob"),
+        "did not sign a voucher for 300",
+        mallory.address,
+    )
+    bob = json.loads(run(capsys, deployed, "wallet", "balance", "bob", "--json")[1])
+    assert bob["wei"] == 0  # never funded for gas: refused before any transaction
+    code, out, _ = run(
+        capsys, deployed, "channel", "claim", channel, "300", good, "--wallet", "bob", "--json"
+    )
+    assert code == 0 and json.loads(out)["paid"] == 300
+
+
+def test_channel_ids_and_the_channel_book(capsys, deployed):
+    assert run(capsys, deployed, "wallet", "new", "payer")[0] == 0
+    assert run(capsys, deployed, "token", "mint", "10", "--to", "payer")[0] == 0
+    salt = "0x" + "ab" * 32
+    payee = "0x000000000000000000000000000000000000dEaD"
+    channel = run(capsys, deployed, "channel", "open", payee, "5", "--salt", salt)[1].strip()
+    one_line_error(
+        run(capsys, deployed, "channel", "open", payee, "5", "--salt", salt), "is open already"
+    )
+    book_path = deployed / "chain" / "channels.json"
+    book = json.loads(book_path.read_text())
+    ((chain_id, known),) = book.items()
+    twin = channel[:6] + "0" * 60  # an id that starts as the channel's does
+    book_path.write_text(json.dumps({chain_id: {**known, twin: known[channel]}}))
+    one_line_error(
+        run(capsys, deployed, "channel", "show", channel[:6]), "start of 2 channels' ids"
+    )
+    assert run(capsys, deployed, "channel", "show", channel)[0] == 0
+    book_path.write_text(json.dumps({chain_id: {channel: {"payer": "0x12"}}}))
+    one_line_error(run(capsys, deployed, "channel", "show", channel), "unreadable")
+    book_path.write_text("{")
+    one_line_error(run(capsys, deployed, "channel", "list"), "cannot read")
 
 
 def test_cids_and_manifest_subjects_are_checked_before_any_transaction(capsys, deployed, tmp_path):

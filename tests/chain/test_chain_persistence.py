@@ -8,7 +8,7 @@ import json
 import pytest
 from eth_hash.auto import keccak
 
-from cairn.chain import Role, connect
+from cairn.chain import Role, batch, connect
 from cairn.config import DataDir
 from cairn.errors import (
     ChainError,
@@ -34,8 +34,16 @@ def test_restart_keeps_registrations_stakes_channels(data_dir):
     c.registry.publish(ALICE, "m", "bafyX", "bafyM")
     c.staking.register(ALICE, Role.NODE, "https://n")
     c.staking.stake(ALICE, 10**16)
-    cid = c.channels.open(ALICE, BOB.address, 10**17).value
-    c.channels.redeem(ALICE, c.channels.sign(ALICE, cid, 123))
+    config = batch.ChannelConfig(
+        payer=ALICE.address, receiver=BOB.address, receiver_authorizer=ALICE.address,
+        token=c.token.address,
+    )  # fmt: skip
+    cid = batch.channel_id(config, c.chain_id)
+    c.token.mint(c.dev_keys()[0], ALICE.address, 1000)
+    settlement = batch.canonical(c)  # placed by deploy
+    settlement.deposit_eip3009(ALICE, ALICE, config, 1000, c.token.domain(), valid_before=2**40)
+    voucher = batch.sign_voucher(ALICE, cid, 123, c.chain_id)
+    settlement.claim(ALICE, [batch.VoucherClaim(config, 123, voucher, 123)])
     c.increase_time(3600)
     now = c.now()
     c.close()
@@ -44,11 +52,27 @@ def test_restart_keeps_registrations_stakes_channels(data_dir):
     assert again.deployment == deployment
     assert again.registry.current("m").content_cid == "bafyX"
     assert again.staking.is_staked(ALICE.address)
-    state = again.channels.channel(cid)
-    assert state is not None and state.paid == 123
+    assert batch.canonical(again).channel(cid) == batch.ChannelBalance(1000, 123)
     assert again.now() >= now
     book = json.loads((DataDir(data_dir).chain / "deployments.json").read_text())
     assert book[str(again.chain_id)]["registry"] == deployment.registry
+
+
+def test_a_record_made_before_batch_settlement_still_loads(data_dir):
+    """PaymentChannels is retired: an older record names it, with its close window."""
+    c = connect("embedded://", data_dir)
+    deployment = c.deploy(c.dev_keys()[0])
+    assert deployment.channels is None
+    book_path = DataDir(data_dir).chain / "deployments.json"
+    book = json.loads(book_path.read_text())
+    old = book[str(c.chain_id)]
+    old["params"]["close_window"] = 86400
+    old["channels"] = "0x" + "cf" * 20
+    book_path.write_text(json.dumps(book))
+    again = connect("embedded://", data_dir)
+    assert again.deployment.channels == "0x" + "cf" * 20
+    assert again.deployment.params == deployment.params
+    assert again.deploy(again.dev_keys()[0]) == again.deployment  # nothing redeployed
 
 
 def test_failed_transaction_leaves_state_file_alone(data_dir):

@@ -1,9 +1,10 @@
 """Invariants under random operation sequences (hypothesis), on the embedded chain.
 
-ETH is conserved across stake and channel flows; nothing is withdrawn before its
-delay; a voucher never pays more than the deposit, nor twice; only the slasher
-can slash; a non-owner can never publish. Each example runs between an
-evm_snapshot and an evm_revert, so examples are cheap and independent.
+ETH is conserved across stake flows and the token across a payment channel
+(x402 batch-settlement); nothing is withdrawn before its delay; a voucher never
+pays more than the deposit, nor twice; only the slasher can slash; a non-owner
+can never publish. Each example runs between an evm_snapshot and an evm_revert,
+so examples are cheap and independent.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from eth_hash.auto import keccak
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cairn.chain import Chain, DeployParams, Role, connect
+from cairn.chain import Chain, DeployParams, Role, batch, connect
 from cairn.errors import ContractRevert
 from cairn.identity import LocalSigner
 
@@ -115,36 +116,40 @@ def test_stake_flows_conserve_eth_and_respect_delay(fresh, ops):
     topup=st.integers(0, 10**6),
 )
 def test_vouchers_never_overpay_nor_pay_twice(fresh, deposit, vouchers, topup):
+    """A batch-settlement channel: claims stay within the deposit, a voucher claims only
+    its growth, settle pays exactly what was claimed, and no token unit is made or lost."""
     with fresh as c:
-        ch = c.channels
-        people = [NODE.address, PAYEE.address, ch.address]
-        total = _total(c, people)
-        opened = ch.open(NODE, PAYEE.address, deposit)
-        cid, fees = opened.value, opened.fee
-        if topup:
-            fees += ch.top_up(NODE, cid, topup).fee
-        cap, best, received = deposit + topup, 0, 0
+        settlement, token, dev = batch.canonical(c), c.token, c.dev_keys()[0]
+        config = batch.ChannelConfig(
+            payer=NODE.address, receiver=PAYEE.address, receiver_authorizer=PAYEE.address,
+            token=token.address,
+        )  # fmt: skip
+        cid = batch.channel_id(config, c.chain_id)
+        holders = [NODE.address, PAYEE.address, settlement.address]
+        token.mint(dev, NODE.address, deposit + topup)
+        total = sum(token.balance_of(a) for a in holders)
+        for amount in (deposit, topup):
+            if amount:
+                settlement.deposit_eip3009(
+                    NODE, NODE, config, amount, token.domain(), valid_before=c.now() + 3600
+                )
+        cap, best = deposit + topup, 0
         for amount in vouchers:
-            voucher = ch.sign(NODE, cid, amount)
+            signed = batch.sign_voucher(NODE, cid, amount, c.chain_id)
+            claim = [batch.VoucherClaim(config, amount, signed, amount)]
             try:
-                tx = ch.redeem(PAYEE, voucher)
+                claimed = settlement.claim(PAYEE, claim).value
             except ContractRevert as exc:
-                assert amount <= best or amount > cap, exc.reason
+                assert amount > cap, exc.reason
                 continue
-            assert best < amount <= cap
-            received += tx.value
-            fees += tx.fee
-            best = amount
-            with pytest.raises(ContractRevert, match="already redeemed"):
-                ch.redeem(PAYEE, voucher)
-        assert received == best <= cap
-        assert c.balance(ch.address) == cap - best
-        fees += ch.start_close(NODE, cid).fee
-        c.increase_time(PARAMS.close_window + 1)
-        if cap > best:
-            fees += ch.withdraw(NODE, cid).fee
-        assert c.balance(ch.address) == 0
-        assert _total(c, people) + fees == total
+            assert claimed == max(0, amount - best) and amount <= cap
+            best = max(best, amount)
+            assert settlement.claim(PAYEE, claim).value == 0  # the same voucher again
+        assert settlement.channel(cid).total_claimed == best <= cap
+        assert settlement.settle(OTHER, PAYEE.address, token.address).value == best
+        assert token.balance_of(PAYEE.address) == best
+        assert token.balance_of(settlement.address) == cap - best
+        assert sum(token.balance_of(a) for a in holders) == total
 
 
 @SETTINGS

@@ -123,16 +123,7 @@ class Channel:
         self.cid = channel_id(self.config, env.domain.chain_id)
 
     def _config_json(self) -> dict[str, Any]:
-        c = self.config
-        return {
-            "payer": c.payer,
-            "payerAuthorizer": c.payer_authorizer,
-            "receiver": c.receiver,
-            "receiverAuthorizer": c.receiver_authorizer,
-            "token": c.token,
-            "withdrawDelay": c.withdraw_delay,
-            "salt": "0x" + c.salt.hex(),
-        }
+        return self.config.to_json()
 
     def voucher(self, ceiling: int, by: LocalSigner | None = None, cid: bytes | None = None) -> Any:
         cid = cid or self.cid

@@ -15,7 +15,7 @@ from cairn.identity import LocalSigner
 from cairn.receipts import MerkleTree, Receipt, ReceiptDomain
 
 ETHER = 10**18
-PARAMS = DeployParams(unbonding_delay=1000, close_window=1000)
+PARAMS = DeployParams(unbonding_delay=1000)
 DPARAMS = DisputeParams(
     committee_size=3,
     draw_window=100,

@@ -233,7 +233,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
     dirs = {n: tmp_path / n for n in ("deployer", *FAULTS, *HONEST, DISHONEST)}
     chain = connect(url, dirs["deployer"])
     funder = LocalSigner.from_hex(keys[0]) if keys else chain.dev_keys()[0]
-    chain.deploy(funder, DeployParams(unbonding_delay=1000, close_window=1000), disputes=DPARAMS)
+    chain.deploy(funder, DeployParams(unbonding_delay=1000), disputes=DPARAMS)
     for name, d in dirs.items():
         (d / "chain").mkdir(parents=True, exist_ok=True)
         if name != "deployer":

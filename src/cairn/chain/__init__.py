@@ -1,6 +1,6 @@
 """Settlement and coordination on an EVM chain (cairn.chain).
 
-Vyper contracts — ModelRegistry, Staking, ReceiptAnchor, PaymentChannels,
+Vyper contracts — ModelRegistry, Staking, ReceiptAnchor,
 Disputes (Staking's only slasher, deployed with ``deploy(..., disputes=DisputeParams())``)
 Challenges (objective challenges, convicting through Disputes) and the ERC-8004
 registries (IdentityRegistry, ReputationRegistry, ValidationRegistry: nodes are
@@ -13,8 +13,8 @@ This package is the chain boundary: web3 and eth-account are imported here and
 nowhere else. Public surface:
 
 - :func:`connect` → :class:`Chain`: typed contracts (``registry``, ``staking``,
-  ``anchor``, ``channels``, ``disputes``, ``challenges``, ``identity``,
-  ``reputation``, ``validation``), ``deploy``, ``head()``,
+  ``anchor``, ``disputes``, ``challenges``, ``identity``, ``reputation``,
+  ``validation``, ``token``, ``pool``), ``deploy``, ``head()``,
   ``block_hash(n)``, ``now()``, ``balance(address)``, ``transfer``, ``fund``,
   ``rpc(method, params)`` (a raw read-only JSON-RPC passthrough,
   :data:`PROXY_RPC`), ``dev_keys()`` (signers of a dev chain's funded accounts).
@@ -38,7 +38,10 @@ nowhere else. Public surface:
   ``claim`` each epoch's pot pro rata (:class:`PoolLedger` keeps it exact).
 - :class:`OnchainView`: a receipt's anchored root and its node's stake, read from
   a pinned :class:`Network` (for :func:`cairn.receipts.verify_online`).
-- Vouchers (:func:`sign_voucher`, :func:`verify_voucher`, ...) are EIP-712
+- Payment channels are x402 ``batch-settlement``'s (:mod:`cairn.chain.batch`):
+  :class:`BatchSettlement` at its canonical address (:func:`install_canonical`
+  places it on a development chain; ``deploy`` does), a :class:`ChannelConfig` per
+  channel, cumulative EIP-712 vouchers claimed in batches (:class:`VoucherClaim`)
   through :mod:`cairn.identity`.
 - Every failure is a :class:`~cairn.errors.ChainError` (``ChainUnreachable``,
   ``ChainRpcError``, ``ContractRevert``, ``InsufficientFunds``, ``NotDeployed``,
@@ -60,6 +63,15 @@ if _typing.TYPE_CHECKING:
     from cairn.chain._tx import Tx, raw_transaction_gas
     from cairn.chain.anchor import Anchor, ReceiptAnchor
     from cairn.chain.base import EMBEDDED, Backend
+    from cairn.chain.batch import (
+        BatchSettlement,
+        ChannelBalance,
+        ChannelConfig,
+        PendingWithdrawal,
+        ReceiverTotals,
+        VoucherClaim,
+        install_canonical,
+    )
     from cairn.chain.challenges import (
         Challenge,
         ChallengeKind,
@@ -70,7 +82,6 @@ if _typing.TYPE_CHECKING:
         LeafAnswer,
         leaf_key,
     )
-    from cairn.chain.channels import ChannelState, PaymentChannels
     from cairn.chain.client import (
         PROXY_RPC,
         Chain,
@@ -119,14 +130,6 @@ if _typing.TYPE_CHECKING:
     from cairn.chain.registry import ModelInfo, ModelRegistry, ModelVersion
     from cairn.chain.staking import Participant, Role, Staking, model_id
     from cairn.chain.token import Token, TokenDomain, authorization_digest, sign_authorization
-    from cairn.chain.vouchers import (
-        SignedVoucher,
-        VoucherDomain,
-        recover_voucher,
-        sign_voucher,
-        verify_voucher,
-        voucher_digest,
-    )
 
 __all__ = [
     "BURN",
@@ -134,12 +137,14 @@ __all__ = [
     "PROXY_RPC",
     "Anchor",
     "Backend",
+    "BatchSettlement",
     "Chain",
     "Challenge",
     "ChallengeKind",
     "ChallengeStatus",
     "Challenges",
-    "ChannelState",
+    "ChannelBalance",
+    "ChannelConfig",
     "Conviction",
     "DeployParams",
     "Deployment",
@@ -160,14 +165,14 @@ __all__ = [
     "OpenedDispute",
     "Outcome",
     "Participant",
-    "PaymentChannels",
+    "PendingWithdrawal",
     "PoolLedger",
     "PoolMember",
     "ReceiptAnchor",
+    "ReceiverTotals",
     "ReputationRegistry",
     "RevenueSplitter",
     "Role",
-    "SignedVoucher",
     "SplitterRelease",
     "Staking",
     "Token",
@@ -177,13 +182,14 @@ __all__ = [
     "ValidationStatus",
     "ValidatorPool",
     "Vote",
-    "VoucherDomain",
+    "VoucherClaim",
     "agent_wallet_typed_data",
     "authorization_digest",
     "check_network",
     "commitment",
     "connect",
     "default_network",
+    "install_canonical",
     "leaf_key",
     "list_networks",
     "load_network",
@@ -191,13 +197,9 @@ __all__ = [
     "network_path",
     "operator_refusal",
     "raw_transaction_gas",
-    "recover_voucher",
     "save_network",
     "sign_authorization",
-    "sign_voucher",
     "splitter_address",
-    "verify_voucher",
-    "voucher_digest",
 ]
 
 # PEP 562: a name is imported on first use, so importing this package (or one
@@ -208,9 +210,14 @@ _LAZY = {
     "Anchor": "cairn.chain.anchor",
     "ReceiptAnchor": "cairn.chain.anchor",
     "Backend": "cairn.chain.base",
-    "ChannelState": "cairn.chain.channels",
-    "PaymentChannels": "cairn.chain.channels",
     "EMBEDDED": "cairn.chain.base",
+    "BatchSettlement": "cairn.chain.batch",
+    "ChannelBalance": "cairn.chain.batch",
+    "ChannelConfig": "cairn.chain.batch",
+    "PendingWithdrawal": "cairn.chain.batch",
+    "ReceiverTotals": "cairn.chain.batch",
+    "VoucherClaim": "cairn.chain.batch",
+    "install_canonical": "cairn.chain.batch",
     "ChallengeKind": "cairn.chain.challenges",
     "ChallengeStatus": "cairn.chain.challenges",
     "Conviction": "cairn.chain.challenges",
@@ -266,12 +273,6 @@ _LAZY = {
     "TokenDomain": "cairn.chain.token",
     "authorization_digest": "cairn.chain.token",
     "sign_authorization": "cairn.chain.token",
-    "SignedVoucher": "cairn.chain.vouchers",
-    "VoucherDomain": "cairn.chain.vouchers",
-    "recover_voucher": "cairn.chain.vouchers",
-    "sign_voucher": "cairn.chain.vouchers",
-    "verify_voucher": "cairn.chain.vouchers",
-    "voucher_digest": "cairn.chain.vouchers",
 }
 
 if not _typing.TYPE_CHECKING:

@@ -26,7 +26,6 @@ CONTRACTS = (
     "ModelRegistry",
     "Staking",
     "ReceiptAnchor",
-    "PaymentChannels",
     "Disputes",
     "Challenges",
     "IdentityRegistry",

@@ -51,7 +51,7 @@ from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.token import TokenDomain, sign_authorization
 from cairn.errors import ChainError, NotDeployed, VoucherInvalid
-from cairn.identity import Signer, eip712_digest, hash_struct
+from cairn.identity import Signer, eip712_digest, hash_struct, type_hash
 
 if TYPE_CHECKING:
     from cairn.chain.client import Chain
@@ -169,6 +169,10 @@ class ChannelConfig:
         """The ABI tuple the contract takes."""
         return tuple(self.message().values())
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``channelConfig`` of an x402 payload, as the SDK's client writes it."""
+        return {**self.message(), "salt": "0x" + self.salt.hex()}
+
 
 @dataclass(frozen=True)
 class VoucherClaim:
@@ -240,12 +244,25 @@ def channel_id(
     return _digest("ChannelConfig", config.message(), chain_id, contract)
 
 
+@cache
+def _voucher_typehash() -> bytes:
+    return type_hash("Voucher", TYPES)
+
+
 def voucher_digest(
     cid: bytes, max_claimable: int, chain_id: int, contract: str = BATCH_SETTLEMENT_ADDRESS
 ) -> bytes:
-    """What the payer (or payerAuthorizer) signs: ``Voucher(channelId, maxClaimableAmount)``."""
-    message = {"channelId": cid, "maxClaimableAmount": _amount(max_claimable)}
-    return _digest("Voucher", message, chain_id, contract)
+    """What the payer (or payerAuthorizer) signs: ``Voucher(channelId, maxClaimableAmount)``.
+
+    On every paid call, both sides: so it is encoded by hand (EIP-712 ``encodeData`` of
+    a bytes32 and a uint128 is the two words) with the type hash and the domain
+    separator computed once; ``test_the_voucher_digest_is_the_generic_eip712_one``
+    holds it equal to the generic encoder.
+    """
+    if len(cid) != 32:
+        raise VoucherInvalid(f"a channel id is 32 bytes, got {len(cid)}")
+    struct = keccak(_voucher_typehash() + cid + _amount(max_claimable).to_bytes(32, "big"))
+    return eip712_digest(_separator(chain_id, contract), struct)
 
 
 def refund_digest(

@@ -33,7 +33,6 @@ from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.anchor import ReceiptAnchor
 from cairn.chain.base import EMBEDDED, Backend
 from cairn.chain.challenges import Challenges
-from cairn.chain.channels import PaymentChannels
 from cairn.chain.disputes import DisputeParams, Disputes
 from cairn.chain.erc8004 import IdentityRegistry, ReputationRegistry, ValidationRegistry
 from cairn.chain.jsonrpc import to_rpc_json
@@ -92,16 +91,18 @@ PROXY_RPC = frozenset(
 class DeployParams:
     """Constructor settings of one deployment.
 
-    >>> DeployParams(unbonding_delay=0, close_window=0).min_node_stake
+    >>> DeployParams(unbonding_delay=0).min_node_stake
     10000000000000000
     """
 
     min_node_stake: int = ETHER // 100
     min_validator_stake: int = ETHER // 10
     unbonding_delay: int = 7 * 24 * 3600
-    close_window: int = 24 * 3600
     pool_epoch: int = 24 * 3600  # ValidatorPool: seconds per payout epoch
     pool_max_attesters: int = 3  # ValidatorPool: audits paid per anchored batch
+
+
+_RETIRED_PARAMS = ("close_window",)  # PaymentChannels' close window, in older records
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,6 @@ class Deployment:
     registry: str
     staking: str
     anchor: str
-    channels: str
     deployer: str
     block_number: int
     params: DeployParams = field(default_factory=DeployParams)
@@ -126,14 +126,18 @@ class Deployment:
     token: str | None = None
     # ValidatorPool (pays validators a share of every node's revenue); absent before it
     pool: str | None = None
+    # PaymentChannels, retired for x402 batch-settlement (cairn.chain.batch, at its
+    # canonical address on every chain): only records made before that name one
+    channels: str | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         dp = data.get("dispute_params")
+        params = {k: v for k, v in data.get("params", {}).items() if k not in _RETIRED_PARAMS}
         return cls(
             **{
                 **data,
-                "params": DeployParams(**data.get("params", {})),
+                "params": DeployParams(**params),
                 "dispute_params": DisputeParams(**dp) if dp else None,
             }
         )
@@ -222,16 +226,20 @@ class Chain:
     ) -> Deployment:
         """Deploy the contracts (once: an existing usable deployment is returned).
 
-        ModelRegistry, Staking, ReceiptAnchor, PaymentChannels, the three ERC-8004
-        registries (Identity, Reputation, Validation), CairnUSD, the payment token
-        (the deployer is its only minter), and the ValidatorPool with its splitter
-        implementation. ``record=False`` deploys a fresh, unrecorded
-        set (``cairn chain check``). With ``disputes``, the Disputes contract is deployed
-        too and made Staking's slasher (see :meth:`deploy_disputes`). A recorded
-        deployment made before the ERC-8004 registries, the token or the pool gets them
-        added (:meth:`deploy_erc8004`, :meth:`deploy_token`, :meth:`deploy_pool`).
+        ModelRegistry, Staking, ReceiptAnchor, the three ERC-8004 registries
+        (Identity, Reputation, Validation), CairnUSD, the payment token (the deployer
+        is its only minter), and the ValidatorPool with its splitter implementation.
+        ``record=False`` deploys a fresh, unrecorded set (``cairn chain check``). With
+        ``disputes``, the Disputes contract is deployed too and made Staking's slasher
+        (see :meth:`deploy_disputes`). A recorded deployment made before the ERC-8004
+        registries, the token or the pool gets them added (:meth:`deploy_erc8004`,
+        :meth:`deploy_token`, :meth:`deploy_pool`). Either way, on a development
+        chain, x402 batch-settlement's contracts are placed at their canonical
+        addresses (:func:`cairn.chain.batch.install_canonical`); any other chain is
+        expected to hold x402's own deployment there.
         """
         if record and self.is_deployed():
+            self._install_batch_settlement(signer)
             if self.deployment.identity is None:
                 self.deploy_erc8004(signer)
             if self.deployment.token is None:
@@ -251,22 +259,15 @@ class Chain:
             params.unbonding_delay,
         )
         anchor = self._create(signer, "ReceiptAnchor", staking[0])
-        channels = self._create(signer, "PaymentChannels", params.close_window)
         found = Deployment(
-            self.chain_id,
-            registry[0],
-            staking[0],
-            anchor[0],
-            channels[0],
-            signer.address,
-            channels[1],
-            params,
+            self.chain_id, registry[0], staking[0], anchor[0], signer.address, registry[1], params
         )
         found = self._with_erc8004(signer, found)
         found = replace(found, token=self._create_token(signer))
         found = replace(found, pool=self._create_pool(signer, found))
         if disputes is not None:
             found = self._with_disputes(signer, found, disputes)
+        self._install_batch_settlement(signer)
         if record:
             self._record(found)
         self._deployment = found
@@ -276,6 +277,18 @@ class Chain:
         self.__dict__.pop("token", None)
         self.__dict__.pop("pool", None)
         return found
+
+    def _install_batch_settlement(self, signer: Signer) -> None:
+        """x402 batch-settlement (BatchSettlement and its EIP-3009 collector) at the
+        canonical addresses, placed there on a development chain (idempotent). No other
+        chain lets code be placed: x402's own deployment is expected there, and
+        :func:`cairn.chain.batch.canonical` says so when batch-settlement is used."""
+        if not self.dev_keys():
+            return
+        # through the package: cairn.chain.batch names Chain in its type hints
+        from cairn.chain import install_canonical
+
+        install_canonical(self, signer)
 
     def deploy_erc8004(self, signer: Signer, *, record: bool = True) -> Deployment:
         """Add the ERC-8004 registries to the current deployment (once)."""
@@ -388,13 +401,12 @@ class Chain:
         return kind(self._w3, self.backend, address)
 
     @cached_property
-    def contracts(self) -> tuple[ModelRegistry, Staking, ReceiptAnchor, PaymentChannels]:
+    def contracts(self) -> tuple[ModelRegistry, Staking, ReceiptAnchor]:
         d = self.deployment
         return (
             self._at(ModelRegistry, d.registry),
             self._at(Staking, d.staking),
             self._at(ReceiptAnchor, d.anchor),
-            self._at(PaymentChannels, d.channels),
         )
 
     @cached_property
@@ -473,10 +485,6 @@ class Chain:
     @property
     def anchor(self) -> ReceiptAnchor:
         return self.contracts[2]
-
-    @property
-    def channels(self) -> PaymentChannels:
-        return self.contracts[3]
 
     # -- blocks, accounts and the clock --------------------------------------
 

@@ -186,7 +186,7 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
 
     With ``use``, the returned chain works with the profile's contracts (a party that
     joins a network it did not deploy) without writing them into the data dir's own
-    deployment record; PaymentChannels, which a profile does not pin, is absent.
+    deployment record; its deployer and block are unknown (zero).
     """
     chain = connect(network.rpc, data_dir, expect_chain_id=network.chain_id)
     addresses = {"ReceiptAnchor": network.anchor, "Staking": network.staking}
@@ -238,7 +238,6 @@ def check_network(network: Network, data_dir: DataDir | None = None, *, use: boo
                 network.registry or _NO_ADDRESS,
                 network.staking,
                 network.anchor,
-                _NO_ADDRESS,
                 _NO_ADDRESS,
                 0,
                 disputes=network.disputes,

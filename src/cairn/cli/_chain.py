@@ -1,4 +1,4 @@
-"""``cairn chain|registry|stake|channel``: the settlement layer on the command line.
+"""``cairn chain|registry|stake``: the settlement layer on the command line.
 
 Every command takes ``--chain URL`` (default ``embedded://``, kept in the data
 dir) and ``--json`` (one JSON object on stdout; a transaction adds its hash, gas
@@ -21,7 +21,7 @@ import typer
 
 from cairn import chain as chainlib  # light: its names load on first use (PEP 562)
 from cairn.cli._common import JsonOpt, console, err_console, fmt_time, resolve_address, state
-from cairn.errors import ChainError, ConfigError, VoucherInvalid
+from cairn.errors import ChainError, ConfigError
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.identity import Signer
@@ -38,7 +38,6 @@ registry_app = typer.Typer(
     help="Model names, owners and versions (ModelRegistry).", no_args_is_help=True
 )
 stake_app = typer.Typer(help="Stake as a node or validator (Staking).", no_args_is_help=True)
-channel_app = typer.Typer(help="Payment channels with EIP-712 vouchers.", no_args_is_help=True)
 
 ChainOpt = Annotated[
     str,
@@ -203,7 +202,19 @@ def _deployment_json(c: chainlib.Chain) -> dict[str, Any]:
     found = asdict(c.deployment)
     if c.deployment.disputes is not None:
         found["challenges"] = c.disputes.challenges_address()
+    found["batch_settlement"] = _batch_settlement(c)
     return {"chain_id": c.chain_id, "url": c.url, "deployment": found}
+
+
+def _batch_settlement(c: chainlib.Chain) -> str | None:
+    """x402 batch-settlement's canonical address, if its contracts are there."""
+    from cairn.chain import batch
+    from cairn.errors import NotDeployed
+
+    try:
+        return batch.canonical(c).address
+    except NotDeployed:
+        return None
 
 
 def _print_deployment(c: chainlib.Chain) -> None:
@@ -212,10 +223,10 @@ def _print_deployment(c: chainlib.Chain) -> None:
         ("ModelRegistry", d.registry),
         ("Staking", d.staking),
         ("ReceiptAnchor", d.anchor),
-        ("PaymentChannels", d.channels),
     ]
     if d.disputes is not None:
         rows += [("Disputes", d.disputes), ("Challenges", c.disputes.challenges_address() or "-")]
+    rows += [("BatchSettlement", _batch_settlement(c) or "- (x402's, not on this chain)")]
     for label, address in rows:
         console.print(f"{label:16} {address}")
 
@@ -250,7 +261,7 @@ def advance(
 ) -> None:
     """Move a development chain's clock forward (embedded or Anvil; demos and tests).
 
-    Timelocked versions become current, unbonding and close windows end. A public
+    Timelocked versions become current, unbonding and withdrawal delays end. A public
     chain's clock cannot be moved: this refuses anything that is not a dev chain.
     """
     seconds = parse_duration(duration)
@@ -275,7 +286,7 @@ def check(
     as_json: JsonOpt = False,
 ) -> None:
     """Deploy a fresh set and run every contract operation once; report the gas."""
-    from cairn.chain.check import run_check
+    from cairn.chain.check import BATCH_OPERATIONS, run_check
     from cairn.identity import LocalSigner
 
     embedded = chain.startswith("embedded:")
@@ -291,8 +302,13 @@ def check(
     gas = run_check(c, account, show)
     if as_json:
         typer.echo(json.dumps({"ok": True, "chain_id": c.chain_id, "operations": gas}))
-    else:
-        console.print(f"[green]ok[/]: chain {c.chain_id} ran {len(gas)} operations")
+        return
+    console.print(f"[green]ok[/]: chain {c.chain_id} ran {len(gas)} operations")
+    if not set(BATCH_OPERATIONS) & set(gas):
+        console.print(
+            "x402 batch-settlement is not at its canonical addresses here: "
+            f"{', '.join(BATCH_OPERATIONS)} skipped"
+        )
 
 
 # -- registry ---------------------------------------------------------------
@@ -558,197 +574,7 @@ def stake_show(
     console.print(f"  stake {_eth(p.stake)}, unbonding {_eth(p.unbonding)}{release}")
 
 
-# -- channel ----------------------------------------------------------------
-
-ChannelArg = Annotated[int, typer.Argument(help="The channel's id (from `channel open`).")]
-
-
-def _channel(c: chainlib.Chain, channel_id: int) -> chainlib.ChannelState:
-    found = c.channels.channel(channel_id)
-    if found is None:
-        raise ChainError(f"PaymentChannels: no channel {channel_id}")
-    return found
-
-
-def _channel_json(ch: chainlib.ChannelState) -> dict[str, Any]:
-    return {**ch.__dict__, "remaining": ch.remaining}
-
-
-@channel_app.command("open")
-def channel_open(
-    ctx: typer.Context,
-    payee: Annotated[str, typer.Argument(help="Who is paid: an address or a wallet name.")],
-    deposit: Annotated[str, typer.Argument(help="The deposit: 0.1eth, 20gwei, 1000wei.")],
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Open a channel to PAYEE with DEPOSIT (e.g. 0.1eth)."""
-    to, wei = resolve_address(ctx, payee), parse_amount(deposit)
-    c = _open(ctx, chain)
-    tx = c.channels.open(_signer(ctx, c, key, wallet), to, wei)
-    _done(f"opened channel {tx.value} to {to}", tx, as_json, channel_id=tx.value, payee=to)
-
-
-@channel_app.command("topup")
-def channel_topup(
-    ctx: typer.Context,
-    channel_id: ChannelArg,
-    amount: Annotated[str, typer.Argument(help="How much to add: 0.1eth, 1000wei.")],
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Add AMOUNT to an open channel's deposit."""
-    wei = parse_amount(amount)
-    c = _open(ctx, chain)
-    tx = c.channels.top_up(_signer(ctx, c, key, wallet), channel_id, wei)
-    _done(f"topped up channel {channel_id}", tx, as_json, channel_id=channel_id, added=wei)
-
-
-@channel_app.command("voucher")
-def channel_voucher(
-    ctx: typer.Context,
-    channel_id: ChannelArg,
-    amount: Annotated[
-        str, typer.Argument(help="The cumulative total paid so far (not an increment).")
-    ],
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Payer: sign a cumulative voucher for AMOUNT; prints its signature."""
-    wei = parse_amount(amount)
-    c = _open(ctx, chain)
-    ch = _channel(c, channel_id)  # never sign for a channel that does not exist
-    signer = _signer(ctx, c, key, wallet)
-    if signer.address.lower() != ch.payer.lower():
-        raise ConfigError(f"channel {channel_id} is paid by {ch.payer}, not {signer.address}")
-    if wei > ch.deposit:
-        raise ConfigError(
-            f"voucher for {_eth(wei)} exceeds channel {channel_id}'s deposit {_eth(ch.deposit)}"
-        )
-    v = c.channels.sign(signer, channel_id, wei)
-    signature = "0x" + v.signature.hex()
-    if as_json:
-        typer.echo(json.dumps({"channel_id": channel_id, "amount": wei, "signature": signature}))
-    else:
-        typer.echo(signature)
-
-
-@channel_app.command("redeem")
-def channel_redeem(
-    ctx: typer.Context,
-    channel_id: ChannelArg,
-    amount: Annotated[str, typer.Argument(help="The voucher's cumulative amount.")],
-    signature: Annotated[str, typer.Argument(help="The voucher's signature (hex).")],
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Redeem the payer's voucher (cumulative AMOUNT, SIGNATURE hex); pays the payee."""
-    try:
-        sig = bytes.fromhex(signature.removeprefix("0x"))
-    except ValueError:
-        raise ConfigError("signature is not hex") from None
-    wei = parse_amount(amount)
-    c = _open(ctx, chain)
-    ch = _channel(c, channel_id)
-    voucher = chainlib.SignedVoucher(channel_id, wei, sig)
-    try:  # a bad voucher fails here, before any gas is spent
-        chainlib.verify_voucher(c.channels.domain, voucher, ch.payer)
-    except VoucherInvalid:
-        raise VoucherInvalid(
-            f"the payer {ch.payer} did not sign a voucher for {_eth(wei)} on channel "
-            f"{channel_id}: check the amount (vouchers are cumulative) and the channel"
-        ) from None
-    tx = c.channels.redeem(_signer(ctx, c, key, wallet), voucher)
-    _done(
-        f"redeemed {_eth(tx.value)} from channel {channel_id}",
-        tx,
-        as_json,
-        channel_id=channel_id,
-        redeemed=tx.value,
-    )
-
-
-@channel_app.command("close")
-def channel_close(
-    ctx: typer.Context,
-    channel_id: ChannelArg,
-    withdraw: Annotated[
-        bool, typer.Option("--withdraw", help="After the window: take the rest back.")
-    ] = False,
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Payer: start closing (the payee may still redeem), or --withdraw after the window."""
-    c = _open(ctx, chain)
-    signer = _signer(ctx, c, key, wallet)
-    if withdraw:
-        tx = c.channels.withdraw(signer, channel_id)
-        what = f"withdrew {_eth(tx.value)} from channel {channel_id}"
-        _done(what, tx, as_json, channel_id=channel_id, refunded=tx.value)
-    else:
-        tx = c.channels.start_close(signer, channel_id)
-        what = f"channel {channel_id} closes {fmt_time(tx.value, c.now())}"
-        _done(what, tx, as_json, channel_id=channel_id, closes_at=tx.value)
-
-
-def _channel_line(ch: chainlib.ChannelState, now: int) -> str:
-    closing = f"closes {fmt_time(ch.closes_at, now)}" if ch.closes_at else "open"
-    return (
-        f"channel {ch.channel_id}: {ch.payer} -> {ch.payee}, deposit {_eth(ch.deposit)}, "
-        f"paid {_eth(ch.paid)}, {closing}"
-    )
-
-
-@channel_app.command("show")
-def channel_show(
-    ctx: typer.Context,
-    channel_id: ChannelArg,
-    chain: ChainOpt = chainlib.EMBEDDED,
-    as_json: JsonOpt = False,
-) -> None:
-    """A channel's parties, deposit, what was paid and when it closes."""
-    c = _open(ctx, chain)
-    ch = _channel(c, channel_id)
-    if as_json:
-        typer.echo(json.dumps(_channel_json(ch)))
-        return
-    console.print(_channel_line(ch, c.now()))
-
-
-@channel_app.command("list")
-def channel_list(
-    ctx: typer.Context,
-    address: WhoArg = None,
-    chain: ChainOpt = chainlib.EMBEDDED,
-    key: KeyOpt = None,
-    wallet: WalletOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Every channel an address pays or is paid by, oldest first."""
-    c, who = _whom(ctx, address, chain, key, wallet)
-    found = c.channels.channels_of(who)
-    if as_json:
-        typer.echo(json.dumps({"address": who, "channels": [_channel_json(ch) for ch in found]}))
-        return
-    if not found:
-        console.print(f"no channels for {who}")
-    now = c.now()
-    for ch in found:
-        console.print(_channel_line(ch, now))
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(chain_app, name="chain")
     app.add_typer(registry_app, name="registry")
     app.add_typer(stake_app, name="stake")
-    app.add_typer(channel_app, name="channel")

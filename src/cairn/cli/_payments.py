@@ -9,7 +9,7 @@ deployer may mint, and on the embedded chain and Anvil that is the first dev acc
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -17,6 +17,9 @@ from cairn import chain as chainlib
 from cairn.cli._chain import ChainOpt, KeyOpt, WalletOpt, WhoArg, _done, _open, _signer, _whom
 from cairn.cli._common import JsonOpt, console, resolve_address
 from cairn.errors import ConfigError
+
+if TYPE_CHECKING:
+    from cairn.identity import Signer
 
 __all__ = ["register"]
 
@@ -60,16 +63,21 @@ def mint(
     wallet: WalletOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create AMOUNT for --to (the deployer only: a development network's faucet)."""
+    """Create AMOUNT for --to (the deployer only: a development network's faucet).
+
+    Signs as the token's minter: --key or --wallet, else whichever of the dev chain's
+    accounts and your default wallet is the minter.
+    """
     c = _open(ctx, chain)
     who = resolve_address(ctx, to)
-    if key is None and wallet is None:
-        dev = c.dev_keys()
-        if not dev:
-            raise ConfigError(f"{c.url} is not a dev chain: pass the deployer's --key or --wallet")
-        signer = dev[0]
-    else:
+    minter = c.token.minter()
+    dev = [k for k in c.dev_keys() if k.address.lower() == minter.lower()]
+    if key is None and wallet is None and dev:
+        signer: Signer = dev[0]
+    else:  # the key or wallet given, else the default wallet, else a dev account
         signer = _signer(ctx, c, key, wallet)
+    if signer.address.lower() != minter.lower():
+        raise ConfigError(f"only the minter {minter} mints: pass its --key or --wallet")
     tx = c.token.mint(signer, who, amount)
     _done(f"minted {amount} ({_human(amount)}) to {who}", tx, as_json, to=who, minted=amount)
 

@@ -32,6 +32,7 @@ _MODULES = [
     "cairn.cli._audit",
     "cairn.cli._chain",
     "cairn.cli._payments",
+    "cairn.cli._channel",
     "cairn.cli._node",
     "cairn.cli._network",
     "cairn.cli._verification",

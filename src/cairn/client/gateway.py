@@ -124,6 +124,7 @@ class GatewayClient:
         self._http = http or bounded_client(timeout)
         self.signer = signer
         self.payer, self.payee = payer, payee
+        self._offers: dict[str, Offer] = {}  # path -> the last 402's offer (sessions pay ahead)
 
     def __enter__(self) -> GatewayClient:
         return self
@@ -311,6 +312,13 @@ class GatewayClient:
         *,
         pay: bool = False,
     ) -> httpx.Response:
+        offer = self._offers.get(path) if pay and self.payer is not None else None
+        if offer is not None and self.payer is not None and self.payer.in_session(offer):
+            try:  # a metered session: the voucher goes with the call, no 402 round trip
+                name, value = self.payer.pay(offer, self.payee)
+            except PaymentInvalid as exc:
+                raise ClientError(f"{self.url}{path}: {exc}", 402) from None
+            headers, pay = {**(headers or {}), name: value}, True
         status, got, content = _bounded(
             self._http, method, self.url + path, self.bounds, json=body, headers=headers
         )  # within the overall deadline and the size cap, else ClientError
@@ -322,6 +330,7 @@ class GatewayClient:
                 name, value = self.payer.pay(offer, self.payee)
             except PaymentInvalid as exc:
                 raise ClientError(f"{self.url}{path}: {exc}", 402) from None
+            self._offers[path] = offer
             return self._call(method, path, body, {**(headers or {}), name: value})
         if resp.status_code != 200:
             raise ClientError(

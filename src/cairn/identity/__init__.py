@@ -7,6 +7,7 @@ keystore files. Everything cairn signs goes through these functions.
 
 from __future__ import annotations
 
+from cairn._keccak import prefer_pysha3
 from cairn.identity.base import Signature, Signer
 from cairn.identity.eip191 import (
     personal_message_hash,
@@ -26,6 +27,8 @@ from cairn.identity.eip712 import (
 )
 from cairn.identity.keys import LocalSigner, checksum_address, recover_hash, verify_hash
 from cairn.identity.wallets import WalletInfo, WalletStore
+
+prefer_pysha3()  # keccak-256 in C for everything that hashes through eth-hash
 
 __all__ = [
     "LocalSigner",

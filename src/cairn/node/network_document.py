@@ -20,7 +20,7 @@ from cairn.audit.network import (
     StorageInfo,
     VerificationInfo,
 )
-from cairn.chain import Role
+from cairn.chain import Chain, Role
 from cairn.node.bootstrap import NodeContext
 
 __all__ = ["network_document"]
@@ -35,6 +35,17 @@ def _validators(ctx: NodeContext) -> list[Participant]:
     return found
 
 
+def _batch_settlement(chain: Chain) -> dict[str, str]:
+    """x402 batch-settlement's contract, at its canonical address, if it is on this chain."""
+    from cairn.chain.batch import BATCH_SETTLEMENT_ADDRESS
+
+    return (
+        {"BatchSettlement": BATCH_SETTLEMENT_ADDRESS}
+        if chain.code_at(BATCH_SETTLEMENT_ADDRESS)
+        else {}
+    )
+
+
 def network_document(ctx: NodeContext) -> dict[str, Any]:
     s = ctx.settings
     with ctx.chain_lock:
@@ -44,6 +55,7 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
         min_validator = ctx.chain.staking.min_stake(Role.VALIDATOR)
         dparams = ctx.chain.disputes.params() if dep.disputes else None
         jurors = _validators(ctx) if dep.disputes else []
+        settlement = _batch_settlement(ctx.chain)
     owners = sorted({i.owner for i in infos if i is not None}) or [dep.deployer]
     delays = [i.update_delay for i in infos if i is not None]
     embedded = s.chain.startswith("embedded:")
@@ -58,7 +70,7 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
                 "ModelRegistry": dep.registry,
                 "Staking": dep.staking,
                 "ReceiptAnchor": dep.anchor,
-                "PaymentChannels": dep.channels,
+                **settlement,
                 **({"Disputes": dep.disputes} if dep.disputes else {}),
                 **({"CairnUSD": dep.token} if dep.token else {}),  # the x402 payment token
             },

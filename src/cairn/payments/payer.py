@@ -85,6 +85,7 @@ class Payer:
         network: str,
         asset: str,
         batch: bool = True,
+        deposit_calls: int = DEPOSIT_CALLS,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if max_spend < 0:
@@ -95,7 +96,7 @@ class Payer:
         self.asset = checksum_address(asset)
         self.clock = clock
         self.spent = 0
-        self.batch = batch
+        self.batch, self.deposit_calls = batch, deposit_calls
         self._lock = threading.Lock()
         self._paid_once: set[str] = set()  # payees paid before: the next call opens a channel
         self._channels: dict[str, _Channel] = {}  # payee -> our channel to it
@@ -131,6 +132,15 @@ class Payer:
             else:
                 return req
         raise PaymentInvalid(f"cannot pay: {why}")
+
+    def in_session(self, offer: Offer) -> bool:
+        """Whether we hold a channel to this offer's batch-settlement payee: then a call
+        carries its voucher at once, without waiting for a 402."""
+        with self._lock:
+            return self.batch and any(
+                r.scheme == "batch-settlement" and r.pay_to.lower() in self._channels
+                for r in offer.accepts
+            )
 
     def _acceptable(self, req: Requirement, payee: str | None) -> Requirement:
         if req.network != self.network or req.asset.lower() != self.asset.lower():
@@ -192,7 +202,7 @@ class Payer:
             ceiling = (ch.signed if ch else 0) + req.amount
             deposit = 0
             if ch is None or ceiling > ch.deposited:
-                deposit = min(DEPOSIT_CALLS * req.amount, self.left)
+                deposit = min(self.deposit_calls * req.amount, self.left)
                 if deposit < req.amount:
                     raise PaymentInvalid(
                         f"spending limit: a call costs {req.amount}, {self.left} of "
@@ -215,7 +225,7 @@ class Payer:
             cid = ch.channel_id
             payload: dict[str, Any] = {
                 "type": "deposit" if deposit else "voucher",
-                "channelConfig": _config_json(ch.config),
+                "channelConfig": ch.config.to_json(),
                 "voucher": {
                     "channelId": "0x" + cid.hex(),
                     "maxClaimableAmount": str(ceiling),
@@ -250,15 +260,3 @@ class Payer:
             "signature": "0x" + signature.to_bytes().hex(),
         }
         return {"amount": str(amount), "authorization": {"erc3009Authorization": auth}}
-
-
-def _config_json(c: ChannelConfig) -> dict[str, Any]:
-    return {
-        "payer": c.payer,
-        "payerAuthorizer": c.payer_authorizer,
-        "receiver": c.receiver,
-        "receiverAuthorizer": c.receiver_authorizer,
-        "token": c.token,
-        "withdrawDelay": c.withdraw_delay,
-        "salt": "0x" + c.salt.hex(),
-    }
