@@ -47,12 +47,7 @@ def data_dir(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.fixture(scope="session")
-def anvil() -> Iterator[str]:
-    """A fresh Anvil (npm @foundry-rs/anvil) on a free port; yields its JSON-RPC URL.
-
-    Its default accounts are prefunded (mnemonic "test test ... junk"); chain id 31337.
-    """
+def _anvil() -> Iterator[str]:
     from cairn.chain.devnet import Anvil
     from cairn.errors import ChainUnreachable
 
@@ -65,3 +60,20 @@ def anvil() -> Iterator[str]:
         yield url
     finally:
         node.stop()
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[str]:
+    """A fresh Anvil (npm @foundry-rs/anvil) on a free port; yields its JSON-RPC URL.
+
+    Its default accounts are prefunded (mnemonic "test test ... junk"); chain id 31337.
+    """
+    yield from _anvil()
+
+
+@pytest.fixture(scope="module")
+def wall_clock_anvil() -> Iterator[str]:
+    """An Anvil of this module's own, whose clock no other test has moved: for what is
+    checked against the wall clock and the chain's clock both (EIP-3009 windows, which
+    x402 clients sign from the wall clock, expire on the chain's)."""
+    yield from _anvil()

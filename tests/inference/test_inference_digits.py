@@ -50,12 +50,30 @@ def test_held_out_accuracy_above_90_percent(digits_dir: Path) -> None:
 
 
 def test_onnx_equals_sklearn(digits_dir: Path) -> None:
+    """The shipped graph computes exactly what scikit-learn's LogisticRegression computes
+    with the same weights (read back from the graph), and those weights are what
+    training gives today, up to the fit's own tolerance: lbfgs stops at ``tol`` 1e-4,
+    and where it stops moves with the scipy, numpy and BLAS of the day (seen: up to
+    0.009 in a probability, never a label)."""
+    import onnx
+    from onnx import numpy_helper
+
     x_train, x_test, y_train, _ = digits_split()
-    clf = LogisticRegression(max_iter=2000, random_state=0).fit(x_train / 16.0, y_train)
+    graph = onnx.load(str(digits_dir / "model.onnx")).graph
+    weights = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    same = LogisticRegression()
+    same.classes_ = np.arange(10)
+    same.coef_ = weights["weight"].T.astype(np.float64)
+    same.intercept_ = weights["bias"].astype(np.float64)
     out = load_model_folder(digits_dir).runtime.run({"pixels": Tensor.from_numpy(x_test)})
-    np.testing.assert_array_equal(out["label"].to_numpy(), clf.predict(x_test / 16.0))
+    np.testing.assert_array_equal(out["label"].to_numpy(), same.predict(x_test / 16.0))
     np.testing.assert_allclose(
-        out["probabilities"].to_numpy(), clf.predict_proba(x_test / 16.0), atol=1e-5
+        out["probabilities"].to_numpy(), same.predict_proba(x_test / 16.0), atol=1e-5
+    )
+    trained = LogisticRegression(max_iter=2000, random_state=0).fit(x_train / 16.0, y_train)
+    np.testing.assert_array_equal(out["label"].to_numpy(), trained.predict(x_test / 16.0))
+    np.testing.assert_allclose(
+        out["probabilities"].to_numpy(), trained.predict_proba(x_test / 16.0), atol=0.02
     )
 
 
@@ -69,8 +87,8 @@ def test_a_rebuild_matches_the_shipped_model(digits_dir: Path, tmp_path: Path) -
     mine = load_model_folder(again).runtime.run({"pixels": Tensor.from_numpy(x_test)})
     theirs = load_model_folder(digits_dir).runtime.run({"pixels": Tensor.from_numpy(x_test)})
     np.testing.assert_array_equal(mine["label"].to_numpy(), theirs["label"].to_numpy())
-    np.testing.assert_allclose(
-        mine["probabilities"].to_numpy(), theirs["probabilities"].to_numpy(), atol=1e-4
+    np.testing.assert_allclose(  # the fit's tolerance: see test_onnx_equals_sklearn
+        mine["probabilities"].to_numpy(), theirs["probabilities"].to_numpy(), atol=0.02
     )
 
 

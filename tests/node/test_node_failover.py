@@ -146,7 +146,8 @@ def _healthy(proc: subprocess.Popen[bytes], url: str, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def net(anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+def net(wall_clock_anvil: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Net]:
+    anvil = wall_clock_anvil  # the client pays with EIP-3009, whose windows are wall-clock
     root = tmp_path_factory.mktemp("failover")
     chain = connect(anvil, root / "deployer")
     funder = chain.dev_keys()[0]

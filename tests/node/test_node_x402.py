@@ -64,7 +64,11 @@ REQUEST = {
 )
 def paid(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A node serving the digits model at :data:`PRICE` per call; the payer holds CairnUSD."""
-    chain = "embedded://" if request.param == "embedded" else request.getfixturevalue("anvil")
+    chain = (
+        "embedded://"
+        if request.param == "embedded"
+        else request.getfixturevalue("wall_clock_anvil")
+    )
     start = request.getfixturevalue("start")
     live, server, thread = start(
         tmp_path_factory.mktemp("x402"), chain, models=(MODEL,), prices={MODEL: PRICE}

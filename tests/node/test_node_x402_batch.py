@@ -76,7 +76,11 @@ PAYERS = {name: payer(name) for name in ("session", "resync", "refund", "bad", "
 )
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A node paid with batch-settlement only; each payer holds CairnUSD."""
-    chain = "embedded://" if request.param == "embedded" else request.getfixturevalue("anvil")
+    chain = (
+        "embedded://"
+        if request.param == "embedded"
+        else request.getfixturevalue("wall_clock_anvil")
+    )
     start = request.getfixturevalue("start")
     node, server, thread = start(
         tmp_path_factory.mktemp("x402-batch"),
