@@ -170,6 +170,7 @@ class Validator:
         self._lock = lock
         self._params: DisputeParams | None = None
         self._deferred: set[int] = set()  # disputes this juror could not judge yet
+        self._audited: set[tuple[str, int]] = set()  # batches to attest in the pool this tick
 
     @contextlib.contextmanager
     def _chain(self) -> Iterator[Chain]:
@@ -207,6 +208,11 @@ class Validator:
         self._audit(report)
         serve_challenges(self, report.convicted)
         self._serve_disputes(report)  # and claims what both credited
+        # pay last: duties with deadlines (votes, reveals) come before recording audits
+        for node, batch_id in sorted(self._audited):
+            if attest_audited(self, node, batch_id) is not None:
+                report.attested.append((node, batch_id))
+        self._audited.clear()
         report.earned = claim_earned(self)  # the validator pool: paid from demand
         return report
 
@@ -284,8 +290,7 @@ class Validator:
                 self.state.settle(row, "failed", "leaf outside the batch")
                 continue
             self._audit_one(row, evidence_for(members[row.leaf], members, batch_id), report)
-        if attest_audited(self, node, batch_id) is not None:
-            report.attested.append((node, batch_id))
+        self._audited.add((node, batch_id))  # attested at the end of the tick
 
     def _audit_withheld_leaf(self, row: AuditRow, reason: str, report: TickReport) -> None:
         """Audit a leaf of a batch not listed: from its answered leaf challenge, or open one."""
