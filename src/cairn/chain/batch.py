@@ -76,6 +76,7 @@ __all__ = [
     "install_canonical",
     "refund_digest",
     "sign_claim_batch",
+    "sign_deposit",
     "sign_refund",
     "sign_voucher",
     "voucher_digest",
@@ -333,6 +334,35 @@ def erc3009_collector_data(
     return encode(["uint256", "uint256", "uint256", "bytes"], values)
 
 
+def sign_deposit(
+    payer: Signer,
+    cid: bytes,
+    amount: int,
+    token: TokenDomain,
+    *,
+    valid_before: int,
+    valid_after: int = 0,
+    salt: bytes | None = None,
+) -> tuple[bytes, bytes]:
+    """``payer``'s EIP-3009 ``ReceiveWithAuthorization`` of ``amount`` to the collector for
+    channel ``cid``, under ``token``'s domain, as the SDK client signs it; returns (salt,
+    65-byte signature), a fresh random salt unless one is given. The one place a deposit
+    is signed: onchain (:func:`authorize_deposit`) and in an x402 payload alike."""
+    salt = os.urandom(32) if salt is None else salt
+    signature = sign_authorization(
+        payer,
+        token,
+        kind="receive",
+        from_=payer.address,
+        to=ERC3009_COLLECTOR_ADDRESS,
+        value=amount,
+        valid_after=valid_after,
+        valid_before=valid_before,
+        nonce=deposit_nonce(cid, salt),
+    )
+    return salt, signature.to_bytes()
+
+
 def authorize_deposit(
     payer: Signer,
     config: ChannelConfig,
@@ -347,19 +377,11 @@ def authorize_deposit(
     """``collectorData`` of a deposit: ``payer``'s EIP-3009 ``ReceiveWithAuthorization``
     of ``amount`` to the collector, under ``token``'s domain, as the SDK client signs it
     (a fresh random salt unless one is given)."""
-    salt = os.urandom(32) if salt is None else salt
-    signature = sign_authorization(
-        payer,
-        token,
-        kind="receive",
-        from_=config.payer,
-        to=ERC3009_COLLECTOR_ADDRESS,
-        value=amount,
-        valid_after=valid_after,
-        valid_before=valid_before,
-        nonce=deposit_nonce(channel_id(config, token.chain_id, contract), salt),
+    cid = channel_id(config, token.chain_id, contract)
+    salt, signature = sign_deposit(
+        payer, cid, amount, token, valid_before=valid_before, valid_after=valid_after, salt=salt
     )
-    return erc3009_collector_data(valid_after, valid_before, salt, signature.to_bytes())
+    return erc3009_collector_data(valid_after, valid_before, salt, signature)
 
 
 # -- the contract -------------------------------------------------------------------

@@ -42,10 +42,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cairn.chain.batch import (
-    ERC3009_COLLECTOR_ADDRESS,
     ChannelConfig,
     channel_id,
-    deposit_nonce,
+    sign_deposit,
     sign_voucher,
 )
 from cairn.chain.token import TokenDomain, new_nonce, sign_authorization
@@ -133,6 +132,12 @@ class Payer:
                 return req
         raise PaymentInvalid(f"cannot pay: {why}")
 
+    def _over_limit(self, price: int) -> PaymentInvalid:
+        return PaymentInvalid(
+            f"spending limit: a call costs {price}, {self.left} of {self.max_spend} is left "
+            "(raise --max-spend)"
+        )
+
     def in_session(self, offer: Offer) -> bool:
         """Whether we hold a channel to this offer's batch-settlement payee: then a call
         carries its voucher at once, without waiting for a 402."""
@@ -159,10 +164,7 @@ class Payer:
             return PAYMENT_SIGNATURE, self._voucher(req, offer.resource)
         with self._lock:
             if req.amount > self.left:
-                raise PaymentInvalid(
-                    f"spending limit: a call costs {req.amount}, {self.left} of "
-                    f"{self.max_spend} is left (raise --max-spend)"
-                )
+                raise self._over_limit(req.amount)
             self.spent += req.amount
         name, version = str(req.extra.get("name", "")), str(req.extra.get("version", ""))
         domain = TokenDomain(name, chain_id_of(req.network), self.asset, version)
@@ -204,10 +206,7 @@ class Payer:
             if ch is None or ceiling > ch.deposited:
                 deposit = min(self.deposit_calls * req.amount, self.left)
                 if deposit < req.amount:
-                    raise PaymentInvalid(
-                        f"spending limit: a call costs {req.amount}, {self.left} of "
-                        f"{self.max_spend} is left (raise --max-spend)"
-                    )
+                    raise self._over_limit(req.amount)
                 self.spent += deposit
             if ch is None:
                 config = ChannelConfig(
@@ -240,23 +239,12 @@ class Payer:
         """The EIP-3009 ``ReceiveWithAuthorization`` to the deposit collector."""
         name, version = str(req.extra.get("name", "")), str(req.extra.get("version", ""))
         domain = TokenDomain(name, chain_id_of(req.network), self.asset, version)
-        salt = os.urandom(32)
         valid_before = int(self.clock()) + MAX_VALID_S
-        signature = sign_authorization(
-            self.signer,
-            domain,
-            kind="receive",
-            from_=self.signer.address,
-            to=ERC3009_COLLECTOR_ADDRESS,
-            value=amount,
-            valid_after=0,
-            valid_before=valid_before,
-            nonce=deposit_nonce(cid, salt),
-        )
+        salt, signature = sign_deposit(self.signer, cid, amount, domain, valid_before=valid_before)
         auth = {
             "validAfter": "0",
             "validBefore": str(valid_before),
             "salt": "0x" + salt.hex(),
-            "signature": "0x" + signature.to_bytes().hex(),
+            "signature": "0x" + signature.hex(),
         }
         return {"amount": str(amount), "authorization": {"erc3009Authorization": auth}}
