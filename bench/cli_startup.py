@@ -9,7 +9,10 @@ throwaway data dir.
     python bench/cli_startup.py [--runs 7]
 
 Also times a bare typer app with one command (``bare_typer_ms``): the floor any
-typer CLI pays before cairn imports a layer.
+typer CLI pays before cairn imports a layer; and ``help_uncached_ms``, the root
+help rendered through typer with its cache emptied before each run (what the first
+``cairn --help`` after an install or upgrade costs; later ones read the rendering
+back, see cairn.cli._fast).
 
 Writes bench/results/cli.json. Target (issue 11): add, help and cat start within
 150 ms of bare Python.
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -64,7 +68,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7)
     runs = parser.parse_args().runs
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "CAIRN_DATA_DIR": str(Path(tmp) / "data")}
+        env = {
+            **os.environ,
+            "CAIRN_DATA_DIR": str(Path(tmp) / "data"),
+            "XDG_CACHE_HOME": str(Path(tmp) / "cache"),
+        }
+        cold_cache = Path(tmp) / "cold-cache"
+        cold_env = {**env, "XDG_CACHE_HOME": str(cold_cache)}
         one = Path(tmp) / "one.bin"
         one.write_bytes(b"x")
         cairn = _cairn()
@@ -73,6 +83,7 @@ def main() -> None:
             "python": [sys.executable, "-c", "pass"],
             "bare_typer": [sys.executable, "-c", BARE_TYPER, "hello"],
             "help": [*cairn, "--help"],
+            "help_uncached": [*cairn, "--help"],
             "add": [*cairn, "add", "-q", str(one)],
             "cat": [*cairn, "cat", cid],
             "wallet_list": [*cairn, "wallet", "list"],
@@ -83,7 +94,9 @@ def main() -> None:
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(runs):
             for name, argv in commands.items():
-                times[name].append(_run(argv, env)[0])
+                if name == "help_uncached":
+                    shutil.rmtree(cold_cache, ignore_errors=True)
+                times[name].append(_run(argv, cold_env if name == "help_uncached" else env)[0])
     medians = {f"{name}_ms": round(statistics.median(t), 1) for name, t in times.items()}
     python_ms = medians["python_ms"]
     print(f"python -c pass      {python_ms:8.1f} ms (median of {runs})")

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from cairn.content import Cid
+
 HEAVY = ("onnx", "onnxruntime", "web3", "fastapi", "numpy", "uvicorn")
 
 _SCRIPT = """
@@ -64,6 +66,21 @@ def test_a_light_command_imports_no_heavy_backend(
     if argv[0] == "cat":
         assert _imported_by(data_dir, "add", "-q", str(file)) & set(HEAVY) == set()
     assert _imported_by(data_dir, *argv) & set(HEAVY) == set()
+
+
+@pytest.mark.parametrize("command", ["help", "add", "cat"])
+def test_the_fast_commands_do_not_import_typer(
+    command: str, data_dir: Path, tmp_path: Path
+) -> None:
+    """``add``, ``cat`` and a kept root help start without typer, click or pydantic."""
+    file = _one_byte_file(tmp_path)
+    cid = str(Cid.of(file.read_bytes()))  # a raw leaf: the file is one byte
+    argv = {"help": ["--help"], "add": ["add", "-q", str(file)], "cat": ["cat", cid]}[command]
+    if command != "add":
+        _imported_by(data_dir, "add", "-q", str(file))
+    if command == "help":
+        _imported_by(data_dir, "--help")  # renders it once through typer, and keeps it
+    assert _imported_by(data_dir, *argv) & {"typer", "click", "pydantic", "multiformats"} == set()
 
 
 def test_the_heavy_names_stay_importable() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,8 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlsplit
 
 import typer
-from rich.console import Console
 
+from cairn.cli._console import console, err_console
 from cairn.config import DataDir, resolve_data_dir
 from cairn.errors import ConfigError, ContentValueError
 
@@ -38,9 +37,6 @@ __all__ = [
     "state",
 ]
 
-# Piped output is never wrapped: a CID or a command split over two lines breaks scripts.
-console = Console(soft_wrap=not sys.stdout.isatty())
-err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 

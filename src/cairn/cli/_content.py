@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from cairn.cli._common import GATEWAY_ENV, JsonOpt, console, gateway_url, progress_bytes, state
+from cairn.cli import _fast
+from cairn.cli._common import GATEWAY_ENV, JsonOpt, console, gateway_url, state
 
 __all__ = ["register"]
-
-_BAR_MIN_BYTES = 16 << 20
 
 car_app = typer.Typer(
     help="Export and import CAR v1 archives (the interchange with Kubo).", no_args_is_help=True
@@ -23,12 +20,6 @@ car_app = typer.Typer(
 
 def _echo_json(doc: dict[str, Any]) -> None:
     typer.echo(json.dumps(doc))
-
-
-def _size_of(path: Path) -> int:
-    if path.is_file():
-        return path.stat().st_size
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
 
 
 def add(
@@ -48,41 +39,20 @@ def add(
     as_json: JsonOpt = False,
 ) -> None:
     """Import a file or folder as UnixFS; print its root CID (identical to Kubo's)."""
-    from cairn import content
-
-    profile = profile or content.DEFAULT_PROFILE
-    content.get_profile(profile)
-    store = content.NullBlockstore() if only_hash else content.open_blockstore(state(ctx).data_dir)
-    total = _size_of(path)
-    threads = workers or os.cpu_count() or 1
-    bar_on = not (quiet or as_json) and total >= _BAR_MIN_BYTES
-    with progress_bytes(f"adding {path.name}", total, bar_on) as bar:
-        task = bar.task_ids[0]
-        cid = content.add_path(
-            path, store, profile, workers=threads, progress=lambda n: bar.advance(task, n)
-        )
-    if as_json:
-        doc = {"cid": str(cid), "name": path.name, "bytes": total, "profile": profile}
-        _echo_json({**doc, "stored": not only_hash})
-    elif quiet:
-        typer.echo(str(cid))
-    else:
-        console.print(
-            f"added [bold]{cid}[/] {path.name} ({total} bytes, {profile})",
-            highlight=False,
-            soft_wrap=True,
-        )
+    _fast.add(
+        state(ctx).data_dir,
+        path,
+        profile=profile,
+        only_hash=only_hash,
+        quiet=quiet,
+        workers=workers,
+        as_json=as_json,
+    )
 
 
 def cat(ctx: typer.Context, cid: Annotated[str, typer.Argument(help="CID of a file.")]) -> None:
     """Write a file's bytes to stdout (every block verified)."""
-    from cairn import content
-
-    store = content.open_blockstore(state(ctx).data_dir)
-    out = sys.stdout.buffer
-    for piece in content.iter_file(content.Cid.parse(cid), store):
-        out.write(piece)
-    out.flush()
+    _fast.cat(state(ctx).data_dir, cid)
 
 
 def get(

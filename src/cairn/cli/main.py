@@ -1,136 +1,73 @@
 """Entry point of the ``cairn`` command.
 
-Sub-command modules register themselves here; errors are reported here, once,
-as one line on stderr and exit status 1: a :class:`~cairn.errors.CairnError`,
-Typer's own usage errors (an unknown option, a missing argument, a bad value),
-which would otherwise draw a box and exit 2, and an ``OSError`` from the
-machine (a path that cannot be written, a full disk), which no layer can help.
+A command that :mod:`cairn.cli._fast` can run without typer (``add``, ``cat``,
+the root help) runs there; every other goes to the typer app in
+:mod:`cairn.cli._app`, imported only then. Errors are reported here, once, for
+both, as one line on stderr and exit status 1: a :class:`~cairn.errors.CairnError`,
+and an ``OSError`` from the machine (a path that cannot be written, a full disk),
+which no layer can help; the app adds typer's own usage errors.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-import typer
-from rich.markup import escape
-from typer.core import TyperOption
-
-from cairn import __version__
-from cairn.cli._common import console, err_console, state
+from cairn.cli import _fast
 from cairn.errors import CairnError
 
-__all__ = ["app", "main", "run"]
-
-# One module per layer; each defines ``register(app)``.
-_MODULES = [
-    "cairn.cli._content",
-    "cairn.cli._identity",
-    "cairn.cli._provenance",
-    "cairn.cli._audit",
-    "cairn.cli._chain",
-    "cairn.cli._payments",
-    "cairn.cli._channel",
-    "cairn.cli._node",
-    "cairn.cli._network",
-    "cairn.cli._verification",
-    "cairn.cli._zk",
-    "cairn.cli._testnet",
-]
-
-app = typer.Typer(
-    name="cairn",
-    help="Cairn: content-addressed models with signed lineage, verifiable inference, "
-    "and settlement on an EVM chain.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    add_completion=True,
-)
-
-
-# Typer 0.29's rich help gives every option a type column, flags too ("--quiet <bool>",
-# even its own "--help <bool>"), as if a flag took a value; click's plain help shows none,
-# and no declaration of ours (--x/--no-x, is_flag=True) changes it. So flags show none here.
-_option_type = TyperOption.display_type_rich
-
-
-def _flag_type(self: TyperOption, ctx: Any) -> str | None:
-    return None if self.is_flag else _option_type(self, ctx)
-
-
-TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"cairn {__version__}")
-        raise typer.Exit()
-
-
-@app.callback()
-def _root(
-    ctx: typer.Context,
-    data_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--data-dir",
-            help="Where cairn keeps its state. Default: $CAIRN_DATA_DIR, else ~/.cairn.",
-        ),
-    ] = None,
-    version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
-    ] = False,
-) -> None:
-    state(ctx).data_dir_option = data_dir
-
-
-for _name in _MODULES:
-    importlib.import_module(_name).register(app)
-
-
-def _fail(message: str) -> int:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
-    return 1
-
-
-def _usage(exc: typer.TyperException) -> str:
-    """A usage error as one line, with where to read more."""
-    text = " ".join(exc.format_message().split()).removesuffix(".")
-    text = text[:1].lower() + text[1:]
-    ctx = getattr(exc, "ctx", None)
-    return f"{text} (see '{ctx.command_path} --help')" if ctx is not None else text
+__all__ = ["main", "run"]  # and ``app``, through __getattr__
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code: 0, or 1 after one line on stderr."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    recorder: _fast.HelpRecorder | None = None
     try:
-        code = app(args=argv, prog_name="cairn", standalone_mode=False)
+        planned = _fast.plan(args)
+        if planned is not None:
+            return planned()
+        from cairn.cli._app import run_app
+
+        if args in ([], ["--help"]):  # the root help: rendered once, then kept
+            recorder = _fast.HelpRecorder(args)
+            recorder.start()
+        code = run_app(args)
+        if recorder is not None:
+            recorder.finish(code)
+        return code
     except CairnError as exc:
         return _fail(str(exc))
-    except typer.TyperException as exc:  # click's usage and file errors
-        if type(exc).__name__ == "NoArgsIsHelpError":  # `cairn zk`: the help, as --help
-            console.print(exc.format_message(), end="", markup=False, highlight=False)
-            return 0
-        return _fail(_usage(exc))
-    except typer.Abort:  # end of input at a prompt
-        return _fail("aborted")
     except OSError as exc:  # a path the user gave cannot be written, a full disk: say which
         where = f"{exc.filename}: " if exc.filename else ""
         return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
-        err_console.print("interrupted")
+        print("interrupted", file=sys.stderr)
         return 130
-    except SystemExit as exc:  # shell completion exits
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-    return code if isinstance(code, int) else 0
+    finally:
+        if recorder is not None:
+            recorder.finish(1)  # restores stdout; keeps nothing unless finished above
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def _fail(message: str) -> int:
+    from cairn.cli._console import fail
+
+    return fail(message)
 
 
 def run() -> None:
     """Console-script entry point."""
+    sys.exit(main())
+
+
+def __getattr__(name: str) -> Any:
+    """``app``: the typer app, imported when asked for (tests drive it with CliRunner)."""
+    if name == "app":
+        from cairn.cli._app import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+if __name__ == "__main__":
     sys.exit(main())
