@@ -99,3 +99,13 @@ def test_a_name_a_package_does_not_have_is_an_attribute_error() -> None:
 
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = cairn.inference.no_such_name  # type: ignore[attr-defined]
+
+
+def test_a_node_serves_without_the_onnx_package() -> None:
+    """Serving needs ONNX Runtime; onnx (and ml_dtypes, 0.5 s) only builds graphs."""
+    code = "import sys, cairn.node, cairn.inference as i; i.load_model; i.build_minilm_int8\n"
+    code += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('onnx', 'ml_dtypes')))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=120, check=True
+    )
+    assert done.stdout.decode().strip() == "[]"

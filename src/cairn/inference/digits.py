@@ -28,16 +28,17 @@ from __future__ import annotations
 import importlib.resources
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-import onnx
-from onnx import TensorProto, helper, numpy_helper
 
 from cairn.errors import InferenceError
 from cairn.inference.base import TensorSpec
 from cairn.inference.folder import ModelSpec, write_model_folder
+
+if TYPE_CHECKING:
+    import onnx
 
 __all__ = [
     "DIGITS_NAME",
@@ -117,6 +118,9 @@ def build_digits_classifier(out_dir: Path) -> Path:
 
 
 def _graph(coef: npt.NDArray[Any], intercept: npt.NDArray[Any]) -> onnx.ModelProto:
+    import onnx  # build-time only: serving needs ONNX Runtime, not onnx
+    from onnx import TensorProto, helper, numpy_helper
+
     inits = [
         numpy_helper.from_array(np.array(1.0 / 16.0, dtype=np.float32), "scale"),
         numpy_helper.from_array(np.ascontiguousarray(coef.T, dtype=np.float32), "weight"),

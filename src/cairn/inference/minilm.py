@@ -26,7 +26,6 @@ import numpy as np
 import numpy.typing as npt
 
 from cairn.errors import InferenceError, ModelNotFound, TensorError
-from cairn.inference._bert import BertConfig, bert_mean_pooling_graph
 from cairn.inference.base import TensorSpec
 from cairn.inference.folder import (
     Model,
@@ -61,7 +60,9 @@ def minilm_source_dir() -> Path:
 
 def build_minilm(out_dir: Path) -> Path:
     """Write the MiniLM model folder into ``out_dir`` (cached: rebuilt only if stale)."""
-    from safetensors.numpy import load_file  # build-time only
+    from safetensors.numpy import load_file  # build-time only, as are onnx and its helpers
+
+    from cairn.inference._bert import BertConfig, bert_mean_pooling_graph
 
     src = minilm_source_dir()
     weights_sha = hashlib.sha256((src / "model.safetensors").read_bytes()).hexdigest()

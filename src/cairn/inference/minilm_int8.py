@@ -35,10 +35,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import onnx
 
 from cairn.errors import InferenceError
-from cairn.inference._int8 import quantize_linear_layers
 from cairn.inference.folder import (
     MODEL_FILE,
     SPEC_FILE,
@@ -86,6 +84,10 @@ def build_minilm_int8(out_dir: Path, float_dir: Path) -> Path:
     }
     if is_built(out_dir, source):
         return out_dir
+    import onnx  # build-time only: serving needs ONNX Runtime, not onnx (0.5 s of imports)
+
+    from cairn.inference._int8 import quantize_linear_layers
+
     model = onnx.load_from_string(graph)
     layers = sum(1 for n in model.graph.node if n.name.endswith("/ffn_in/matmul"))
     quantized = quantize_linear_layers(
