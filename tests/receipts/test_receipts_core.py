@@ -73,7 +73,7 @@ def _typed(receipt: Receipt) -> dict:
 def test_fast_digest_equals_generic_encoder_and_eth_account(signer: LocalSigner) -> None:
     r = make(signer)
     typed = _typed(r)
-    assert r.digest() == typed_data_digest(typed)
+    assert r.digest() == typed_data_digest(typed) == typed_data_digest(r.typed_data())
     signed = Account.sign_message(encode_typed_data(full_message=typed), signer.private_key)
     assert signed.signature == r.signature.to_bytes()  # type: ignore[union-attr]
 

@@ -14,7 +14,9 @@ They are signed through the :class:`cairn.identity.Signer` port: the signing
 hash ``keccak256(0x02 || rlp([chainId, nonce, ..., accessList]))`` (EIP-1559,
 "Specification") is computed here and handed to ``signer.sign_hash``, so a key
 never leaves its signer (a keystore, a KMS or a hardware wallet signs the same
-way), and the raw transaction is assembled from the returned (y-parity, r, s).
+way), and the raw transaction is assembled from the returned (y-parity, r, s). A
+wallet that keeps its key (EIP-1193) is asked for ``eth_signTransaction`` instead,
+and its answer is sent only if it signs that very hash, by that very address.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from eth_account.typed_transactions.typed_transaction import TypedTransaction
 from eth_utils.exceptions import ValidationError
+from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import ContractLogicError, TimeExhausted, Web3Exception, Web3RPCError
 
@@ -34,9 +37,10 @@ from cairn.errors import (
     ChainUnreachable,
     ContractRevert,
     InsufficientFunds,
+    SignatureError,
     one_line,
 )
-from cairn.identity import Signer
+from cairn.identity import Signature, Signer, WalletSigner, recover_hash
 
 __all__ = ["Tx", "raw_transaction_gas", "sign_transaction", "translate"]
 
@@ -106,11 +110,36 @@ def sign_transaction(tx: dict[str, Any], signer: Signer) -> bytes:
     """The raw, signed EIP-1559 transaction for ``tx`` (a web3 transaction dict)."""
     fields = {k: v for k, v in tx.items() if k != "from"}
     unsigned = TypedTransaction.from_dict(fields)
+    if isinstance(signer, WalletSigner):
+        return _from_wallet(signer, fields, unsigned.hash())
     sig = signer.sign_hash(unsigned.hash())
     signed = TypedTransaction.from_dict(
         {**unsigned.as_dict(), "v": sig.v - 27, "r": sig.r, "s": sig.s}
     )
     return signed.encode()
+
+
+def _from_wallet(signer: WalletSigner, fields: dict[str, Any], signing_hash: bytes) -> bytes:
+    """A wallet's ``eth_signTransaction``, sent only if it is exactly the transaction asked
+    for (same signing hash: same chain, nonce, fees, gas, recipient, value, data) and
+    signed by the wallet's own address."""
+    raw = signer.sign_transaction({"type": 2, **fields})
+    try:
+        signed = TypedTransaction.from_bytes(HexBytes(raw))
+        y, r, s = signed.vrs()
+        signature = Signature(r, s, y + 27)
+    except (CairnError, ValueError, TypeError, IndexError) as exc:
+        raise SignatureError(
+            f"the wallet returned a transaction that does not decode: {exc}"
+        ) from None
+    if signed.hash() != signing_hash:
+        raise SignatureError("the wallet signed a different transaction from the one asked for")
+    by = recover_hash(signing_hash, signature)
+    if by != signer.address:
+        raise SignatureError(
+            f"the wallet returned a transaction signed by {by}, not {signer.address}"
+        )
+    return raw
 
 
 def send(

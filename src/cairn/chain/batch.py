@@ -37,7 +37,7 @@ puts the contracts at their canonical addresses on a development chain.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -51,7 +51,7 @@ from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
 from cairn.chain.token import TokenDomain, sign_authorization
 from cairn.errors import ChainError, NotDeployed, VoucherInvalid
-from cairn.identity import Signer, eip712_digest, hash_struct, type_hash
+from cairn.identity import Signer, eip712_digest, hash_struct, sign_struct, type_hash
 
 if TYPE_CHECKING:
     from cairn.chain.client import Chain
@@ -217,15 +217,35 @@ class ReceiverTotals:
 # -- EIP-712 ------------------------------------------------------------------------
 
 
-@cache
-def _separator(chain_id: int, contract: str) -> bytes:
-    domain = {
+def _domain(chain_id: int, contract: str) -> dict[str, Any]:
+    return {
         "name": "x402 Batch Settlement",
         "version": "1",
         "chainId": chain_id,
-        "verifyingContract": _address(contract),  # checked once per contract, not per digest
+        "verifyingContract": _address(contract),
     }
-    return hash_struct("EIP712Domain", domain, TYPES)
+
+
+@cache
+def _separator(chain_id: int, contract: str) -> bytes:  # checked once per contract
+    return hash_struct("EIP712Domain", _domain(chain_id, contract), TYPES)
+
+
+def _sign(
+    signer: Signer,
+    digest: bytes,
+    kind: str,
+    message: Callable[[], dict[str, Any]],
+    chain_id: int,
+    contract: str,
+) -> bytes:
+    """``digest`` signed; a wallet is shown the struct it is the digest of."""
+
+    def typed() -> dict[str, Any]:
+        domain = _domain(chain_id, contract)
+        return {"types": TYPES, "primaryType": kind, "domain": domain, "message": message()}
+
+    return sign_struct(signer, digest, typed).to_bytes()
 
 
 def _digest(kind: str, message: dict[str, Any], chain_id: int, contract: str) -> bytes:
@@ -278,6 +298,10 @@ def claim_batch_digest(
     claims: Sequence[VoucherClaim], chain_id: int, contract: str = BATCH_SETTLEMENT_ADDRESS
 ) -> bytes:
     """What the receiverAuthorizer signs for ``claimWithSignature``: ``ClaimBatch``."""
+    return _digest("ClaimBatch", _claim_batch(claims, chain_id, contract), chain_id, contract)
+
+
+def _claim_batch(claims: Sequence[VoucherClaim], chain_id: int, contract: str) -> dict[str, Any]:
     entries = [
         {
             "channelId": channel_id(c.config, chain_id, contract),
@@ -286,7 +310,7 @@ def claim_batch_digest(
         }
         for c in claims
     ]
-    return _digest("ClaimBatch", {"claims": entries}, chain_id, contract)
+    return {"claims": entries}
 
 
 def sign_voucher(
@@ -297,7 +321,9 @@ def sign_voucher(
     contract: str = BATCH_SETTLEMENT_ADDRESS,
 ) -> bytes:
     """A cumulative voucher's 65-byte signature (r‖s‖v)."""
-    return signer.sign_hash(voucher_digest(cid, max_claimable, chain_id, contract)).to_bytes()
+    digest = voucher_digest(cid, max_claimable, chain_id, contract)
+    message = {"channelId": cid, "maxClaimableAmount": max_claimable}
+    return _sign(signer, digest, "Voucher", lambda: message, chain_id, contract)
 
 
 def sign_refund(
@@ -308,7 +334,9 @@ def sign_refund(
     chain_id: int,
     contract: str = BATCH_SETTLEMENT_ADDRESS,
 ) -> bytes:
-    return signer.sign_hash(refund_digest(cid, nonce, amount, chain_id, contract)).to_bytes()
+    digest = refund_digest(cid, nonce, amount, chain_id, contract)
+    message = {"channelId": cid, "nonce": nonce, "amount": amount}
+    return _sign(signer, digest, "Refund", lambda: message, chain_id, contract)
 
 
 def sign_claim_batch(
@@ -317,7 +345,15 @@ def sign_claim_batch(
     chain_id: int,
     contract: str = BATCH_SETTLEMENT_ADDRESS,
 ) -> bytes:
-    return signer.sign_hash(claim_batch_digest(claims, chain_id, contract)).to_bytes()
+    digest = claim_batch_digest(claims, chain_id, contract)
+    return _sign(
+        signer,
+        digest,
+        "ClaimBatch",
+        lambda: _claim_batch(claims, chain_id, contract),
+        chain_id,
+        contract,
+    )
 
 
 def deposit_nonce(cid: bytes, salt: bytes) -> bytes:

@@ -28,7 +28,7 @@ from web3 import Web3
 from cairn.chain._tx import Tx, tx_of
 from cairn.chain._wrapper import ContractWrapper
 from cairn.errors import SignatureError
-from cairn.identity import Signature, Signer, eip712_digest, hash_struct
+from cairn.identity import Signature, Signer, eip712_digest, hash_struct, sign_struct
 
 __all__ = [
     "AUTHORIZATION_TYPES",
@@ -131,6 +131,19 @@ def authorization_digest(
 ) -> bytes:
     """The EIP-712 digest ``from_`` signs to let ``value`` go to ``to`` once, strictly
     between ``valid_after`` and ``valid_before`` (unix seconds)."""
+    primary, message = _authorization(kind, from_, to, value, valid_after, valid_before, nonce)
+    return _digest(domain, primary, message)
+
+
+def _authorization(
+    kind: AuthorizationKind,
+    from_: str,
+    to: str,
+    value: int,
+    valid_after: int,
+    valid_before: int,
+    nonce: bytes | str,
+) -> tuple[str, dict[str, Any]]:
     if kind not in _PRIMARY:
         raise SignatureError(f"authorization kind must be 'transfer' or 'receive', not {kind!r}")
     message = {
@@ -141,9 +154,20 @@ def authorization_digest(
         "validBefore": valid_before,
         "nonce": _nonce(nonce),
     }
-    return eip712_digest(
-        domain.separator, hash_struct(_PRIMARY[kind], message, AUTHORIZATION_TYPES)
-    )
+    return _PRIMARY[kind], message
+
+
+def _digest(domain: TokenDomain, primary: str, message: dict[str, Any]) -> bytes:
+    return eip712_digest(domain.separator, hash_struct(primary, message, AUTHORIZATION_TYPES))
+
+
+def _typed(domain: TokenDomain, primary: str, message: dict[str, Any]) -> dict[str, Any]:
+    """What a wallet is shown (``eth_signTypedData_v4``): the same digest."""
+    types = {
+        "EIP712Domain": AUTHORIZATION_TYPES["EIP712Domain"],
+        primary: AUTHORIZATION_TYPES[primary],
+    }
+    return {"types": types, "primaryType": primary, "domain": domain.as_dict(), "message": message}
 
 
 def sign_authorization(
@@ -159,30 +183,25 @@ def sign_authorization(
     nonce: bytes | str,
 ) -> Signature:
     """``signer``'s signature of :func:`authorization_digest` (x402's ``payload.signature``)."""
-    digest = authorization_digest(
-        domain,
-        kind=kind,
-        from_=from_,
-        to=to,
-        value=value,
-        valid_after=valid_after,
-        valid_before=valid_before,
-        nonce=nonce,
-    )
-    return signer.sign_hash(digest)
+    primary, message = _authorization(kind, from_, to, value, valid_after, valid_before, nonce)
+    digest = _digest(domain, primary, message)
+    return sign_struct(signer, digest, lambda: _typed(domain, primary, message))
 
 
 def cancel_digest(domain: TokenDomain, authorizer: str, nonce: bytes | str) -> bytes:
     """The EIP-712 digest ``authorizer`` signs to spend ``nonce`` without a transfer."""
-    message = {"authorizer": authorizer, "nonce": _nonce(nonce)}
-    return eip712_digest(
-        domain.separator, hash_struct("CancelAuthorization", message, AUTHORIZATION_TYPES)
-    )
+    return _digest(domain, "CancelAuthorization", _cancel(authorizer, nonce))
+
+
+def _cancel(authorizer: str, nonce: bytes | str) -> dict[str, Any]:
+    return {"authorizer": authorizer, "nonce": _nonce(nonce)}
 
 
 def sign_cancel(signer: Signer, domain: TokenDomain, nonce: bytes | str) -> Signature:
     """``signer``'s cancellation of its own authorization ``nonce``."""
-    return signer.sign_hash(cancel_digest(domain, signer.address, nonce))
+    message = _cancel(signer.address, nonce)
+    digest = _digest(domain, "CancelAuthorization", message)
+    return sign_struct(signer, digest, lambda: _typed(domain, "CancelAuthorization", message))
 
 
 def _vrs(signature: Signature | bytes) -> tuple[int, bytes, bytes]:

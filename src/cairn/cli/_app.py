@@ -77,11 +77,21 @@ def _root(
             help="Where cairn keeps its state. Default: $CAIRN_DATA_DIR, else ~/.cairn.",
         ),
     ] = None,
+    signer: Annotated[
+        str | None,
+        typer.Option(
+            "--signer",
+            envvar="CAIRN_SIGNER",
+            help="Sign with a wallet that keeps its key (EIP-1193 JSON-RPC at this http(s) "
+            "URL; '#0xADDRESS' picks an account), instead of a keystore wallet.",
+        ),
+    ] = None,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print version.")
     ] = False,
 ) -> None:
     state(ctx).data_dir_option = data_dir
+    state(ctx).signer_url = signer
 
 
 for _name in _MODULES:

@@ -72,7 +72,13 @@ def _open(ctx: typer.Context, url: str) -> chainlib.Chain:
 
 
 def _wallet(ctx: typer.Context, name: str | None) -> Signer:
+    """The ``--signer`` wallet, else the named (or default) keystore wallet, unlocked
+    with ``$CAIRN_PASSPHRASE``."""
     from cairn.identity import WalletStore
+
+    external = state(ctx).external_signer(name)
+    if external is not None:
+        return external
 
     store = WalletStore(state(ctx).data_dir.keystore)
     passphrase = os.environ.get("CAIRN_PASSPHRASE")
@@ -84,15 +90,15 @@ def _wallet(ctx: typer.Context, name: str | None) -> Signer:
 def _signer(
     ctx: typer.Context, chain: chainlib.Chain, key: str | None, wallet: str | None
 ) -> Signer:
-    """Who signs: --key, --wallet, the default wallet, or a dev account."""
+    """Who signs: --key, --wallet, the --signer wallet, the default wallet, or a dev account."""
     from cairn.identity import LocalSigner
 
     if key is not None:
+        if state(ctx).signer_url:
+            raise ConfigError("--key and --signer name two signers: pass one")
         account: Signer = LocalSigner.from_hex(key)
-    elif wallet is not None:
+    elif wallet is not None or state(ctx).signer_url or _has_default_wallet(ctx):
         account = _wallet(ctx, wallet)
-    elif _has_default_wallet(ctx):
-        account = _wallet(ctx, None)
     elif dev := chain.dev_keys():
         account = dev[0]
     else:

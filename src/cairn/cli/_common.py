@@ -21,6 +21,8 @@ from cairn.errors import ConfigError, ContentValueError
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from cairn.identity import Signer
+
 __all__ = [
     "DEFAULT_GATEWAY",
     "GATEWAY_ENV",
@@ -55,10 +57,26 @@ class CliState:
     """Options given before the sub-command (``cairn --data-dir D ...``)."""
 
     data_dir_option: Path | None = None
+    signer_url: str | None = None
+    _external: Signer | None = None
 
     @property
     def data_dir(self) -> DataDir:
         return resolve_data_dir(self.data_dir_option).ensure()
+
+    def external_signer(self, wallet: str | None = None) -> Signer | None:
+        """The wallet ``--signer`` (``$CAIRN_SIGNER``) names, asked once; None without one.
+
+        ``wallet``: a keystore wallet the command was also given, which is refused
+        beside ``--signer`` (two signers named, and no telling which one was meant).
+        """
+        if self.signer_url and wallet is not None:
+            raise ConfigError(f"--signer and the wallet {wallet!r} name two signers: pass one")
+        if self.signer_url and self._external is None:
+            from cairn.identity import ExternalSigner
+
+            self._external = ExternalSigner.at(self.signer_url)
+        return self._external
 
 
 def state(ctx: typer.Context) -> CliState:

@@ -20,7 +20,7 @@ from cairn.cli._common import JsonOpt, console, err_console, resolve_address, st
 from cairn.errors import IdentityError
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
-    from cairn.identity import LocalSigner, WalletInfo, WalletStore
+    from cairn.identity import Signer, WalletInfo, WalletStore
     from cairn.identity.wallets import Kdf
 
 __all__ = ["register", "unlock_wallet"]
@@ -94,8 +94,12 @@ def _echo_json(doc: dict[str, Any]) -> None:
     typer.echo(json.dumps(doc))
 
 
-def unlock_wallet(ctx: typer.Context, name: str | None) -> LocalSigner:
-    """Open the named (or default) wallet, asking for its passphrase if needed."""
+def unlock_wallet(ctx: typer.Context, name: str | None) -> Signer:
+    """The ``--signer`` wallet, else the named (or default) keystore wallet, asking for
+    its passphrase if needed."""
+    external = state(ctx).external_signer(name)
+    if external is not None:
+        return external
     store = _store(ctx)
     store.get(name)  # fail on an unknown name before prompting
     return store.unlock(name, _passphrase(confirm=False))

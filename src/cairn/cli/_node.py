@@ -660,9 +660,10 @@ def up(
         prices=",".join(price) if price else None,
         batch_size=batch_size,
         batch_seconds=batch_seconds,
+        signer=state(ctx).signer_url,
     )
     _port_free(settings.host, settings.port)  # before anything is created, asked or staked
-    passphrase = _passphrase()
+    passphrase = "" if settings.signer else _passphrase()  # a wallet keeps its own key
     settings = settings.model_copy(update={"data_dir": state(ctx).data_dir.root})
     with err_console.status("starting cairn") as status:
         node = bootstrap(settings, passphrase, lambda msg: status.update(msg))

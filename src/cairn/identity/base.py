@@ -4,18 +4,24 @@ Every signature cairn makes (EIP-191 messages, EIP-712 receipts and vouchers,
 DSSE manifests) reduces to signing a keccak-256 digest, so the port is one
 property and one method. A keystore wallet, a hardware wallet or a remote KMS
 are all adapters; :class:`~cairn.identity.keys.LocalSigner` is the in-process
-one. Signatures are the Ethereum 65-byte ``r || s || v`` form with ``v`` in
-{27, 28} (Yellow Paper appendix F, as ``ecrecover`` takes them).
+one. A wallet that keeps its key (EIP-1193: it signs messages, typed data and
+transactions it is shown, never a bare digest) is a :class:`WalletSigner`; the
+signing functions route it there, in one place each (``sign_typed_data`` and
+``sign_struct`` in :mod:`cairn.identity.eip712`, ``sign_message`` in
+:mod:`cairn.identity.eip191`, ``cairn.chain._tx.sign_transaction``).
+Signatures are the Ethereum 65-byte ``r || s || v`` form with ``v`` in {27, 28}
+(Yellow Paper appendix F, as ``ecrecover`` takes them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from cairn.errors import SignatureError
 
-__all__ = ["SECP256K1_N", "Signature", "Signer"]
+__all__ = ["SECP256K1_N", "Signature", "Signer", "WalletSigner"]
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -79,4 +85,25 @@ class Signer(Protocol):
 
     def sign_hash(self, digest: bytes) -> Signature:
         """Sign a 32-byte digest (deterministic RFC 6979 nonce, low-s)."""
+        ...
+
+
+@runtime_checkable
+class WalletSigner(Signer, Protocol):
+    """A signer whose key stays in a wallet (EIP-1193): it signs what it is shown.
+
+    Each method returns what the wallet returned, already checked to be by
+    ``address`` over the digest computed on this side (transactions: by the caller).
+    """
+
+    def sign_personal_message(self, message: bytes) -> Signature:
+        """EIP-191 ``personal_sign``."""
+        ...
+
+    def sign_typed_data(self, typed_data: Mapping[str, Any]) -> Signature:
+        """EIP-712 ``eth_signTypedData_v4``."""
+        ...
+
+    def sign_transaction(self, tx: Mapping[str, Any]) -> bytes:
+        """``eth_signTransaction``: the raw signed transaction."""
         ...

@@ -17,13 +17,13 @@ case). Anything malformed raises :class:`~cairn.errors.SignatureError`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from eth_utils.crypto import keccak
 
 from cairn.errors import SignatureError
-from cairn.identity.base import Signature, Signer
+from cairn.identity.base import Signature, Signer, WalletSigner
 from cairn.identity.keys import checksum_address, recover_hash, verify_hash
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "encode_type",
     "hash_struct",
     "recover_typed_data",
+    "sign_struct",
     "sign_typed_data",
     "type_hash",
     "typed_data_digest",
@@ -231,8 +232,26 @@ def typed_data_digest(typed_data: Mapping[str, Any]) -> bytes:
 
 
 def sign_typed_data(signer: Signer, typed_data: Mapping[str, Any]) -> Signature:
-    """Sign typed data as ``eth_signTypedData_v4`` does."""
+    """Sign typed data as ``eth_signTypedData_v4`` does (a wallet is asked to, shown it)."""
+    if isinstance(signer, WalletSigner):
+        return signer.sign_typed_data(typed_data)
     return signer.sign_hash(typed_data_digest(typed_data))
+
+
+def sign_struct(
+    signer: Signer, digest: bytes, typed_data: Callable[[], Mapping[str, Any]]
+) -> Signature:
+    """Sign an EIP-712 ``digest`` computed on a fast path (receipts, vouchers, EIP-3009).
+
+    A key in this process signs ``digest``; a wallet is shown ``typed_data()`` (built
+    only then), and its signature must recover to it over ``digest`` itself, so the
+    fast path and the struct the wallet displayed cannot differ.
+    """
+    if isinstance(signer, WalletSigner):
+        signature = signer.sign_typed_data(typed_data())
+        verify_hash(digest, signature, signer.address)
+        return signature
+    return signer.sign_hash(digest)
 
 
 def recover_typed_data(typed_data: Mapping[str, Any], signature: Signature | bytes) -> str:

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cairn.errors import SiweInvalid
-from cairn.identity import Signer
+from cairn.identity import Signer, sign_message
 from cairn.identity.siwe import CodeAt, IsValidSignature, NonceBook, SiweMessage, verify
 from cairn.identity.siwx import EXTENSION_KEY, declare, verify_header
 
@@ -52,9 +52,10 @@ _STATEMENT = "Sign in to this cairn node: read your retained calls and use your 
 
 def owner_key(signer: Signer) -> bytes:
     """The node's key for address-bound access secrets: the same across restarts
-    (derived from a deterministic signature of a fixed digest), never sent anywhere."""
-    digest = hashlib.sha256(b"cairn: retained-access key for signed-in addresses, v1").digest()
-    return hashlib.sha256(signer.sign_hash(digest).to_bytes()).digest()
+    (derived from a deterministic RFC 6979 signature of a fixed message, which a wallet
+    that keeps the node's key makes too), never sent anywhere."""
+    signed = sign_message(signer, b"cairn: retained-access key for signed-in addresses, v1")
+    return hashlib.sha256(signed.to_bytes()).digest()
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from cairn.chain import Chain, DisputeParams, Role, connect, model_id
 from cairn.chain.batch import install_canonical
 from cairn.config import DataDir
 from cairn.errors import ConfigError, NodeError
-from cairn.identity import LocalSigner, Signer, WalletStore
+from cairn.identity import ExternalSigner, LocalSigner, Signer, WalletStore
 from cairn.inference import Embedder, Model, Tensor
 from cairn.node.models import resolve_models
 from cairn.node.settings import NodeSettings
@@ -126,7 +126,11 @@ class Claimer:
             log.info("collected: %s", got)
 
 
-def _node_signer(dd: DataDir, name: str, passphrase: str, step: Step) -> LocalSigner:
+def _node_signer(dd: DataDir, s: NodeSettings, passphrase: str, step: Step) -> Signer:
+    if s.signer:
+        step(f"asking the wallet at {s.signer} for the node's account")
+        return ExternalSigner.at(s.signer)
+    name = s.wallet
     wallets = WalletStore(dd.keystore)
     if name not in {w.name for w in wallets.list()}:
         step(f"creating node wallet {name!r}")
@@ -229,7 +233,7 @@ def bootstrap(
     """
     dd = DataDir(s.data_dir).ensure()
     chain = chain or connect(s.chain, dd)
-    signer = _node_signer(dd, s.wallet, passphrase, step)
+    signer = _node_signer(dd, s, passphrase, step)
     _fund_and_deploy(chain, s, signer, step)
     store = content.open_blockstore(dd)
     models = _serve(chain, s, dd, signer, store, step)

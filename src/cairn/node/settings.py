@@ -71,6 +71,9 @@ class NodeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
     wallet: str = "node"
+    # a wallet that keeps the node's key (EIP-1193 JSON-RPC URL, '#0xADDRESS' picks an
+    # account): it signs receipts, claims and transactions instead of ``wallet``
+    signer: str | None = None
     deployer_key: str | None = None
     models: Annotated[tuple[str, ...], NoDecode] = Field(default=DEFAULT_MODELS, min_length=1)
     batch_size: int = Field(default=100, ge=1, le=100_000)

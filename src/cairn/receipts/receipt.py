@@ -38,7 +38,14 @@ from eth_utils.crypto import keccak
 
 from cairn.content import Cid
 from cairn.errors import CairnError, ReceiptInvalid, SignatureError
-from cairn.identity import Signature, Signer, checksum_address, hash_struct, recover_hash
+from cairn.identity import (
+    Signature,
+    Signer,
+    checksum_address,
+    hash_struct,
+    recover_hash,
+    sign_struct,
+)
 
 __all__ = [
     "DOMAIN_NAME",
@@ -225,9 +232,27 @@ class Receipt:
         if len(self.request_id) != 32:
             raise ReceiptInvalid("receipt field requestId must be 32 bytes")
 
+    def typed_data(self) -> dict[str, Any]:
+        """The receipt as ``eth_signTypedData_v4`` shows it to a wallet (same digest)."""
+        return {
+            "types": RECEIPT_TYPES,
+            "primaryType": "Receipt",
+            "domain": self.domain.to_json(),
+            "message": {
+                "model": bytes(Cid.parse(self.model)),
+                "inputHash": self.input_hash,
+                "outputHash": self.output_hash,
+                "node": self.node,
+                "requestId": self.request_id,
+                "issuedAt": self.issued_at,
+                "runtime": self.runtime,
+                "price": self.price,
+            },
+        }
+
     def sign(self, signer: Signer, separator: bytes | None = None) -> Receipt:
         digest = self.digest(separator)
-        signed = replace(self, signature=signer.sign_hash(digest))
+        signed = replace(self, signature=sign_struct(signer, digest, self.typed_data))
         signed.__dict__["_digest"] = digest  # the signature is not part of the digest
         return signed
 
