@@ -73,6 +73,12 @@ PETALS: list[tuple[str, str, dict[str, Any], str]] = [
         "settlement runs in one local process",
     ),
     ("identity_payments", "bad", {"layers.identity_payments.settlement": "database"}, "database"),
+    (
+        "identity_payments",
+        "good",
+        {"layers.identity_payments.node_keys": "external_wallet"},
+        "the node's keys are held outside it, by a wallet",
+    ),
     ("governance", "good", {"layers.governance.control": {"by": "nobody"}}, "immutable"),
     ("governance", "warning", {"layers.governance.control.delay_s": 86400}, "1 day"),
     (

@@ -4,7 +4,8 @@ Anvil plays the wallet and the chain. The node asks it for every signature --
 the receipt of each answer (``eth_signTypedData_v4``), the transactions that
 register, stake and anchor (``eth_signTransaction``) -- and the answer verifies
 against Anvil's own RPC exactly as a keystore node's does: the receipt is signed
-by the wallet's account, anchored, and proven onchain.
+by the wallet's account, anchored, and proven onchain. The node says where its key
+is, and the auditor names it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from cairn.audit import audit_live
 from cairn.chain import Network
 from cairn.client import GatewayClient, verify_answer
 
@@ -47,6 +49,10 @@ def test_a_node_signs_everything_through_its_wallet(
         assert receipt.signer() == receipt.node == ACCOUNT
         staked = live.ctx.chain.staking.participant(ACCOUNT)
         assert staked.role is not None  # registered and staked by wallet-signed transactions
+        network = httpx.get(f"{live.url}/v1/network", timeout=30).json()
+        assert network["identity"] == {"node_keys": "external_wallet"}
+        petal = audit_live(live.url).rosette["identity_payments"]
+        assert "held outside it, by a wallet" in petal.reason
         with GatewayClient(live.url) as gateway:
             gateway.verify_online(
                 receipt,

@@ -194,6 +194,9 @@ class IdentityPaymentsLayer(Layer):
     settlement: Literal["none", "database", "local_process", "sidechain", "l2", "l1"]
     custody: Literal["self", "custodial"] = "custodial"
     user_fees: bool = True
+    # Where the operators' signing keys live: opened by the node's own process (a
+    # keystore), or kept by a wallet that signs what it is shown (EIP-1193), never seen.
+    node_keys: Literal["in_process", "external_wallet"] = "in_process"
 
 
 class GovernanceLayer(Layer):

@@ -118,6 +118,12 @@ class VerificationInfo(_Doc):
     min_stake: int = Field(default=0, ge=0, description="Minimum validator stake in wei.")
 
 
+class IdentityInfo(_Doc):
+    """Where the node's signing key lives: its own process, or a wallet it asks (EIP-1193)."""
+
+    node_keys: Literal["in_process", "external_wallet"] = "in_process"
+
+
 class TrainingInfo(_Doc):
     """``none``: the network serves pretrained models with signed lineage."""
 
@@ -140,6 +146,7 @@ class NetworkDocument(_Doc):
     inference: InferenceInfo
     verification: VerificationInfo = VerificationInfo()
     training: TrainingInfo = TrainingInfo()
+    identity: IdentityInfo = IdentityInfo()
     claims: list[str] = [
         "every answer carries a signed, verifiable receipt",
         "centralized compute, decentralized verification, identity, storage and settlement",
@@ -282,6 +289,7 @@ def _payments(chain: ChainFacts, word: NetworkDocument, embedded: bool) -> Ident
         settlement=settlement,
         custody="self",
         user_fees=True,
+        node_keys=word.identity.node_keys,
     )
 
 

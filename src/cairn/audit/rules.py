@@ -20,7 +20,7 @@ from collections.abc import Callable
 from fractions import Fraction
 from math import floor
 
-from cairn.audit.manifest import LAYERS, Layer, StackManifest
+from cairn.audit.manifest import LAYERS, IdentityPaymentsLayer, Layer, StackManifest
 from cairn.audit.report import Answer, Nakamoto, Petal, RedFlag, Report, Stage
 
 __all__ = [
@@ -277,7 +277,14 @@ def rate_identity_payments(m: StackManifest) -> Petal:
     why: settlement is what a blockchain is actually good at; a settlement
       layer one party can rewrite is an ordinary ledger with extra steps.
     """
-    p = m.layers.identity_payments
+    petal = _rate_identity_payments(m.layers.identity_payments)
+    if m.layers.identity_payments.node_keys == "external_wallet":
+        held = "; the node's keys are held outside it, by a wallet that signs what it is shown"
+        return Petal(petal.rating, petal.reason + held)
+    return petal
+
+
+def _rate_identity_payments(p: IdentityPaymentsLayer) -> Petal:
     if p.settlement == "local_process":
         where = p.notes or "an embedded chain"  # a live audit names the chain in the notes
         return Petal(

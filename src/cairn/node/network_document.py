@@ -13,6 +13,7 @@ from typing import Any
 
 from cairn.audit.network import (
     ChainInfo,
+    IdentityInfo,
     InferenceInfo,
     NetworkDocument,
     Participant,
@@ -21,6 +22,7 @@ from cairn.audit.network import (
     VerificationInfo,
 )
 from cairn.chain import Chain, Role
+from cairn.identity import WalletSigner
 from cairn.node.bootstrap import NodeContext
 
 __all__ = ["network_document"]
@@ -89,6 +91,9 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
         registry=RegistryInfo(update_delay_s=min(delays) if delays else 0, owners=owners),
         storage=StorageInfo(gateways=[endpoint], blockstore="filesystem"),
         inference=InferenceInfo(operators=1, runtime="onnxruntime", permissionless=True),
+        identity=IdentityInfo(
+            node_keys="external_wallet" if isinstance(ctx.signer, WalletSigner) else "in_process"
+        ),
         verification=VerificationInfo(
             sampling_rate=dparams.audit_rate_ppm / 1e6 if dparams else 0.0,
             slashing=dparams is not None,
