@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -232,8 +233,12 @@ def bootstrap(
     ``chain`` reuses an open connection (an embedded chain must have one per process).
     """
     dd = DataDir(s.data_dir).ensure()
-    chain = chain or connect(s.chain, dd)
-    signer = _node_signer(dd, s, passphrase, step)
+    # The keystore's scrypt (about 0.7 s, in C without the GIL) runs while the chain
+    # connects (an embedded chain loads its state in Python): cold start is the longer.
+    with ThreadPoolExecutor(1, thread_name_prefix="cairn-unlock") as pool:
+        unlocking = pool.submit(_node_signer, dd, s, passphrase, step)
+        chain = chain or connect(s.chain, dd)
+        signer = unlocking.result()
     _fund_and_deploy(chain, s, signer, step)
     store = content.open_blockstore(dd)
     models = _serve(chain, s, dd, signer, store, step)
