@@ -40,7 +40,7 @@ from cairn.errors import (
     SignatureError,
     one_line,
 )
-from cairn.identity import Signature, Signer, WalletSigner, recover_hash
+from cairn.identity import Signature, Signer, WalletSigner, as_wallet, recover_hash
 
 __all__ = ["Tx", "raw_transaction_gas", "sign_transaction", "translate"]
 
@@ -110,8 +110,9 @@ def sign_transaction(tx: dict[str, Any], signer: Signer) -> bytes:
     """The raw, signed EIP-1559 transaction for ``tx`` (a web3 transaction dict)."""
     fields = {k: v for k, v in tx.items() if k != "from"}
     unsigned = TypedTransaction.from_dict(fields)
-    if isinstance(signer, WalletSigner):
-        return _from_wallet(signer, fields, unsigned.hash())
+    wallet = as_wallet(signer)
+    if wallet is not None:
+        return _from_wallet(wallet, fields, unsigned.hash())
     sig = signer.sign_hash(unsigned.hash())
     signed = TypedTransaction.from_dict(
         {**unsigned.as_dict(), "v": sig.v - 27, "r": sig.r, "s": sig.s}

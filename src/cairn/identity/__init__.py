@@ -10,7 +10,7 @@ through these functions.
 from __future__ import annotations
 
 from cairn._keccak import prefer_pysha3
-from cairn.identity.base import Signature, Signer, WalletSigner
+from cairn.identity.base import Signature, Signer, WalletSigner, as_wallet
 from cairn.identity.eip191 import (
     personal_message_hash,
     recover_message,
@@ -42,6 +42,7 @@ __all__ = [
     "WalletInfo",
     "WalletSigner",
     "WalletStore",
+    "as_wallet",
     "checksum_address",
     "domain_separator",
     "eip712_digest",

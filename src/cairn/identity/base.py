@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from cairn.errors import SignatureError
 
-__all__ = ["SECP256K1_N", "Signature", "Signer", "WalletSigner"]
+__all__ = ["SECP256K1_N", "Signature", "Signer", "WalletSigner", "as_wallet"]
 
 SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
@@ -107,3 +107,19 @@ class WalletSigner(Signer, Protocol):
     def sign_transaction(self, tx: Mapping[str, Any]) -> bytes:
         """``eth_signTransaction``: the raw signed transaction."""
         ...
+
+
+_WALLET_TYPES: dict[type, bool] = {}
+
+
+def as_wallet(signer: Signer) -> WalletSigner | None:
+    """``signer`` if it is a :class:`WalletSigner`, else None.
+
+    Decided once per class: a runtime protocol check costs about 12 us, and every
+    receipt asks.
+    """
+    kind = type(signer)
+    known = _WALLET_TYPES.get(kind)
+    if known is None:
+        known = _WALLET_TYPES[kind] = isinstance(signer, WalletSigner)
+    return signer if known else None  # type: ignore[return-value]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from eth_utils.crypto import keccak
 
-from cairn.identity.base import Signature, Signer, WalletSigner
+from cairn.identity.base import Signature, Signer, as_wallet
 from cairn.identity.keys import recover_hash, verify_hash
 
 __all__ = ["personal_message_hash", "recover_message", "sign_message", "verify_message"]
@@ -35,8 +35,9 @@ def personal_message_hash(message: bytes | str) -> bytes:
 
 def sign_message(signer: Signer, message: bytes | str) -> Signature:
     """``personal_sign`` of ``message`` (a wallet is asked to, shown it)."""
-    if isinstance(signer, WalletSigner):
-        return signer.sign_personal_message(_as_bytes(message))
+    wallet = as_wallet(signer)
+    if wallet is not None:
+        return wallet.sign_personal_message(_as_bytes(message))
     return signer.sign_hash(personal_message_hash(message))
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from eth_utils.crypto import keccak
 
 from cairn.errors import SignatureError
-from cairn.identity.base import Signature, Signer, WalletSigner
+from cairn.identity.base import Signature, Signer, as_wallet
 from cairn.identity.keys import checksum_address, recover_hash, verify_hash
 
 __all__ = [
@@ -233,8 +233,9 @@ def typed_data_digest(typed_data: Mapping[str, Any]) -> bytes:
 
 def sign_typed_data(signer: Signer, typed_data: Mapping[str, Any]) -> Signature:
     """Sign typed data as ``eth_signTypedData_v4`` does (a wallet is asked to, shown it)."""
-    if isinstance(signer, WalletSigner):
-        return signer.sign_typed_data(typed_data)
+    wallet = as_wallet(signer)
+    if wallet is not None:
+        return wallet.sign_typed_data(typed_data)
     return signer.sign_hash(typed_data_digest(typed_data))
 
 
@@ -247,9 +248,10 @@ def sign_struct(
     only then), and its signature must recover to it over ``digest`` itself, so the
     fast path and the struct the wallet displayed cannot differ.
     """
-    if isinstance(signer, WalletSigner):
-        signature = signer.sign_typed_data(typed_data())
-        verify_hash(digest, signature, signer.address)
+    wallet = as_wallet(signer)
+    if wallet is not None:
+        signature = wallet.sign_typed_data(typed_data())
+        verify_hash(digest, signature, wallet.address)
         return signature
     return signer.sign_hash(digest)
 

@@ -22,7 +22,7 @@ from cairn.audit.network import (
     VerificationInfo,
 )
 from cairn.chain import Chain, Role
-from cairn.identity import WalletSigner
+from cairn.identity import as_wallet
 from cairn.node.bootstrap import NodeContext
 
 __all__ = ["network_document"]
@@ -92,7 +92,7 @@ def network_document(ctx: NodeContext) -> dict[str, Any]:
         storage=StorageInfo(gateways=[endpoint], blockstore="filesystem"),
         inference=InferenceInfo(operators=1, runtime="onnxruntime", permissionless=True),
         identity=IdentityInfo(
-            node_keys="external_wallet" if isinstance(ctx.signer, WalletSigner) else "in_process"
+            node_keys="external_wallet" if as_wallet(ctx.signer) else "in_process"
         ),
         verification=VerificationInfo(
             sampling_rate=dparams.audit_rate_ppm / 1e6 if dparams else 0.0,
