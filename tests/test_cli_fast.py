@@ -122,7 +122,9 @@ def test_a_mistake_is_typers_one_line_error(
     )
 
 
-def _help(args: list[str], extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+def _help(
+    args: list[str], extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
         [sys.executable, "-m", "cairn", *args],
         capture_output=True,
