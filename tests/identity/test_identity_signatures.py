@@ -134,3 +134,31 @@ def test_sign_recover_round_trip(message: bytes) -> None:
 def test_random_signatures_fail_cleanly(raw: bytes, digest: bytes) -> None:
     with contextlib.suppress(SignatureError):
         recover_hash(digest, raw)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=32, max_size=32), st.binary(min_size=32, max_size=32))
+def test_the_gil_holding_path_is_coincurves(key: bytes, digest: bytes) -> None:
+    """Signing and recovery call libsecp256k1 holding the GIL (cairn.identity._secp256k1):
+    byte for byte what coincurve's own calls give, and a signature that does not recover
+    is refused by both."""
+    import coincurve
+
+    from cairn.identity import _secp256k1
+
+    assert _secp256k1.AVAILABLE
+    try:
+        theirs = coincurve.PrivateKey(key)
+    except ValueError:  # not a key (0 or beyond the group order)
+        return
+    signer = LocalSigner(key)
+    ours = signer.sign_hash(digest).to_bytes()
+    raw = theirs.sign_recoverable(digest, hasher=None)
+    assert ours == raw[:64] + bytes([raw[64] + 27])
+    public = coincurve.PublicKey.from_signature_and_message(raw, digest, hasher=None)
+    found = _secp256k1.recover_uncompressed(digest, raw[:64], raw[64])
+    assert found == public.format(compressed=False)[1:]
+    assert recover_hash(digest, ours) == signer.address
+    assert _secp256k1.recover_uncompressed(digest, bytes(64), 0) is None  # r = s = 0
+    with pytest.raises(ValueError):
+        coincurve.PublicKey.from_signature_and_message(bytes(65), digest, hasher=None)

@@ -546,6 +546,23 @@ def test_a_released_call_gives_its_voucher_back(env: Env, scheme: BatchScheme) -
     assert scheme.channel(fresh.cid) is None
 
 
+def test_the_callers_write_runs_inside_settle_and_a_later_failure_charges_once(
+    env: Env, scheme: BatchScheme
+) -> None:
+    """The gateway's receipt is written by ``then``, inside settle; if it fails, the call is
+    charged (the voucher was recorded) and the gateway's release gives nothing back twice."""
+    ch = funded(env, scheme)
+    held = admit(scheme, ch.pay(2 * PRICE))
+    ran: list[int] = []
+    scheme.settle(held, lambda: ran.append(1))
+    assert ran == [1]
+    scheme.release(held)  # the work failed after settlement: already charged, not reserved
+    record = scheme.channel(ch.cid)
+    assert record is not None and record.charged == 2 * PRICE
+    refused(scheme, ch.pay(2 * PRICE + 1), "does not cover this call: 3000 is due")
+    pay(scheme, ch.pay(3 * PRICE))
+
+
 def test_vouchers_survive_a_restart(env: Env, tmp_path: Path) -> None:
     store = SqliteVoucherStore(tmp_path / "vouchers.sqlite")
     first = env.scheme(store)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from cairn._journal import Entry, Journal
 from cairn.chain.batch import ChannelConfig
 from cairn.payments._vouchers import ChannelRecord, SqliteVoucherStore
 
@@ -28,13 +29,13 @@ def _record(n: int, charged: int = 1) -> ChannelRecord:
 def test_concurrent_puts_are_all_durable_and_share_commits(tmp_path: Path) -> None:
     store = SqliteVoucherStore(tmp_path / "v.sqlite")
     writes = []
-    real = store._write
+    real = store.journal._write
 
-    def counting(records: list[ChannelRecord]) -> None:
-        writes.append(len(records))
-        real(records)
+    def counting(batch: list[Entry]) -> None:
+        writes.append(sum(len(e.rows) for e in batch))
+        real(batch)
 
-    store._write = counting  # type: ignore[method-assign]
+    store.journal._write = counting  # type: ignore[method-assign]
     barrier = threading.Barrier(40)
 
     def put(n: int) -> None:
@@ -56,10 +57,10 @@ def test_concurrent_puts_are_all_durable_and_share_commits(tmp_path: Path) -> No
 def test_a_failed_commit_fails_every_call_it_carried(tmp_path: Path) -> None:
     store = SqliteVoucherStore(tmp_path / "v.sqlite")
 
-    def broken(records: list[ChannelRecord]) -> None:
+    def broken(batch: list[Entry]) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
-    store._write = broken  # type: ignore[method-assign]
+    store.journal._write = broken  # type: ignore[method-assign]
     errors: list[BaseException] = []
 
     def put(n: int) -> None:
@@ -76,3 +77,28 @@ def test_a_failed_commit_fails_every_call_it_carried(tmp_path: Path) -> None:
     assert len(errors) == 10
     with pytest.raises(sqlite3.OperationalError):
         store.put([_record(99)])
+
+
+def test_a_staged_voucher_shares_the_commit_of_the_write_after_it(tmp_path: Path) -> None:
+    """On a node the store writes through the receipt store's journal: a paid call's voucher
+    is staged, its receipt's write commits both, and waiting for the voucher costs nothing."""
+    journal = Journal(tmp_path / "receipts.sqlite")
+    journal.db.execute("CREATE TABLE receipts (x)")
+    store = SqliteVoucherStore(tmp_path / "v.sqlite", journal)
+    commits: list[int] = []
+    real = journal._write
+
+    def counting(batch: list[Entry]) -> None:
+        commits.append(len(batch))
+        real(batch)
+
+    journal._write = counting  # type: ignore[method-assign]
+    durable = store.stage([_record(1)])
+    journal.write("INSERT INTO receipts VALUES (?)", [(1,)])  # the call's receipt
+    durable()
+    assert commits == [2]  # one commit carried the voucher and the receipt
+    store.close()  # the journal is the receipt store's: still open
+    journal.close()
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.stage([_record(2)])  # nothing is staged in a closed journal
+    assert set(SqliteVoucherStore(tmp_path / "v.sqlite").load()) == {(1).to_bytes(32, "big")}

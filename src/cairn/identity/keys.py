@@ -3,9 +3,12 @@
 Signing and recovery run on libsecp256k1 through ``coincurve`` (RFC 6979
 deterministic nonces, low-s) — the backend eth-keys itself prefers — called
 directly because receipts are signed on the request path and every microsecond
-shows. Signatures are byte-identical to eth-account's for the same digest
-(tests check it). Recovery is ``ecrecover`` (Yellow Paper appendix F); cairn
-rejects high-s signatures (EIP-2) so that no signature has a second valid form.
+shows; coincurve's copy of the library is called holding the GIL
+(:mod:`cairn.identity._secp256k1`), since a threaded server pays more for the
+GIL hand-offs around cffi's calls than for the calls. Signatures are
+byte-identical to eth-account's for the same digest (tests check it). Recovery
+is ``ecrecover`` (Yellow Paper appendix F); cairn rejects high-s signatures
+(EIP-2) so that no signature has a second valid form.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from eth_utils.crypto import keccak
 from eth_utils.exceptions import ValidationError
 
 from cairn.errors import IdentityError, SignatureError
+from cairn.identity import _secp256k1
 from cairn.identity.base import Signature
 
 __all__ = ["LocalSigner", "checksum_address", "recover_hash", "verify_hash"]
@@ -41,12 +45,13 @@ class LocalSigner:
     '0x1a642f0E3c3aF545E7AcBD38b07251B3990914F1'
     """
 
-    __slots__ = ("_address", "_fast", "_key")
+    __slots__ = ("_address", "_fast", "_key", "_secret")
 
     def __init__(self, private_key: bytes) -> None:
         try:
             self._key = _PrivateKey(bytes(private_key))
-            self._fast = coincurve.PrivateKey(bytes(private_key))
+            self._fast = coincurve.PrivateKey(bytes(private_key))  # checks the key's range
+            self._secret = bytes(private_key)
         except (ValidationError, ValueError) as exc:
             raise IdentityError(f"not a valid secp256k1 private key: {exc}") from None
         self._address: str = self._key.public_key.to_checksum_address()
@@ -78,7 +83,10 @@ class LocalSigner:
 
     def sign_hash(self, digest: bytes) -> Signature:
         _check_digest(digest)
-        raw = self._fast.sign_recoverable(bytes(digest), hasher=None)
+        if _secp256k1.AVAILABLE:
+            raw = _secp256k1.sign_recoverable(bytes(digest), self._secret)
+        else:
+            raw = self._fast.sign_recoverable(bytes(digest), hasher=None)
         return Signature(
             int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:64], "big"), raw[64] + 27
         )
@@ -93,9 +101,16 @@ def recover_hash(digest: bytes, signature: Signature | bytes) -> str:
     sig = signature if isinstance(signature, Signature) else Signature.from_bytes(signature)
     if not sig.is_canonical:
         raise SignatureError("signature is not in canonical low-s form (EIP-2)")
-    raw = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big") + bytes([sig.v - 27])
+    rs = sig.r.to_bytes(32, "big") + sig.s.to_bytes(32, "big")
+    if _secp256k1.AVAILABLE:
+        found = _secp256k1.recover_uncompressed(bytes(digest), rs, sig.v - 27)
+        if found is None:
+            raise SignatureError("signature does not recover to a key")
+        return _address_of(found)
     try:
-        public = coincurve.PublicKey.from_signature_and_message(raw, bytes(digest), hasher=None)
+        public = coincurve.PublicKey.from_signature_and_message(
+            rs + bytes([sig.v - 27]), bytes(digest), hasher=None
+        )
     except (ValueError, TypeError) as exc:
         raise SignatureError(f"signature does not recover to a key: {exc}") from None
     return _address_of(public.format(compressed=False)[1:])

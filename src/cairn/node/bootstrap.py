@@ -268,7 +268,9 @@ def bootstrap(
         if "batch-settlement" in s.payment_schemes and chain.dev_keys():
             install_canonical(chain, chain.dev_keys()[0])  # x402's contracts, on a dev chain
         vouchers = dd.node / "vouchers.sqlite"
-        ctx.cashier = open_cashier(chain, signer, lock, s.payment_schemes, vouchers=vouchers)
+        ctx.cashier = open_cashier(
+            chain, signer, lock, s.payment_schemes, vouchers=vouchers, journal=receipts.journal
+        )
         ctx.claimer = Claimer(ctx.cashier, s.claim_interval_s).start()
     enable_zk(ctx)
     return ctx

@@ -38,7 +38,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
 from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
@@ -396,6 +396,9 @@ def _answer(
     )
 
 
+_T = TypeVar("_T")
+
+
 class _PaymentDue(Exception):
     """Answered 402 with the offer (``PAYMENT-REQUIRED``) and why the payment was refused."""
 
@@ -438,15 +441,19 @@ class _Bill:
             offer = refusal.amend(offer)
         return _PaymentDue(offer, reason)
 
-    def settle(self) -> dict[str, str]:
-        """Collect the payment; the ``PAYMENT-RESPONSE`` header for the answer."""
+    def settle(self, issue: Callable[[], _T]) -> tuple[dict[str, str], _T]:
+        """Collect the payment and ``issue`` the call's receipt (stored durably): the
+        ``PAYMENT-RESPONSE`` header for the answer, and what ``issue`` returned. The
+        receipt is stored once the payment is collected, in the commit that records a
+        batch-settlement voucher (one journal: :mod:`cairn._journal`)."""
         if self.cashier is None or self.admitted is None:
-            return {}
+            return {}, issue()
+        issued: list[_T] = []
         try:
-            settled = self.cashier.settle(self.admitted)
+            settled = self.cashier.settle(self.admitted, lambda: issued.append(issue()))
         except PaymentInvalid as exc:
             raise self._due(exc) from None
-        return {self.cashier.response_header(self.request.headers): settled.header()}
+        return {self.cashier.response_header(self.request.headers): settled.header()}, issued[0]
 
     def release(self) -> None:
         if self.cashier is not None and self.admitted is not None:
@@ -789,9 +796,10 @@ def create_app(ctx: NodeContext) -> FastAPI:
             out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
             vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
             check_dimensions(vectors.shape[-1])
-            paid = bill.settle()
             owner = _owner(sessions, caller, bill)
-            receipt = _issue(ctx, served, call, out, metrics, bill.amount, owner)
+            paid, receipt = bill.settle(
+                lambda: _issue(ctx, served, call, out, metrics, bill.amount, owner)
+            )
         tokens = int(np.asarray(inputs["attention_mask"].to_numpy()).sum())
         return _answer(
             {
@@ -825,9 +833,10 @@ def create_app(ctx: NodeContext) -> FastAPI:
         with _payment(ctx, request, served, door) as bill:
             with metrics.latency.labels(served.name).time(), _naming_inputs(inputs):
                 outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
-            paid = bill.settle()
             owner = _owner(sessions, caller, bill)
-            issued = _issue(ctx, served, call, outputs, metrics, bill.amount, owner)
+            paid, issued = bill.settle(
+                lambda: _issue(ctx, served, call, outputs, metrics, bill.amount, owner)
+            )
         prover = ctx.prover  # zk tier: a queue put; proving runs in the background
         if prover is not None:
             prover.submit(issued[0], inputs)

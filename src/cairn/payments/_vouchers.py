@@ -20,23 +20,24 @@ one line naming it, never a ``KeyError``.
 :class:`SqliteVoucherStore` keeps, per channel, what the node charged and the
 highest voucher that covers it. Those vouchers are the node's money until they
 are claimed, so a record is committed before the answer it pays for leaves, in
-SQLite (WAL, ``synchronous=NORMAL``, group commit), as durable as the receipt it
-pays for: it survives the process being killed. :class:`MemoryVoucherStore` is
-its in-memory twin for tests. Amounts are uint128, beyond SQLite's integers, so
-they are stored as decimal text.
+SQLite (WAL, ``synchronous=NORMAL``, group commit: :mod:`cairn._journal`), as
+durable as the receipt it pays for: it survives the process being killed. On a
+node the store writes through the receipt store's journal, so that a paid call's
+voucher and its receipt share one commit (:meth:`VoucherStore.stage`).
+:class:`MemoryVoucherStore` is its in-memory twin for tests. Amounts are
+uint128, beyond SQLite's integers, so they are stored as decimal text.
 """
 
 from __future__ import annotations
 
 import functools
 import json
-import sqlite3
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from cairn._journal import Journal
 from cairn.chain.batch import MAX_WITHDRAW_DELAY, ChannelConfig
 from cairn.errors import CairnError, PaymentInvalid
 from cairn.identity import checksum_address
@@ -240,10 +241,9 @@ class ChannelRecord:
     withdraw_requested_at: int = 0
 
     def to_row(self) -> tuple[Any, ...]:
-        config = {**self.config.message(), "salt": "0x" + self.config.salt.hex()}
         return (
             self.channel_id,
-            json.dumps(config),
+            _config_text(self.config),
             str(self.balance),
             str(self.charged),
             str(self.voucher_max),
@@ -278,14 +278,28 @@ class ChannelRecord:
         )
 
 
+@functools.lru_cache(maxsize=4096)
+def _config_text(config: ChannelConfig) -> str:
+    """A channel's config as stored (it is written again with each of its calls)."""
+    return json.dumps({**config.message(), "salt": "0x" + config.salt.hex()})
+
+
 class VoucherStore(Protocol):
-    """Durable channel records: :meth:`put` returns once they are on disk."""
+    """Durable channel records: :meth:`put` returns once they are on disk; :meth:`stage`
+    queues them and returns what to call to wait until they are (so that other writes
+    can share their commit)."""
 
     def load(self) -> dict[bytes, ChannelRecord]: ...
 
     def put(self, records: Sequence[ChannelRecord]) -> None: ...
 
+    def stage(self, records: Sequence[ChannelRecord]) -> Callable[[], None]: ...
+
     def close(self) -> None: ...
+
+
+def _done() -> None:
+    pass
 
 
 class MemoryVoucherStore:
@@ -300,12 +314,16 @@ class MemoryVoucherStore:
     def put(self, records: Sequence[ChannelRecord]) -> None:
         self._records.update((r.channel_id, r) for r in records)
 
+    def stage(self, records: Sequence[ChannelRecord]) -> Callable[[], None]:
+        self.put(records)
+        return _done
+
     def close(self) -> None:
         pass
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS channels (
+CREATE TABLE IF NOT EXISTS {table} (
     channel_id BLOB PRIMARY KEY, config TEXT NOT NULL, balance TEXT NOT NULL,
     charged TEXT NOT NULL, voucher_max TEXT NOT NULL, signature BLOB NOT NULL,
     claimed TEXT NOT NULL, refund_nonce TEXT NOT NULL, withdraw_requested_at INTEGER NOT NULL);
@@ -313,85 +331,50 @@ CREATE TABLE IF NOT EXISTS channels (
 
 
 class SqliteVoucherStore:
-    """Channel records in SQLite at ``path``; :meth:`put` returns once its records are
-    committed. WAL with ``synchronous=NORMAL``, the receipt store's durability
-    (:mod:`cairn.receipts._sqlite`): a committed voucher survives the process being
-    killed; only a power loss can take the last commits, which an fsync per commit
-    (``FULL``) would cover at the price of one disk flush per paid call.
+    """Channel records in SQLite at ``path``, written through a
+    :class:`~cairn._journal.Journal` (group commit: concurrent paid calls share one
+    commit, no call returns before its record is on disk, and a failed commit fails
+    every call it carried). WAL with ``synchronous=NORMAL``, the receipt store's
+    durability: a committed voucher survives the process being killed; only a power
+    loss can take the last commits, which an fsync per commit (``FULL``) would cover
+    at the price of one disk flush per paid call.
 
-    Group commit: calls that arrive while a commit is being written wait for the next
-    one and share it, so concurrent paid calls on different channels pay one fsync
-    between them, not one each. A record is never acknowledged before it is on disk,
-    and a failed commit fails every call it carried.
+    ``journal``: write through that journal (the node's receipt store's), with
+    ``path`` attached to it, so that a voucher and the receipt of the call it pays
+    for commit together; by default the store has a journal of its own.
     """
 
-    def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")  # as the receipt store: see the docstring
-        self._db.executescript(_SCHEMA)
-        self._lock = threading.Lock()  # the connection
-        self._turn = threading.Condition()  # the queue below
-        self._pending: list[ChannelRecord] = []
-        self._queued = 0  # calls queued so far, numbered from 1
-        self._done = 0  # calls whose commit has finished (written or failed)
-        self._failed: list[tuple[int, int, BaseException]] = []  # (first, last) call, why
-        self._writing = False
+    def __init__(self, path: Path, journal: Journal | None = None) -> None:
+        self._own = journal is None
+        if journal is None:
+            journal, table = Journal(path), "channels"
+        else:
+            journal.attach(path, "vouchers")
+            table = "vouchers.channels"
+        self.journal = journal
+        self._table = table
+        self._insert = f"INSERT OR REPLACE INTO {table} VALUES (?,?,?,?,?,?,?,?,?)"
+        with journal.lock:
+            journal.db.executescript(_SCHEMA.format(table=table))
 
     def load(self) -> dict[bytes, ChannelRecord]:
-        with self._lock:
-            rows = self._db.execute("SELECT * FROM channels").fetchall()
+        with self.journal.lock:
+            self.journal.drain_locked()
+            rows = self.journal.db.execute(f"SELECT * FROM {self._table}").fetchall()
         return {bytes(r[0]): ChannelRecord.from_row(r) for r in rows}
 
     def put(self, records: Sequence[ChannelRecord]) -> None:
+        self.stage(records)()
+
+    def stage(self, records: Sequence[ChannelRecord]) -> Callable[[], None]:
         if not records:
-            return
-        with self._turn:
-            self._queued += 1
-            me = self._queued
-            self._pending.extend(records)
-            while self._done < me:
-                if self._writing:
-                    self._turn.wait()
-                    continue
-                self._lead()
-            for first, last, error in self._failed:
-                if first <= me <= last:
-                    raise error
-
-    def _lead(self) -> None:
-        """Write everything queued in one transaction (called holding ``_turn``)."""
-        self._writing = True
-        batch, first, last = self._pending, self._done + 1, self._queued
-        self._pending = []
-        self._turn.release()
-        error: BaseException | None = None
-        try:
-            self._write(batch)  # in queue order: a channel's later record wins
-        except BaseException as exc:  # handed to every call of this batch
-            error = exc
-        finally:
-            self._turn.acquire()
-            self._writing = False
-            if error is not None:
-                self._failed = [*self._failed[-15:], (first, last, error)]
-            self._done = last
-            self._turn.notify_all()
-
-    def _write(self, records: Sequence[ChannelRecord]) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    "INSERT OR REPLACE INTO channels VALUES (?,?,?,?,?,?,?,?,?)",
-                    [r.to_row() for r in records],
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+            return _done
+        entry = self.journal.queue(self._insert, [r.to_row() for r in records])
+        return lambda: self.journal.wait(entry)
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Commit what is queued; close the journal if it is the store's own."""
+        if self._own:
+            self.journal.close()
+        else:
+            self.journal.drain()

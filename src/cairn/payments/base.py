@@ -8,11 +8,15 @@ reservation so that the same authorization or voucher cannot be admitted twice
 while the first is in flight) and :meth:`Scheme.settle`; a request whose work
 fails gives its reservation back with :meth:`Scheme.release`. Nothing is served
 unless admission passed, and an answer leaves only after settlement (``exact``)
-or after the voucher was durably recorded (``batch-settlement``).
+or after the voucher was durably recorded (``batch-settlement``). The caller's
+own durable write for the call (the node's receipt) is handed to
+:meth:`Scheme.settle` as ``then``, so that a scheme whose record goes to the same
+journal (:mod:`cairn._journal`) commits both at once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -47,8 +51,9 @@ class Scheme(Protocol):
         :class:`~cairn.errors.PaymentInvalid` with the one-line reason."""
         ...
 
-    def settle(self, admitted: Admitted) -> Settled:
-        """Collect the payment; raises :class:`~cairn.errors.PaymentInvalid` if it cannot."""
+    def settle(self, admitted: Admitted, then: Callable[[], object] | None = None) -> Settled:
+        """Collect the payment, then run ``then``; return once the payment's record is
+        durable. Raises :class:`~cairn.errors.PaymentInvalid` if it cannot collect."""
         ...
 
     def release(self, admitted: Admitted) -> None:

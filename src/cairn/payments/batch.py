@@ -156,6 +156,14 @@ def _hex(raw: bytes) -> str:
     return "0x" + raw.hex()
 
 
+def _recorded() -> None:
+    pass
+
+
+def _unrecorded(exc: Exception) -> PaymentInvalid:
+    return PaymentInvalid(f"the voucher could not be recorded: {exc}")
+
+
 class BatchScheme:
     """``batch-settlement`` for ``chain``'s token, paying ``pay_to``; ``signer`` is the
     receiverAuthorizer and submits (and pays for) every transaction. ``chain_lock``
@@ -446,28 +454,39 @@ class BatchScheme:
 
     # -- settlement -----------------------------------------------------------------
 
-    def settle(self, admitted: Admitted) -> Settled:
+    def settle(self, admitted: Admitted, then: Callable[[], object] | None = None) -> Settled:
         hold: _Hold = admitted.state
         kind = hold.payload.kind
         if kind == "refund":
-            return self._refund(hold)
-        if kind == "voucher":
-            return self._commit(hold, "", None)
-        d = hold.payload.deposit
-        assert d is not None
-        data = erc3009_collector_data(d.valid_after, d.valid_before, d.salt, d.signature)
+            settled, durable = self._refund(hold), _recorded
+        elif kind == "voucher":
+            settled, durable = self._commit(hold, "", None)
+        else:
+            d = hold.payload.deposit
+            assert d is not None
+            data = erc3009_collector_data(d.valid_after, d.valid_before, d.salt, d.signature)
+            try:
+                with self.chain_lock:  # no claim reads the channel before its record is new
+                    tx = self.settlement.deposit(
+                        self.signer, hold.payload.config, d.amount, ERC3009_COLLECTOR_ADDRESS, data
+                    )
+                    state = self.settlement.channel(hold.channel_id)
+                    settled, durable = self._commit(hold, tx.hash, state)
+            except ChainError as exc:
+                raise PaymentInvalid(f"deposit failed: {exc}") from None
+        if then is not None:  # the caller's write (a receipt) shares the voucher's commit
+            then()
         try:
-            with self.chain_lock:
-                tx = self.settlement.deposit(
-                    self.signer, hold.payload.config, d.amount, ERC3009_COLLECTOR_ADDRESS, data
-                )
-                state = self.settlement.channel(hold.channel_id)
-                return self._commit(hold, tx.hash, state)
-        except ChainError as exc:
-            raise PaymentInvalid(f"deposit failed: {exc}") from None
+            durable()
+        except Exception as exc:  # sqlite3, a full disk: refuse rather than serve unrecorded
+            raise _unrecorded(exc) from None
+        return settled
 
-    def _commit(self, hold: _Hold, tx: str, state: ChannelBalance | None) -> Settled:
-        """Record the call's charge and its voucher, durably; the ``PAYMENT-RESPONSE``."""
+    def _commit(
+        self, hold: _Hold, tx: str, state: ChannelBalance | None
+    ) -> tuple[Settled, Callable[[], None]]:
+        """Record the call's charge and its voucher (staged in the store: durable once the
+        function returned has returned); the ``PAYMENT-RESPONSE``."""
         ch, voucher = self._channels[hold.channel_id], hold.payload.voucher
         with ch.lock:
             rec = ch.record
@@ -480,20 +499,24 @@ class BatchScheme:
                 balance=rec.balance if state is None else state.balance,
                 claimed=rec.claimed if state is None else state.total_claimed,
             )
-            self._store(new)
+            try:  # staged under the lock: a channel's records reach the store in order
+                durable = self.store.stage([new])
+            except Exception as exc:  # a closed store: refused, and nothing charged
+                raise _unrecorded(exc) from None
             ch.record, ch.durable = new, True
             ch.reserved -= hold.price
             ch.inflight.discard(voucher.max_claimable)
         if hold.payload.deposit is not None:
             self._forget_deposit(hold)
         extra = {"chargedAmount": str(hold.price), "channelState": self._state(new)}
-        return Settled(True, tx, self.network, new.config.payer, hold.price, extra=extra)
+        settled = Settled(True, tx, self.network, new.config.payer, hold.price, extra=extra)
+        return settled, durable
 
     def _store(self, *records: ChannelRecord) -> None:
         try:
             self.store.put(records)
         except Exception as exc:  # sqlite3, a full disk: refuse rather than serve unrecorded
-            raise PaymentInvalid(f"the voucher could not be recorded: {exc}") from None
+            raise _unrecorded(exc) from None
 
     def release(self, admitted: Admitted) -> None:
         hold: _Hold = admitted.state
@@ -502,7 +525,7 @@ class BatchScheme:
             with ch.lock:
                 if hold.payload.kind == "refund":
                     ch.refunding = False
-                else:
+                elif hold.payload.voucher.max_claimable in ch.inflight:  # not yet settled
                     ch.reserved -= hold.price
                     ch.inflight.discard(hold.payload.voucher.max_claimable)
                 idle = not (ch.durable or ch.reserved or ch.refunding)

@@ -38,6 +38,7 @@ from cairn.payments.x402 import (
 )
 
 if TYPE_CHECKING:
+    from cairn._journal import Journal
     from cairn.chain import Chain
 
 __all__ = ["Cashier", "open_cashier"]
@@ -144,8 +145,10 @@ class Cashier:
             )
         raise PaymentInvalid(f"payment of {theirs.amount} for a call that costs {ours.amount}")
 
-    def settle(self, admitted: Admitted) -> Settled:
-        return self.schemes[admitted.scheme].settle(admitted)
+    def settle(self, admitted: Admitted, then: Callable[[], object] | None = None) -> Settled:
+        """Collect the payment, then run ``then`` (the call's receipt, stored durably),
+        sharing a commit with the payment's record when both use one journal."""
+        return self.schemes[admitted.scheme].settle(admitted, then)
 
     def release(self, admitted: Admitted) -> None:
         self.schemes[admitted.scheme].release(admitted)
@@ -164,11 +167,13 @@ def open_cashier(
     schemes: Sequence[str] = ("exact",),
     *,
     vouchers: Path | None = None,
+    journal: Journal | None = None,
 ) -> Cashier:
     """The cashier of a node paid in ``chain``'s payment token, to ``signer``'s address
     (which also submits settlements and pays their gas, and authorizes batch-settlement
     claims). ``vouchers`` is where batch-settlement keeps its vouchers (SQLite; ``None``:
-    in memory, lost with the process)."""
+    in memory, lost with the process), written through ``journal`` when given (the
+    receipt store's: a voucher and its call's receipt then share one commit)."""
     from cairn.payments.exact import ExactScheme
 
     try:
@@ -192,7 +197,7 @@ def open_cashier(
                     settlement = canonical(chain)
             except NotDeployed as exc:
                 raise ConfigError(f"payment scheme batch-settlement: {exc}") from None
-            store = SqliteVoucherStore(vouchers) if vouchers else MemoryVoucherStore()
+            store = SqliteVoucherStore(vouchers, journal) if vouchers else MemoryVoucherStore()
             built.append(BatchScheme(chain, settlement, domain, pay_to, signer, chain_lock, store))
         else:
             raise ConfigError(f"payment scheme {name!r} is not available on this node yet")

@@ -214,7 +214,7 @@ class ExactScheme:
             )
         return Admitted(self.name, auth.from_, auth.value, offered, auth)
 
-    def settle(self, admitted: Admitted) -> Settled:
+    def settle(self, admitted: Admitted, then: Callable[[], object] | None = None) -> Settled:
         auth: Authorization = admitted.state
         try:
             with self.chain_lock:
@@ -230,6 +230,8 @@ class ExactScheme:
                 )
         except CairnError as exc:
             raise PaymentInvalid(f"settlement failed: {exc}") from None
+        if then is not None:  # the transfer is mined: nothing of ours left to record
+            then()
         return Settled(True, tx.hash, self.network, auth.from_, auth.value)
 
     def release(self, admitted: Admitted) -> None:

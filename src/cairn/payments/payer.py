@@ -72,6 +72,10 @@ class _Channel:
     deposited: int
     signed: int
 
+    def __post_init__(self) -> None:
+        self.config_json = self.config.to_json()  # sent with every voucher
+        self.id_hex = "0x" + self.channel_id.hex()
+
 
 class Payer:
     """Pays offers with ``signer``'s tokens, up to ``max_spend`` in total; thread-safe."""
@@ -224,9 +228,9 @@ class Payer:
             cid = ch.channel_id
             payload: dict[str, Any] = {
                 "type": "deposit" if deposit else "voucher",
-                "channelConfig": ch.config.to_json(),
+                "channelConfig": ch.config_json,
                 "voucher": {
-                    "channelId": "0x" + cid.hex(),
+                    "channelId": ch.id_hex,
                     "maxClaimableAmount": str(ceiling),
                     "signature": "0x" + sign_voucher(self.signer, cid, ceiling, chain_id).hex(),
                 },

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -71,17 +70,23 @@ def chain_id_of(network: str) -> int:
 
 
 def encode_header(obj: Mapping[str, Any]) -> str:
-    """``base64(JSON)``, the form of all three headers."""
-    return base64.b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode()
+    """``base64(JSON)``, the form of all three headers. JSON by pydantic-core (Rust), here
+    and in :func:`decode_header`: a paid call writes and reads two of them (imported
+    when first used, so that importing this module stays cheap for the CLI)."""
+    from pydantic_core import to_json
+
+    return base64.b64encode(to_json(obj)).decode()
 
 
 def decode_header(value: str, name: str) -> dict[str, Any]:
     """The JSON object in an x402 header, or :class:`PaymentInvalid` naming the header."""
+    from pydantic_core import from_json
+
     if len(value) > MAX_HEADER:
         raise PaymentInvalid(f"{name} header of {len(value)} bytes is over {MAX_HEADER}")
     try:
         raw = base64.b64decode(value.strip(), validate=True)
-        obj = json.loads(raw)
+        obj = from_json(raw)
     except (binascii.Error, ValueError, RecursionError):
         raise PaymentInvalid(f"{name} header is not base64 of JSON") from None
     if not isinstance(obj, dict):

@@ -1,26 +1,20 @@
 """The receipt store in SQLite (the node's data dir): receipts, retained I/O, batches.
 
-One connection guarded by a lock; WAL mode. Writes are group-committed and
-durable before :meth:`SqliteReceiptStore.add` returns: each request queues its
-row, then takes the lock; whoever holds it commits every row queued so far in
-one transaction, so under load one commit carries many requests, and a request
-that finds its row already committed returns at once. With WAL and
-``synchronous=NORMAL`` a committed row survives the process being killed
-(``kill -9``) — the operating system holds the write; only a power loss can
-take the last transactions, which ``synchronous=FULL`` would also cover at the
-price of an fsync per commit.
+Writes go through a :class:`~cairn._journal.Journal` (WAL, group commit): a
+receipt is durable before :meth:`SqliteReceiptStore.add` returns, and under load
+one commit carries many requests. With WAL and ``synchronous=NORMAL`` a
+committed row survives the process being killed (``kill -9``); only a power loss
+can take the last transactions. The node's voucher store writes through the same
+journal (:attr:`SqliteReceiptStore.journal`), so that a paid call's voucher rides
+its receipt's commit.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
+from cairn._journal import Journal
 from cairn.errors import ReceiptError
 from cairn.receipts.base import Batch, ReceiptStore, StoredReceipt
 from cairn.receipts.receipt import Receipt
@@ -40,33 +34,24 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
-class _Queued:
-    """One receipt waiting for its commit; ``done`` is only read and set under the lock."""
-
-    __slots__ = ("done", "row")
-
-    def __init__(self, row: tuple[Any, ...]) -> None:
-        self.row, self.done = row, False
+_INSERT = (
+    "INSERT INTO receipts(request_id, issued_at, body, digest, input, output, access) "
+    "VALUES (?,?,?,?,?,?,?)"
+)
 
 
 class SqliteReceiptStore(ReceiptStore):
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self.journal = Journal(path)
+        self._db, self._lock = self.journal.db, self.journal.lock
+        self._drain_locked, self._transaction = self.journal.drain_locked, self.journal.transaction
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(receipts)")}
         if "access" not in columns:  # a store written before clients got access tokens
             self._db.execute("ALTER TABLE receipts ADD COLUMN access BLOB")
-        self._lock = threading.Lock()
-        self._queue: list[_Queued] = []
-        self._queued = threading.Lock()
 
     def close(self) -> None:
-        self.drain()
-        with self._lock:
-            self._db.close()
+        self.journal.close()
 
     def add(
         self, receipt: Receipt, input_blob: bytes, output_blob: bytes, access: bytes | None = None
@@ -80,47 +65,11 @@ class SqliteReceiptStore(ReceiptStore):
             output_blob,
             access,
         )
-        mine = _Queued(row)
-        with self._queued:
-            self._queue.append(mine)
-        with self._lock:  # the holder commits for everyone queued behind it
-            if not mine.done:
-                self._drain_locked()
+        self.journal.write(_INSERT, [row])  # returns once committed, with all queued before it
 
     def drain(self) -> int:
-        """Commit every queued receipt in one transaction; return how many."""
-        with self._lock:
-            return self._drain_locked()
-
-    def _drain_locked(self) -> int:
-        with self._queued:
-            batch, self._queue = self._queue, []
-        if not batch:
-            return 0
-        try:
-            with self._transaction():
-                self._db.executemany(
-                    "INSERT INTO receipts(request_id, issued_at, body, digest, input, output, "
-                    "access) VALUES (?,?,?,?,?,?,?)",
-                    [q.row for q in batch],
-                )
-        except BaseException:
-            with self._queued:  # retried by the next writer or reader
-                self._queue[:0] = batch
-            raise
-        for q in batch:
-            q.done = True
-        return len(batch)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        self._db.execute("BEGIN")
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+        """Commit every queued write in one transaction; return how many."""
+        return self.journal.drain()
 
     def get(self, request_id: bytes) -> StoredReceipt | None:
         with self._lock:
