@@ -51,6 +51,11 @@ class DataDir:
         return self.node / "receipts.sqlite"
 
     @property
+    def arweave(self) -> Path:
+        """The Arweave carrier wallet, upload progress and verified download parts."""
+        return self.root / "arweave"
+
+    @property
     def models(self) -> Path:
         """Model folders built here (one sub-folder per model name)."""
         return self.root / "models"

@@ -15,7 +15,8 @@ The tree::
     │   ├── BlockNotFound (KeyError)         a block is not in the store
     │   ├── BlockVerificationError           bytes do not hash to their CID
     │   ├── CarError (ValueError)            truncated or malformed CAR
-    │   └── GatewayError                     an HTTP gateway failed or lied
+    │   ├── GatewayError                     an HTTP gateway failed or lied
+    │   │   └── ArweaveError                     an Arweave gateway failed, lied or refused a post
     ├── IdentityError                     cairn.identity
     │   ├── WalletNotFound (KeyError)
     │   ├── WalletExists
@@ -55,6 +56,7 @@ import difflib
 from collections.abc import Iterable
 
 __all__ = [
+    "ArweaveError",
     "AuditError",
     "BlockNotFound",
     "BlockVerificationError",
@@ -132,6 +134,10 @@ class CarError(ContentError, ValueError):
 
 class GatewayError(ContentError):
     """An HTTP gateway could not be reached or returned something unusable."""
+
+
+class ArweaveError(GatewayError):
+    """An Arweave gateway refused a post, or served items, tags or bytes that do not check out."""
 
 
 class IdentityError(CairnError):

@@ -169,6 +169,11 @@ class StorageLayer(Layer):
 
     content_addressed: bool = False
     gateways: PositiveInt = 1
+    permanent: Literal["arweave"] | None = Field(
+        default=None,
+        description="A permanent-storage network that also holds the artifacts "
+        "(arweave: paid once, replicated by its miners; `cairn publish --to arweave://`).",
+    )
 
 
 class InferenceLayer(Layer):

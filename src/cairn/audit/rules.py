@@ -186,18 +186,23 @@ def rate_storage(m: StackManifest) -> Petal:
       check the bytes, but one party can make them unavailable.
     bad: not content-addressed: whoever hosts the weights can swap them unnoticed.
     why: integrity comes from hashes (CIDs); availability from independent copies.
+    The answer names Arweave (permanent storage) when the stack keeps a copy there.
     """
     s = m.layers.storage
+    kept = "; a copy on Arweave (permanent storage)" if s.permanent == "arweave" else ""
     if not s.content_addressed:
-        return Petal("bad", f"weights are not content-addressed; {s.operated_by} can swap them")
+        return Petal(
+            "bad", f"weights are not content-addressed; {s.operated_by} can swap them{kept}"
+        )
     if s.operators < 2 or s.gateways < 2:
         return Petal(
             "warning",
             f"content-addressed, but served by {_n(s.operators, 'operator')} through "
-            f"{_n(s.gateways, 'gateway')}",
+            f"{_n(s.gateways, 'gateway')}{kept}",
         )
     return Petal(
-        "good", f"content-addressed, {_n(s.operators, 'operator')}, {_n(s.gateways, 'gateway')}"
+        "good",
+        f"content-addressed, {_n(s.operators, 'operator')}, {_n(s.gateways, 'gateway')}{kept}",
     )
 
 

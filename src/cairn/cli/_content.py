@@ -10,6 +10,7 @@ import typer
 
 from cairn.cli import _fast
 from cairn.cli._common import GATEWAY_ENV, JsonOpt, console, gateway_url, state
+from cairn.errors import ConfigError
 
 __all__ = ["register"]
 
@@ -126,12 +127,19 @@ def fetch(
         str | None,
         typer.Option(envvar=GATEWAY_ENV, help="Trustless gateway URL, e.g. http://host:8080."),
     ] = None,
+    from_: Annotated[
+        str | None,
+        typer.Option("--from", help="Permanent storage: arweave://HOST[:PORT] (docs/arweave.md)."),
+    ] = None,
     raw: Annotated[bool, typer.Option("--raw", help="Block by block instead of one CAR.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Fetch a DAG from any trustless HTTP gateway, verifying every block."""
+    """Fetch a DAG from any trustless HTTP gateway or from Arweave, verifying every block."""
     from cairn import content
 
+    if from_ is not None:
+        _fetch_arweave(ctx, cid, from_, as_json)
+        return
     url = _gateway_url(gateway)
     root = content.Cid.parse(cid)
     store = content.open_blockstore(state(ctx).data_dir)
@@ -140,6 +148,27 @@ def fetch(
         _echo_json({"cid": cid, "blocks": count, "gateway": url})
     else:
         console.print(f"fetched {count} verified blocks of {cid}", highlight=False, soft_wrap=True)
+
+
+def _fetch_arweave(ctx: typer.Context, cid: str, url: str, as_json: bool) -> None:
+    from cairn import content
+    from cairn.cli._arweave import is_arweave, pull
+
+    if not is_arweave(url):
+        raise ConfigError(f"--from takes arweave://HOST[:PORT], not {url!r}")
+    data_dir = state(ctx).data_dir
+    root = content.Cid.parse(cid)
+    got = pull(data_dir, url, root, content.open_blockstore(data_dir), show_progress=not as_json)
+    if as_json:
+        doc = {"cid": cid, "blocks": got.blocks, "bytes": got.size, "from": url}
+        _echo_json({**doc, "index": got.index_id, "signer": got.signer, "tags": got.tags})
+        return
+    console.print(
+        f"fetched {got.blocks} verified blocks of {cid} from Arweave "
+        f"(index {got.index_id}, signed by {got.signer})",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.tree import Tree
 
+from cairn.cli._arweave import is_arweave, push
 from cairn.cli._common import JsonOpt, console, resolve_address, state
 from cairn.cli._identity import unlock_wallet
-from cairn.errors import ManifestError, VerificationFailed
+from cairn.errors import ConfigError, ManifestError, VerificationFailed
 
 if TYPE_CHECKING:  # the CLI imports a layer only when a command uses it
     from cairn.provenance import LineageNode
@@ -54,6 +55,17 @@ def publish(
         typer.Option(help="Import profile: unixfs-v1-2025 (default) or unixfs-v0-2015."),
     ] = None,
     wallet: Annotated[str | None, typer.Option(help="Signing wallet (default wallet).")] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help="Also store it permanently: arweave://HOST[:PORT] (see docs/arweave.md).",
+        ),
+    ] = None,
+    arweave_wallet: Annotated[
+        Path | None,
+        typer.Option(help="Arweave JWK that pays for --to (default: one in the data dir)."),
+    ] = None,
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="Print only the manifest CID.")
     ] = False,
@@ -62,6 +74,8 @@ def publish(
     """Import PATH, sign a manifest for it with a wallet, store it; print the manifest CID."""
     if kind not in ("model", "dataset"):
         raise ManifestError(f"--kind must be model or dataset, got {kind!r}")
+    if to is not None and not is_arweave(to):
+        raise ConfigError(f"--to takes arweave://HOST[:PORT], not {to!r}")
     from cairn import content
     from cairn.inference.policies import Exact, parse_policy_text
     from cairn.provenance import Card, ManifestIndex
@@ -89,8 +103,23 @@ def publish(
     data_dir = state(ctx).data_dir
     store = content.open_blockstore(data_dir)
     done = publish_artifact(path, card, signer, store, ManifestIndex.at(data_dir), profile=profile)
+    stored: dict[str, str] = {}
+    if to is not None:
+        for artifact, tags in (
+            (done.artifact_cid, {"Manifest-CID": str(done.manifest_cid)}),
+            (done.manifest_cid, {"Artifact-CID": str(done.artifact_cid)}),
+        ):
+            sent = push(
+                data_dir, to, artifact, store, signer, tags=tags, wallet_file=arweave_wallet
+            )
+            stored[str(artifact)] = sent.index_id
     if as_json:
-        doc = {"artifact": str(done.artifact_cid), "manifest": str(done.manifest_cid)}
+        doc: dict[str, object] = {
+            "artifact": str(done.artifact_cid),
+            "manifest": str(done.manifest_cid),
+        }
+        if to is not None:
+            doc["arweave"] = {"gateway": to, "index": stored}
         typer.echo(json.dumps({**doc, "signer": signer.address, "card": card.to_dict()}))
         return
     if quiet:
@@ -104,6 +133,10 @@ def publish(
         highlight=False,
         soft_wrap=True,
     )
+    for stored_cid, index_id in stored.items():
+        console.print(
+            f"arweave  {stored_cid} index {index_id} on {to}", highlight=False, soft_wrap=True
+        )
 
 
 def verify(

@@ -10,6 +10,8 @@ Public surface:
 - :class:`Blockstore` (the port), :class:`MemoryBlockstore`, :class:`FilesystemBlockstore`,
   :class:`GatewayBlockstore`, :func:`open_blockstore` — where blocks live
 - :func:`fetch` — copy a DAG from any trustless gateway, verified
+- :func:`publish_car`, :func:`fetch_car`, :class:`ArweaveBlockstore` — permanent storage
+  on Arweave (ANS-104 items signed by an Ethereum wallet; see docs/arweave.md)
 """
 
 from __future__ import annotations
@@ -39,11 +41,16 @@ from cairn.content.profiles import DEFAULT_PROFILE, PROFILES, Profile, get_profi
 from cairn.errors import ConfigError
 
 if _typing.TYPE_CHECKING:
+    from cairn.content._arweave import ArweavePublished, publish_car
+    from cairn.content._arweave_fetch import ArweaveBlockstore, ArweaveFetched, fetch_car
     from cairn.content._gateway import GatewayBlockstore, fetch
 
 __all__ = [
     "DEFAULT_PROFILE",
     "PROFILES",
+    "ArweaveBlockstore",
+    "ArweaveFetched",
+    "ArweavePublished",
     "Blockstore",
     "CarHeader",
     "Cid",
@@ -59,12 +66,14 @@ __all__ = [
     "add_stream",
     "export_car",
     "fetch",
+    "fetch_car",
     "get_profile",
     "import_car",
     "iter_car",
     "iter_file",
     "list_directory",
     "open_blockstore",
+    "publish_car",
     "read_bytes",
     "stat",
     "walk_blocks",
@@ -75,6 +84,11 @@ __all__ = [
 # PEP 562: a name is imported on first use, so importing this package (or one
 # of its light modules) does not pull in every backend's third-party library.
 _LAZY = {
+    "ArweaveBlockstore": "cairn.content._arweave_fetch",
+    "ArweaveFetched": "cairn.content._arweave_fetch",
+    "ArweavePublished": "cairn.content._arweave",
+    "fetch_car": "cairn.content._arweave_fetch",
+    "publish_car": "cairn.content._arweave",
     "GatewayBlockstore": "cairn.content._gateway",
     "fetch": "cairn.content._gateway",
 }
@@ -85,7 +99,8 @@ if not _typing.TYPE_CHECKING:
 
 def open_blockstore(where: DataDir | str) -> Blockstore:
     """The blockstore for a data dir, or for a URL: ``file:///path``, ``memory://``,
-    ``http(s)://gateway`` (read-only, trustless). The one place a backend is chosen."""
+    ``http(s)://gateway`` (read-only, trustless), ``arweave://HOST[:PORT]`` (read-only:
+    artifacts cairn published there, verified). The one place a backend is chosen."""
     if isinstance(where, DataDir):
         return FilesystemBlockstore(where.blocks)
     url = urlparse(where)
@@ -97,4 +112,10 @@ def open_blockstore(where: DataDir | str) -> Blockstore:
         from cairn.content._gateway import GatewayBlockstore  # httpx only when asked for
 
         return GatewayBlockstore(where)
-    raise ConfigError(f"unknown blockstore URL {where!r}: use file://, memory:// or http(s)://")
+    if url.scheme in ("arweave", "arweave+http", "arweave+https"):
+        from cairn.content._arweave_fetch import ArweaveBlockstore
+
+        return ArweaveBlockstore(where)
+    raise ConfigError(
+        f"unknown blockstore URL {where!r}: use file://, memory://, http(s):// or arweave://"
+    )
