@@ -3,8 +3,9 @@
 Each ``sh`` block is a flow a reader types, top to bottom; it runs as one bash
 script (``set -euo pipefail``) in a fresh sandbox: its own data dir, the fixture
 files the pages talk about (``model/``, ``data/``, ``request.json`` ...), and its
-own network namespace, so ``cairn up`` gets the documented port 8000 whatever
-else runs on this machine. A line that starts ``cairn up`` is the one thing not
+own network and pid namespaces, so ``cairn up`` gets the documented port 8000
+whatever else runs on this machine, and a peer the page starts in the background
+(Anvil, arlocal, from ``node_modules/.bin`` as in a clone) ends with the flow. A line that starts ``cairn up`` is the one thing not
 run verbatim in the foreground: it is started in the background (the reader's
 first terminal) and the flow waits for its ``/healthz`` before going on. A block
 without any ``cairn`` command (``make demo``) is not a flow: CI runs those.
@@ -98,7 +99,8 @@ def script(block: Block) -> str:
     """A block as a bash script: `cairn up` in the background, the rest verbatim."""
     out = [
         "set -euo pipefail",
-        'trap \'[ -n "${UP_PID:-}" ] && kill -INT "$UP_PID" 2> /dev/null; wait\' EXIT',
+        # `cairn up` stops cleanly; any other background peer ends with the pid namespace
+        'trap \'[ -n "${UP_PID:-}" ] && kill -INT "$UP_PID" 2> /dev/null && wait "$UP_PID"\' EXIT',
         "ip link set lo up",
     ]
     for n, line in enumerate(block.text.splitlines(), block.line + 1):
@@ -123,6 +125,7 @@ def _sandbox(tmp: Path) -> dict[str, str]:
     request = {"inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": pixels}}}
     (tmp / "request.json").write_text(json.dumps(request))
     (tmp / "examples").symlink_to(ROOT / "examples")
+    (tmp / "node_modules").symlink_to(ROOT / "node_modules")  # the npm peers (Anvil, arlocal)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAIRN_")}
     env |= {
         "PATH": f"{BIN}:{env.get('PATH', '/usr/bin:/bin')}",
@@ -143,7 +146,10 @@ def test_the_docs_run_as_written(block: Block, tmp_path: Path) -> None:
     env = _sandbox(tmp_path)
     (tmp_path / "flow.sh").write_text(script(block))
     done = subprocess.run(
-        ["unshare", "--net", "--", "bash", str(tmp_path / "flow.sh")],
+        # Its own network and its own pids: when the flow ends, whatever it left running
+        # in the background (a page's Anvil or arlocal) ends with it.
+        ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "--"]
+        + ["bash", str(tmp_path / "flow.sh")],
         cwd=tmp_path,
         env=env,
         capture_output=True,
