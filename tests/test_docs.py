@@ -5,9 +5,10 @@ script (``set -euo pipefail``) in a fresh sandbox: its own data dir, the fixture
 files the pages talk about (``model/``, ``data/``, ``request.json`` ...), and its
 own network and pid namespaces, so ``cairn up`` gets the documented port 8000
 whatever else runs on this machine, and a peer the page starts in the background
-(Anvil, arlocal, from ``node_modules/.bin`` as in a clone) ends with the flow. A line that starts ``cairn up`` is the one thing not
-run verbatim in the foreground: it is started in the background (the reader's
-first terminal) and the flow waits for its ``/healthz`` before going on. A block
+(Anvil, arlocal, from ``node_modules/.bin`` as in a clone) ends with the flow.
+A line that starts ``cairn up`` is the one thing not run verbatim in the
+foreground: it is started in the background (the reader's first terminal) and the
+flow waits for its ``/healthz`` before going on. A block
 without any ``cairn`` command (``make demo``) is not a flow: CI runs those.
 
 So a doc can no longer drift from the code: a renamed option, a missing flag or
@@ -30,6 +31,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 BIN = Path(sys.executable).parent
+_UNSHARE = ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "--"]
 _FENCE = re.compile(r"^```(\w*)\s*$")
 _COMMAND = re.compile(r"(^|\$\(|\|\s*|&&\s*)cairn\s")
 
@@ -148,8 +150,7 @@ def test_the_docs_run_as_written(block: Block, tmp_path: Path) -> None:
     done = subprocess.run(
         # Its own network and its own pids: when the flow ends, whatever it left running
         # in the background (a page's Anvil or arlocal) ends with it.
-        ["unshare", "--net", "--pid", "--fork", "--mount-proc", "--kill-child", "--"]
-        + ["bash", str(tmp_path / "flow.sh")],
+        [*_UNSHARE, "bash", str(tmp_path / "flow.sh")],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -367,3 +367,40 @@ def test_signer_and_wallet_together_is_one_line(wall_clock_anvil: str, tmp_path:
     assert done.stderr.decode().strip() == (
         "error: --signer and the wallet 'k' name two signers: pass one"
     )
+
+
+def test_a_wallet_that_refuses_leaves_no_manifest(
+    lying_wallet: Callable[[str], ExternalSigner], tmp_path: Path
+) -> None:
+    """``cairn publish`` through a wallet that says no: one line, exit 1, no manifest
+    signed, stored or indexed (the artifact's blocks, content-addressed, may stay)."""
+    url = lying_wallet("refuse").url
+    (tmp_path / "w.bin").write_bytes(b"weights")
+    data = tmp_path / "dd"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cairn",
+            "--data-dir",
+            str(data),
+            "--signer",
+            url,
+            "publish",
+            str(tmp_path / "w.bin"),
+            "--name",
+            "m",
+            "--version",
+            "1",
+            "--license",
+            "MIT",
+        ],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    err = done.stderr.decode().strip()
+    assert done.returncode == 1
+    assert err.startswith(f"error: the wallet at {url} refused the request personal_sign")
+    assert "\n" not in err
+    assert not (data / "provenance").exists() or not any((data / "provenance").rglob("*.json"))
