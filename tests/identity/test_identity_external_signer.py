@@ -310,23 +310,32 @@ def _nonce(url: str, address: str) -> int:
 # -- the command line ---------------------------------------------------------------
 
 
-def _cairn(data_dir: Path, *args: str, **env: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "cairn", "--data-dir", str(data_dir), *args, "--json"],
+def _run(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "cairn", "--data-dir", str(data_dir), *args],
         capture_output=True,
         env={**os.environ, "CAIRN_PASSPHRASE": "pw", **env},
         timeout=120,
         check=False,
     )
+
+
+def _cairn(data_dir: Path, *args: str, **env: str) -> dict[str, Any]:
+    done = _run(data_dir, *args, "--json", **env)
     assert done.returncode == 0, done.stderr.decode()
     return dict(json.loads(done.stdout))
+
+
+def _published(tmp_path: Path) -> tuple[str, ...]:
+    """``publish`` of ``tmp_path/w.bin`` as model m 1 (MIT)."""
+    return ("publish", str(tmp_path / "w.bin"), "--name", "m", "--version", "1", "--license", "MIT")
 
 
 def test_cairn_publish_with_signer_makes_the_keystores_manifest(
     wall_clock_anvil: str, tmp_path: Path
 ) -> None:
     (tmp_path / "w.bin").write_bytes(b"weights" * 100)
-    args = ("publish", str(tmp_path / "w.bin"), "--name", "m", "--version", "1", "--license", "MIT")
+    args = _published(tmp_path)
     keystore = tmp_path / "keystore-dd"
     _cairn(
         keystore, "wallet", "import", "k", "--key", KEY1, "--kdf", "pbkdf2", "--iterations", "1000"
@@ -339,30 +348,8 @@ def test_cairn_publish_with_signer_makes_the_keystores_manifest(
 
 def test_signer_and_wallet_together_is_one_line(wall_clock_anvil: str, tmp_path: Path) -> None:
     (tmp_path / "w.bin").write_bytes(b"x")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cairn",
-            "--data-dir",
-            str(tmp_path / "dd"),
-            "--signer",
-            wall_clock_anvil,
-            "publish",
-            str(tmp_path / "w.bin"),
-            "--name",
-            "m",
-            "--version",
-            "1",
-            "--license",
-            "MIT",
-            "--wallet",
-            "k",
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    args = ("--signer", wall_clock_anvil, *_published(tmp_path), "--wallet", "k")
+    done = _run(tmp_path / "dd", *args)
     assert done.returncode == 1
     assert done.stderr.decode().strip() == (
         "error: --signer and the wallet 'k' name two signers: pass one"
@@ -377,28 +364,7 @@ def test_a_wallet_that_refuses_leaves_no_manifest(
     url = lying_wallet("refuse").url
     (tmp_path / "w.bin").write_bytes(b"weights")
     data = tmp_path / "dd"
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "cairn",
-            "--data-dir",
-            str(data),
-            "--signer",
-            url,
-            "publish",
-            str(tmp_path / "w.bin"),
-            "--name",
-            "m",
-            "--version",
-            "1",
-            "--license",
-            "MIT",
-        ],
-        capture_output=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run(data, "--signer", url, *_published(tmp_path))
     err = done.stderr.decode().strip()
     assert done.returncode == 1
     assert err.startswith(f"error: the wallet at {url} refused the request personal_sign")

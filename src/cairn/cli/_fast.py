@@ -32,13 +32,13 @@ from typing import TextIO
 from cairn import __version__
 from cairn.config import DataDir, resolve_data_dir
 
-__all__ = ["ADD_FLAGS", "ADD_VALUES", "HelpRecorder", "add", "cat", "plan"]
+__all__ = ["ADD_FLAGS", "ADD_VALUES", "ROOT_HELP", "HelpRecorder", "add", "cat", "plan"]
 
 BAR_MIN_BYTES = 16 << 20
 # The options of ``cairn add`` (see cairn.cli._content.add), flags and valued ones.
 ADD_FLAGS = {"-q": "quiet", "--quiet": "quiet", "--only-hash": "only_hash", "--json": "as_json"}
 ADD_VALUES = {"--profile": "profile", "--workers": "workers"}
-_ROOT_HELP: tuple[list[str], ...] = ([], ["--help"])
+ROOT_HELP: tuple[list[str], ...] = ([], ["--help"])  # `cairn` alone prints it too
 # Variables of the environment a help's rendering never depends on, and that change
 # from one shell to the next.
 _VOLATILE_ENV = {"PWD", "OLDPWD", "SHLVL", "_"}
@@ -122,11 +122,11 @@ def plan(args: list[str]) -> Callable[[], int] | None:
             data_dir, rest = Path(rest[0].split("=", 1)[1]), rest[1:]
         else:
             return None
-        if not str(data_dir) or rest in _ROOT_HELP:
+        if rest in ROOT_HELP:  # the kept help is keyed without a data dir
             return None
     if rest == ["--version"]:
         return lambda: _printed(f"cairn {__version__}")
-    if rest in _ROOT_HELP and data_dir is None:
+    if rest in ROOT_HELP and data_dir is None:
         cached = HelpRecorder(rest).cached()
         return None if cached is None else lambda: _printed(cached, end="")
     if not rest or rest[0] not in ("add", "cat"):

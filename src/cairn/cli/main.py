@@ -22,19 +22,21 @@ __all__ = ["main", "run"]  # and ``app``, through __getattr__
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code: 0, or 1 after one line on stderr."""
     args = sys.argv[1:] if argv is None else list(argv)
-    recorder: _fast.HelpRecorder | None = None
     try:
         planned = _fast.plan(args)
         if planned is not None:
             return planned()
         from cairn.cli._app import run_app
 
-        if args in ([], ["--help"]):  # the root help: rendered once, then kept
-            recorder = _fast.HelpRecorder(args)
-            recorder.start()
-        code = run_app(args)
-        if recorder is not None:
-            recorder.finish(code)
+        if args not in _fast.ROOT_HELP:
+            return run_app(args)
+        recorder = _fast.HelpRecorder(args)  # the root help: rendered once, then kept
+        code = 1
+        recorder.start()
+        try:
+            code = run_app(args)
+        finally:
+            recorder.finish(code)  # restores stdout; keeps the copy only after exit 0
         return code
     except CairnError as exc:
         return _fail(str(exc))
@@ -44,9 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    finally:
-        if recorder is not None:
-            recorder.finish(1)  # restores stdout; keeps nothing unless finished above
 
 
 def _fail(message: str) -> int:

@@ -107,11 +107,11 @@ def _stage(cid: Cid, car: bytes) -> list[tuple[Cid, bytes]]:
         for block_cid, block in blocks:
             staging.put(block_cid, block, verified=True)
         return list(walk_blocks(cid, staging))
+    except ArweaveError:
+        raise
     except BlockNotFound as exc:
         raise ArweaveError(f"the CAR of {cid} on Arweave is incomplete: {exc}") from None
     except (CarError, ContentError) as exc:
-        if isinstance(exc, ArweaveError):
-            raise
         raise ArweaveError(f"the CAR of {cid} on Arweave is bad: {exc}") from None
 
 
