@@ -16,6 +16,15 @@ Hugging Face's ``BertModel`` computes it, in the same order of operations:
   on padded keys, output projection, residual + LayerNorm; then the
   feed-forward block with exact (erf) GELU (Hendrycks & Gimpel 2016), residual
   + LayerNorm;
+- padding removed from the token-wise work (the "remove padding" layout of
+  NVIDIA FasterTransformer's BERT and ONNX Runtime's packed attention): after
+  the embeddings, the rows of real tokens are gathered into one ``[tokens,
+  hidden]`` matrix, so every linear layer, LayerNorm and GELU runs on real
+  tokens only; attention scatters them back into ``[batch, seq]`` (padded rows
+  zero, masked as before) and gathers its context out again. Each row's
+  arithmetic is what the padded graph does for it; a batch of short texts of
+  mixed length no longer pays for the longest one (on held-out texts at batch
+  64, 1.57 padded rows per real one);
 - sentence-transformers' pooling (Reimers & Gurevych 2019, "Sentence-BERT",
   section 3, MEAN strategy): the mean of the token embeddings over the
   attention mask (the count clamped at 1e-9), then L2 normalization as
@@ -126,27 +135,100 @@ def _mask_bias(g: _Graph) -> str:
     return g.op("Unsqueeze", [bias, g.const("const/axes_1_2", [1, 2], np.int64)], "mask/bias4d")
 
 
-def _heads(g: _Graph, x: str, cfg: BertConfig, perm: list[int], out: str) -> str:
+@dataclass(frozen=True, slots=True)
+class _Packing:
+    """Names of the index tensors that move rows between padded and packed layouts.
+
+    ``keep`` [tokens]: the flat ``batch·seq`` positions of real tokens, in order.
+    ``slot`` [batch·seq]: for each flat position, 1 + its row in the packed
+    matrix, or 0 for padding (row 0 of the table it indexes is zeros).
+    ``shape4d`` [4]: ``(batch, seq, heads, head_dim)``.
+    """
+
+    keep: str
+    slot: str
+    shape4d: str
+
+
+def _packing(g: _Graph, cfg: BertConfig) -> _Packing:
+    real = g.op(
+        "Cast",
+        [
+            g.op(
+                "Cast",
+                [
+                    g.op(
+                        "Reshape",
+                        ["attention_mask", g.const("const/flat", [-1], np.int64)],
+                        "pack/flat",
+                    )
+                ],
+                "pack/real_bool",
+                to=TensorProto.BOOL,
+            )
+        ],
+        "pack/real",
+        to=TensorProto.INT64,
+    )
+    keep = g.op(
+        "Reshape",
+        [g.op("NonZero", [real], "pack/nonzero"), g.const("const/flat", [-1], np.int64)],
+        "pack/keep",
+    )
+    rank = g.op("CumSum", [real, g.const("const/axis0", 0, np.int64)], "pack/rank")
+    slot = g.op("Mul", [rank, real], "pack/slot")
     head_dim = cfg.hidden_size // cfg.num_attention_heads
-    shape = g.const("const/split_heads", [0, 0, cfg.num_attention_heads, head_dim], np.int64)
-    return g.op("Transpose", [g.op("Reshape", [x, shape], f"{out}/split")], out, perm=perm)
+    shape4d = g.op(
+        "Concat",
+        [
+            g.op("Shape", ["attention_mask"], "pack/batch_seq"),
+            g.const("const/heads_dim", [cfg.num_attention_heads, head_dim], np.int64),
+        ],
+        "pack/shape4d",
+        axis=0,
+    )
+    return _Packing(keep, slot, shape4d)
 
 
-def _attention(g: _Graph, x: str, bias: str, cfg: BertConfig, p: str) -> str:
-    q = _heads(g, g.linear(x, f"{p}.attention.self.query", f"{p}/q"), cfg, [0, 2, 1, 3], f"{p}/qh")
-    k = _heads(g, g.linear(x, f"{p}.attention.self.key", f"{p}/k"), cfg, [0, 2, 3, 1], f"{p}/kt")
-    v = _heads(g, g.linear(x, f"{p}.attention.self.value", f"{p}/v"), cfg, [0, 2, 1, 3], f"{p}/vh")
+def _pack(g: _Graph, x: str, pk: _Packing, cfg: BertConfig, out: str) -> str:
+    """``[batch, seq, hidden]`` (or its heads split) → ``[tokens, hidden]``."""
+    rows = g.const("const/rows", [-1, cfg.hidden_size], np.int64)
+    flat = g.op("Reshape", [x, rows], f"{out}/rows")
+    return g.op("Gather", [flat, pk.keep], out, axis=0)
+
+
+def _unpack(g: _Graph, x: str, pk: _Packing, cfg: BertConfig, out: str) -> str:
+    """``[tokens, hidden]`` → ``[batch·seq, hidden]``, padded rows zero."""
+    zero = g.const("const/zero_row", np.zeros((1, cfg.hidden_size)))
+    table = g.op("Concat", [zero, x], f"{out}/table", axis=0)
+    return g.op("Gather", [table, pk.slot], out, axis=0)
+
+
+def _heads(g: _Graph, x: str, pk: _Packing, cfg: BertConfig, perm: list[int], out: str) -> str:
+    padded = _unpack(g, x, pk, cfg, f"{out}/padded")
+    return g.op(
+        "Transpose", [g.op("Reshape", [padded, pk.shape4d], f"{out}/split")], out, perm=perm
+    )
+
+
+def _attention(g: _Graph, x: str, bias: str, pk: _Packing, cfg: BertConfig, p: str) -> str:
+    """Self-attention of the packed tokens ``x`` [tokens, hidden], in the padded layout."""
+    q = _heads(
+        g, g.linear(x, f"{p}.attention.self.query", f"{p}/q"), pk, cfg, [0, 2, 1, 3], f"{p}/qh"
+    )
+    k = _heads(
+        g, g.linear(x, f"{p}.attention.self.key", f"{p}/k"), pk, cfg, [0, 2, 3, 1], f"{p}/kt"
+    )
+    v = _heads(
+        g, g.linear(x, f"{p}.attention.self.value", f"{p}/v"), pk, cfg, [0, 2, 1, 3], f"{p}/vh"
+    )
     scale = g.const("const/attn_scale", 1.0 / np.sqrt(cfg.hidden_size // cfg.num_attention_heads))
     scores = g.op("Mul", [g.op("MatMul", [q, k], f"{p}/qk"), scale], f"{p}/scores")
     probs = g.op("Softmax", [g.op("Add", [scores, bias], f"{p}/masked")], f"{p}/probs", axis=-1)
     ctx = g.op(
         "Transpose", [g.op("MatMul", [probs, v], f"{p}/ctx")], f"{p}/ctx_t", perm=[0, 2, 1, 3]
     )
-    merged = g.op(
-        "Reshape",
-        [ctx, g.const("const/merge_heads", [0, 0, cfg.hidden_size], np.int64)],
-        f"{p}/merged",
-    )
+    merged = _pack(g, ctx, pk, cfg, f"{p}/merged")
     dense = g.linear(merged, f"{p}.attention.output.dense", f"{p}/attn_out")
     residual = g.op("Add", [dense, x], f"{p}/attn_residual")
     eps = cfg.layer_norm_eps
@@ -202,11 +284,25 @@ def bert_mean_pooling_graph(
     """The ONNX model: ``input_ids``, ``attention_mask`` → ``sentence_embedding``."""
     g = _Graph(weights)
     bias = _mask_bias(g)
-    x = _embeddings(g, cfg)
+    pk = _packing(g, cfg)
+    x = _pack(g, _embeddings(g, cfg), pk, cfg, "pack/emb")
     for i in range(cfg.num_hidden_layers):
         p = f"encoder.layer.{i}"
-        x = _feed_forward(g, _attention(g, x, bias, cfg, p), cfg, p)
-    _mean_pool_normalize(g, x)
+        x = _feed_forward(g, _attention(g, x, bias, pk, cfg, p), cfg, p)
+    padded = g.op(
+        "Reshape",
+        [
+            _unpack(g, x, pk, cfg, "pool/rows"),
+            g.op(
+                "Concat",
+                ["pack/batch_seq", g.const("const/hidden", [cfg.hidden_size], np.int64)],
+                "pool/shape3d",
+                axis=0,
+            ),
+        ],
+        "pool/tokens",
+    )
+    _mean_pool_normalize(g, padded)
     ids = [
         helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "sequence"])
         for n in ("input_ids", "attention_mask")

