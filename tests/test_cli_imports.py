@@ -109,3 +109,18 @@ def test_a_node_serves_without_the_onnx_package() -> None:
         [sys.executable, "-c", code], capture_output=True, timeout=120, check=True
     )
     assert done.stdout.decode().strip() == "[]"
+
+
+def test_a_node_start_on_a_built_folder_does_not_import_onnx(tmp_path: Path) -> None:
+    """What a node runs at every start (``build_minilm`` finds the folder built) must not
+    pay for the graph builder's imports: a fresh process, after another built it."""
+    build = "from pathlib import Path; from cairn.inference import build_minilm\n"
+    build += f"build_minilm(Path({str(tmp_path)!r}))"
+    subprocess.run([sys.executable, "-c", build], capture_output=True, timeout=300, check=True)
+    code = build + "\nimport sys\n"
+    heavy = ("onnx", "ml_dtypes", "safetensors")
+    code += f"print(sorted(m for m in sys.modules if m.split('.')[0] in {heavy!r}))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, timeout=120, check=True
+    )
+    assert done.stdout.decode().strip() == "[]"

@@ -79,6 +79,32 @@ def test_padding_does_not_change_an_embedding_beyond_noise(embedder: Embedder) -
     np.testing.assert_allclose(alone, padded, atol=1e-6)
 
 
+def test_linear_layers_run_on_real_tokens_only(minilm_dir: Path, embedder: Embedder) -> None:
+    """The graph packs the batch's real tokens before its linear layers: a batch of one
+    short and one long text feeds the feed-forward MatMul as many rows as real tokens,
+    not batch x longest (the padding is never multiplied)."""
+    import onnx
+    import onnxruntime as ort
+
+    model = onnx.load(str(minilm_dir / "model.onnx"))
+    probes = ["encoder.layer.0/ffn_in/matmul", "encoder.layer.5/q/matmul"]
+    for name in probes:
+        model.graph.output.append(
+            onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None)
+        )
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    inputs = embedder.tokenize(["short", "word " * 50])
+    feed = {k: v.to_numpy() for k, v in inputs.items()}
+    real = int(feed["attention_mask"].sum())
+    assert real < feed["attention_mask"].size  # the batch has padding to skip
+    out = dict(zip(["sentence_embedding", *probes], session.run(None, feed), strict=True))
+    for name in probes:
+        assert out[name].shape[0] == real, name
+    np.testing.assert_allclose(
+        out["sentence_embedding"], embedder.embed(["short", "word " * 50]), atol=1e-6
+    )
+
+
 @pytest.mark.parametrize("bad", [[], "a string", [1, 2], ["ok", None]])
 def test_embed_rejects_non_text(embedder: Embedder, bad: object) -> None:
     with pytest.raises(TensorError):

@@ -71,6 +71,46 @@ def test_the_card_is_served_content_addressed_and_names_the_staked_signer(
     assert (again.uri, again.card.registrations) == (f"ipfs://{cid}", (reg,))
 
 
+def test_a_restart_finds_its_agent_id_without_reading_every_block(
+    node: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The agent id is remembered in the data dir and checked with ``ownerOf``; the log
+    scan (every block since genesis) runs only when the memo is missing, for another
+    chain, or names an id this node does not own, and the memo is then rewritten."""
+    from cairn.chain.erc8004 import IdentityRegistry
+
+    ctx = node.ctx
+    first = register_agent(ctx)
+    (reg,) = first.card.registrations
+    memo = ctx.data_dir.node / "agent.json"
+    kept = json.loads(memo.read_bytes())
+    assert kept["agent_id"] == reg.agent_id and kept["chain_id"] == ctx.domain.chain_id
+
+    scans: list[int] = []
+    real_agents = IdentityRegistry.agents
+
+    def counted(self: IdentityRegistry, *args: Any, **kwargs: Any) -> Any:
+        scans.append(1)
+        return real_agents(self, *args, **kwargs)
+
+    monkeypatch.setattr(IdentityRegistry, "agents", counted)
+    assert register_agent(ctx).card.registrations == (reg,)
+    assert scans == []  # one ownerOf, no log scan
+
+    with ctx.chain_lock:  # an id someone else owns: found again in the logs, never adopted
+        other = ctx.chain.identity.register(ctx.chain.dev_keys()[1]).value
+    for bad in (
+        {**kept, "agent_id": other},
+        {**kept, "agent_id": 10**9},  # no such agent: ownerOf reverts
+        {**kept, "chain_id": kept["chain_id"] + 1},
+        "not json",
+    ):
+        memo.write_text(bad if isinstance(bad, str) else json.dumps(bad))
+        assert register_agent(ctx).card.registrations == (reg,)
+        assert json.loads(memo.read_bytes())["agent_id"] == reg.agent_id
+    assert len(scans) == 4
+
+
 def _card(**ours: Any) -> dict[str, Any]:
     base = AgentCard(
         "n", "http://127.0.0.1:1", "0x" + "11" * 20, 31337, {"Staking": "0x" + "22" * 20}, ()

