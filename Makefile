@@ -57,7 +57,7 @@ demo: $(STAMP)
 	$(PY) examples/demo/run.py
 
 test: lint $(NODE_STAMP) $(AGENT0_STAMP) $(X402_STAMP) chromium
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --durations=25
 
 bench: $(TEST_STAMP) $(NODE_STAMP)
 	$(PY) bench/cid_import.py
