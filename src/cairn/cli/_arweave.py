@@ -20,13 +20,7 @@ if TYPE_CHECKING:
     from cairn.content import ArweaveFetched, ArweavePublished, Blockstore, Cid
     from cairn.identity import Signer
 
-__all__ = ["is_arweave", "pull", "push"]
-
-_SCHEMES = ("arweave://", "arweave+http://", "arweave+https://")
-
-
-def is_arweave(url: str | None) -> bool:
-    return bool(url) and str(url).startswith(_SCHEMES)
+__all__ = ["pull", "push"]
 
 
 @contextmanager

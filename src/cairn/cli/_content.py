@@ -152,9 +152,9 @@ def fetch(
 
 def _fetch_arweave(ctx: typer.Context, cid: str, url: str, as_json: bool) -> None:
     from cairn import content
-    from cairn.cli._arweave import is_arweave, pull
+    from cairn.cli._arweave import pull
 
-    if not is_arweave(url):
+    if not content.is_arweave_url(url):
         raise ConfigError(f"--from takes arweave://HOST[:PORT], not {url!r}")
     data_dir = state(ctx).data_dir
     root = content.Cid.parse(cid)

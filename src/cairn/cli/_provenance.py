@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.tree import Tree
 
-from cairn.cli._arweave import is_arweave, push
+from cairn.cli._arweave import push
 from cairn.cli._common import JsonOpt, console, resolve_address, state
 from cairn.cli._identity import unlock_wallet
 from cairn.errors import ConfigError, ManifestError, VerificationFailed
@@ -74,9 +74,10 @@ def publish(
     """Import PATH, sign a manifest for it with a wallet, store it; print the manifest CID."""
     if kind not in ("model", "dataset"):
         raise ManifestError(f"--kind must be model or dataset, got {kind!r}")
-    if to is not None and not is_arweave(to):
-        raise ConfigError(f"--to takes arweave://HOST[:PORT], not {to!r}")
     from cairn import content
+
+    if to is not None and not content.is_arweave_url(to):
+        raise ConfigError(f"--to takes arweave://HOST[:PORT], not {to!r}")
     from cairn.inference.policies import Exact, parse_policy_text
     from cairn.provenance import Card, ManifestIndex
     from cairn.provenance import publish as publish_artifact

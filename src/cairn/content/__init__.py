@@ -46,6 +46,7 @@ if _typing.TYPE_CHECKING:
     from cairn.content._gateway import GatewayBlockstore, fetch
 
 __all__ = [
+    "ARWEAVE_SCHEMES",
     "DEFAULT_PROFILE",
     "PROFILES",
     "ArweaveBlockstore",
@@ -69,6 +70,7 @@ __all__ = [
     "fetch_car",
     "get_profile",
     "import_car",
+    "is_arweave_url",
     "iter_car",
     "iter_file",
     "list_directory",
@@ -97,6 +99,16 @@ if not _typing.TYPE_CHECKING:
     __getattr__, __dir__ = _lazy_attributes(__name__, _LAZY, globals())
 
 
+#: The URL schemes of an Arweave gateway (``gateway_base`` in ``_arweave`` says which
+#: of http and https each one means).
+ARWEAVE_SCHEMES = ("arweave", "arweave+http", "arweave+https")
+
+
+def is_arweave_url(url: str | None) -> bool:
+    """Whether ``url`` names an Arweave gateway (``arweave://HOST[:PORT]``)."""
+    return bool(url) and urlparse(str(url)).scheme in ARWEAVE_SCHEMES
+
+
 def open_blockstore(where: DataDir | str) -> Blockstore:
     """The blockstore for a data dir, or for a URL: ``file:///path``, ``memory://``,
     ``http(s)://gateway`` (read-only, trustless), ``arweave://HOST[:PORT]`` (read-only:
@@ -112,7 +124,7 @@ def open_blockstore(where: DataDir | str) -> Blockstore:
         from cairn.content._gateway import GatewayBlockstore  # httpx only when asked for
 
         return GatewayBlockstore(where)
-    if url.scheme in ("arweave", "arweave+http", "arweave+https"):
+    if url.scheme in ARWEAVE_SCHEMES:
         from cairn.content._arweave_fetch import ArweaveBlockstore
 
         return ArweaveBlockstore(where)

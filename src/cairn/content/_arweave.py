@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from cairn._atomic import atomic_write_bytes
+from cairn.content import ARWEAVE_SCHEMES
 from cairn.content._ans104 import DataItem, EthereumItemSigner, b64url, bundle
 from cairn.content._arweave_tx import ArweaveWallet, signed_transaction
 from cairn.content._exporter import walk_blocks
@@ -54,11 +55,11 @@ def gateway_base(url: str) -> str:
     """``arweave://HOST[:PORT]`` as an HTTP base URL: https, except http for a loopback
     host (arlocal); ``arweave+http://`` and ``arweave+https://`` say so explicitly."""
     parts = urlsplit(url)
-    scheme = {"arweave+http": "http", "arweave+https": "https"}.get(parts.scheme)
-    if parts.scheme == "arweave":
-        scheme = "http" if parts.hostname in _LOCAL else "https"
-    if scheme is None or not parts.hostname:
+    if parts.scheme not in ARWEAVE_SCHEMES or not parts.hostname:
         raise ConfigError(f"not an Arweave URL: {url!r} (arweave://HOST[:PORT])")
+    scheme = parts.scheme.removeprefix("arweave+")
+    if scheme == "arweave":
+        scheme = "http" if parts.hostname in _LOCAL else "https"
     return f"{scheme}://{parts.netloc}"
 
 
@@ -190,8 +191,9 @@ def publish_car(
     parts, sent = [], 0
     for i, start in enumerate(cuts):
         chunk = car[start : start + part_size]
+        chunk_sha = hashlib.sha256(chunk).hexdigest()
         done = state["parts"].get(str(i))
-        if done is None or done["sha256"] != hashlib.sha256(chunk).hexdigest():
+        if done is None or done["sha256"] != chunk_sha:
             part_tags = [
                 *common,
                 ("Cairn-Type", "car-part"),
@@ -200,7 +202,7 @@ def publish_car(
             ]
             item = DataItem.sign(chunk, part_tags, signer)
             _carry(gw, wallet, item)
-            done = {"id": item.id, "size": len(chunk), "sha256": hashlib.sha256(chunk).hexdigest()}
+            done = {"id": item.id, "size": len(chunk), "sha256": chunk_sha}
             state["parts"][str(i)] = done
             atomic_write_bytes(state_path, json.dumps(state).encode())
             sent += 1

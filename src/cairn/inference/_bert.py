@@ -142,52 +142,28 @@ class _Packing:
     ``keep`` [tokens]: the flat ``batch·seq`` positions of real tokens, in order.
     ``slot`` [batch·seq]: for each flat position, 1 + its row in the packed
     matrix, or 0 for padding (row 0 of the table it indexes is zeros).
-    ``shape4d`` [4]: ``(batch, seq, heads, head_dim)``.
+    ``batch_seq`` [2]: ``(batch, seq)``; ``shape4d`` [4]: ``(batch, seq, heads, head_dim)``.
     """
 
     keep: str
     slot: str
+    batch_seq: str
     shape4d: str
 
 
 def _packing(g: _Graph, cfg: BertConfig) -> _Packing:
-    real = g.op(
-        "Cast",
-        [
-            g.op(
-                "Cast",
-                [
-                    g.op(
-                        "Reshape",
-                        ["attention_mask", g.const("const/flat", [-1], np.int64)],
-                        "pack/flat",
-                    )
-                ],
-                "pack/real_bool",
-                to=TensorProto.BOOL,
-            )
-        ],
-        "pack/real",
-        to=TensorProto.INT64,
-    )
-    keep = g.op(
-        "Reshape",
-        [g.op("NonZero", [real], "pack/nonzero"), g.const("const/flat", [-1], np.int64)],
-        "pack/keep",
-    )
+    flat_shape = g.const("const/flat", [-1], np.int64)
+    flat = g.op("Reshape", ["attention_mask", flat_shape], "pack/flat")
+    real_bool = g.op("Cast", [flat], "pack/real_bool", to=TensorProto.BOOL)
+    real = g.op("Cast", [real_bool], "pack/real", to=TensorProto.INT64)  # any nonzero: 1
+    keep = g.op("Reshape", [g.op("NonZero", [real], "pack/nonzero"), flat_shape], "pack/keep")
     rank = g.op("CumSum", [real, g.const("const/axis0", 0, np.int64)], "pack/rank")
     slot = g.op("Mul", [rank, real], "pack/slot")
+    batch_seq = g.op("Shape", ["attention_mask"], "pack/batch_seq")
     head_dim = cfg.hidden_size // cfg.num_attention_heads
-    shape4d = g.op(
-        "Concat",
-        [
-            g.op("Shape", ["attention_mask"], "pack/batch_seq"),
-            g.const("const/heads_dim", [cfg.num_attention_heads, head_dim], np.int64),
-        ],
-        "pack/shape4d",
-        axis=0,
-    )
-    return _Packing(keep, slot, shape4d)
+    heads_dim = g.const("const/heads_dim", [cfg.num_attention_heads, head_dim], np.int64)
+    shape4d = g.op("Concat", [batch_seq, heads_dim], "pack/shape4d", axis=0)
+    return _Packing(keep, slot, batch_seq, shape4d)
 
 
 def _pack(g: _Graph, x: str, pk: _Packing, cfg: BertConfig, out: str) -> str:
@@ -295,7 +271,7 @@ def bert_mean_pooling_graph(
             _unpack(g, x, pk, cfg, "pool/rows"),
             g.op(
                 "Concat",
-                ["pack/batch_seq", g.const("const/hidden", [cfg.hidden_size], np.int64)],
+                [pk.batch_seq, g.const("const/hidden", [cfg.hidden_size], np.int64)],
                 "pool/shape3d",
                 axis=0,
             ),

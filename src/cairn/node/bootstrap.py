@@ -241,10 +241,12 @@ def bootstrap(
     dd = DataDir(s.data_dir).ensure()
     held = _hold_data_dir(dd)
     try:
-        return _bootstrap(s, dd, held, passphrase, step, chain)
+        ctx = _bootstrap(s, dd, passphrase, step, chain)
     except BaseException:
         held.close()
         raise
+    ctx.held = held
+    return ctx
 
 
 def _hold_data_dir(dd: DataDir) -> IO[str]:
@@ -275,12 +277,7 @@ def _hold_data_dir(dd: DataDir) -> IO[str]:
 
 
 def _bootstrap(
-    s: NodeSettings,
-    dd: DataDir,
-    held: IO[str],
-    passphrase: str,
-    step: Step,
-    chain: Chain | None,
+    s: NodeSettings, dd: DataDir, passphrase: str, step: Step, chain: Chain | None
 ) -> NodeContext:
     # The keystore's scrypt (about 0.7 s, in C without the GIL) runs while the chain
     # connects (an embedded chain loads its state in Python): cold start is the longer.
@@ -313,7 +310,6 @@ def _bootstrap(
     )
     domain = ReceiptDomain(chain.chain_id, chain.deployment.anchor)
     ctx = NodeContext(s, dd, chain, lock, signer, store, models, receipts, batcher, domain)
-    ctx.held = held
     if any(m.price for m in models.values()):
         if "batch-settlement" in s.payment_schemes and chain.dev_keys():
             install_canonical(chain, chain.dev_keys()[0])  # x402's contracts, on a dev chain

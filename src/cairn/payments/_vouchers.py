@@ -50,6 +50,7 @@ __all__ = [
     "SqliteVoucherStore",
     "Voucher",
     "VoucherStore",
+    "nothing_to_wait",
     "parse_payload",
 ]
 
@@ -298,8 +299,8 @@ class VoucherStore(Protocol):
     def close(self) -> None: ...
 
 
-def _done() -> None:
-    pass
+def nothing_to_wait() -> None:
+    """What :meth:`VoucherStore.stage` returns when nothing is left to wait for."""
 
 
 class MemoryVoucherStore:
@@ -316,7 +317,7 @@ class MemoryVoucherStore:
 
     def stage(self, records: Sequence[ChannelRecord]) -> Callable[[], None]:
         self.put(records)
-        return _done
+        return nothing_to_wait
 
     def close(self) -> None:
         pass
@@ -368,7 +369,7 @@ class SqliteVoucherStore:
 
     def stage(self, records: Sequence[ChannelRecord]) -> Callable[[], None]:
         if not records:
-            return _done
+            return nothing_to_wait
         entry = self.journal.queue(self._insert, [r.to_row() for r in records])
         return lambda: self.journal.wait(entry)
 

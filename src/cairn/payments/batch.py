@@ -70,6 +70,7 @@ from cairn.payments._vouchers import (
     ChannelRecord,
     Voucher,
     VoucherStore,
+    nothing_to_wait,
     parse_payload,
 )
 from cairn.payments.base import Admitted
@@ -154,10 +155,6 @@ class _Channel:
 
 def _hex(raw: bytes) -> str:
     return "0x" + raw.hex()
-
-
-def _recorded() -> None:
-    pass
 
 
 def _unrecorded(exc: Exception) -> PaymentInvalid:
@@ -458,7 +455,7 @@ class BatchScheme:
         hold: _Hold = admitted.state
         kind = hold.payload.kind
         if kind == "refund":
-            settled, durable = self._refund(hold), _recorded
+            settled, durable = self._refund(hold), nothing_to_wait
         elif kind == "voucher":
             settled, durable = self._commit(hold, "", None)
         else:

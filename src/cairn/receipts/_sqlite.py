@@ -44,7 +44,6 @@ class SqliteReceiptStore(ReceiptStore):
     def __init__(self, path: Path) -> None:
         self.journal = Journal(path)
         self._db, self._lock = self.journal.db, self.journal.lock
-        self._drain_locked, self._transaction = self.journal.drain_locked, self.journal.transaction
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(receipts)")}
         if "access" not in columns:  # a store written before clients got access tokens
@@ -73,7 +72,7 @@ class SqliteReceiptStore(ReceiptStore):
 
     def get(self, request_id: bytes) -> StoredReceipt | None:
         with self._lock:
-            self._drain_locked()
+            self.journal.drain_locked()
             row = self._db.execute(
                 "SELECT body, input, output, batch_id, leaf_index, access FROM receipts "
                 "WHERE request_id=?",
@@ -86,7 +85,7 @@ class SqliteReceiptStore(ReceiptStore):
 
     def unbatched(self, limit: int) -> list[tuple[bytes, bytes]]:
         with self._lock:
-            self._drain_locked()
+            self.journal.drain_locked()
             rows = self._db.execute(
                 "SELECT request_id, digest FROM receipts WHERE batch_id IS NULL "
                 "ORDER BY rowid LIMIT ?",
@@ -102,7 +101,7 @@ class SqliteReceiptStore(ReceiptStore):
         return [bytes(r[0]) for r in rows]
 
     def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
-        with self._lock, self._transaction():
+        with self._lock, self.journal.transaction():
             self._db.execute(
                 "INSERT INTO batches(batch_id, root, count) VALUES (?,?,?)",
                 (batch_id, root, len(request_ids)),
@@ -116,7 +115,7 @@ class SqliteReceiptStore(ReceiptStore):
                 raise ReceiptError(f"batch {batch_id}: a receipt is already in another batch")
 
     def renumber_batch(self, batch_id: int, new_id: int) -> None:
-        with self._lock, self._transaction():
+        with self._lock, self.journal.transaction():
             cur = self._db.execute(
                 "UPDATE batches SET batch_id=? WHERE batch_id=? AND anchored=0", (new_id, batch_id)
             )
@@ -158,7 +157,7 @@ class SqliteReceiptStore(ReceiptStore):
     def purge_before(self, issued_at: int) -> int:
         """Drop retained inputs and outputs older than the audit window (receipts stay)."""
         with self._lock:
-            self._drain_locked()
+            self.journal.drain_locked()
             cur = self._db.execute(
                 "UPDATE receipts SET input=NULL, output=NULL WHERE issued_at < ? "
                 "AND input IS NOT NULL",
