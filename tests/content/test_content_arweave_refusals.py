@@ -126,6 +126,30 @@ def test_a_signed_index_whose_car_has_another_root(
     assert f"has root {uploads.b.root}" in refused(proxy, claimed, tmp_path)
 
 
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"id": "../graphql", "size": 1, "sha256": "00"},  # a path on the gateway, not an id
+        {"id": "A" * 43, "size": "all of it", "sha256": "00"},
+        {"id": "A" * 43, "size": -1, "sha256": "00"},
+        "not a part",
+    ],
+)
+def test_a_signed_index_with_malformed_parts(
+    arlocal: str, proxy: Proxy, uploads: Uploads, tmp_path: Path, part: object
+) -> None:
+    """Anyone can sign an index for a CID: its fields are checked, one line, no traceback."""
+    claimed = content.add_bytes(os.urandom(16), content.MemoryBlockstore())
+    index = {"root": str(claimed), "size": 1, "sha256": "00", "parts": [part]}
+    tags = [("App-Name", "cairn"), ("Root-CID", str(claimed)), ("Cairn-Type", "car-index")]
+    item = DataItem.sign(
+        json.dumps(index).encode(), tags, EthereumItemSigner.from_personal_sign(personal_sign)
+    )
+    _carry(ArweaveGateway(proxy.url), ArweaveWallet.load(uploads.state_dir / "wallet.json"), item)
+    mine(arlocal)
+    assert "is not a cairn index" in refused(proxy, claimed, tmp_path)
+
+
 def test_nothing_published_under_that_cid(proxy: Proxy, tmp_path: Path) -> None:
     missing = content.add_bytes(b"no such artifact", content.MemoryBlockstore())
     assert "has no cairn artifact" in refused(proxy, missing, tmp_path)

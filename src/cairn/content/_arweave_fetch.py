@@ -4,7 +4,8 @@ The gateway is an untrusted peer: it may answer GraphQL with an index tagged for
 another CID, serve other bytes, or cut a part short. The chain of checks, each with
 one line of refusal: the index item's Ethereum signature (ANS-104 type 3, rebuilt from
 the GraphQL fields) → its ``Root-CID`` tag and its JSON both name the CID asked for →
-each part's size and sha256 as the signed index lists them → the CAR's root is the CID
+the index is well formed (part ids are Arweave ids, sizes counts) → each part's size and
+sha256 as the signed index lists them → the CAR's root is the CID
 → every block hashes to its CID and the DAG is complete. Only then is anything stored.
 Verified parts are kept under ``cache_dir`` so an interrupted download resumes; they
 are checked again before use and removed once the artifact is stored.
@@ -15,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,16 +70,41 @@ def _find_index(gw: ArweaveGateway, cid: Cid) -> tuple[DataItem, str, dict[str, 
         raise ArweaveError(f"Arweave index {item.id} is tagged Root-CID {tagged}, not {cid}")
     try:
         index = json.loads(item.data)
-        ok = index["root"] == str(cid) and isinstance(index["parts"], list)
-    except (ValueError, KeyError, TypeError):
-        raise ArweaveError(f"Arweave index {item.id} is not a cairn index") from None
-    if not ok:
+    except ValueError:
+        index = None
+    if not _well_formed(index):  # anyone can sign an index: its fields are checked too
+        raise ArweaveError(f"Arweave index {item.id} is not a cairn index")
+    if index["root"] != str(cid):
         raise ArweaveError(f"Arweave index {item.id} describes {index['root']}, not {cid}")
     return item, signer, index
 
 
+_ITEM_ID = re.compile(r"[A-Za-z0-9_-]{43}")  # b64url of a sha256: an Arweave id
+
+
+def _well_formed(index: Any) -> bool:
+    """A cairn index: root, size and sha256 of the CAR, and parts whose ids are Arweave
+    ids (so a part is fetched from the gateway asked, by id, never from a path it names)."""
+    if not isinstance(index, dict) or not isinstance(index.get("parts"), list):
+        return False
+    if not (isinstance(index.get("root"), str) and isinstance(index.get("sha256"), str)):
+        return False
+    return _count(index.get("size")) and all(
+        isinstance(p, dict)
+        and isinstance(p.get("id"), str)
+        and _ITEM_ID.fullmatch(p["id"]) is not None
+        and _count(p.get("size"))
+        and isinstance(p.get("sha256"), str)
+        for p in index["parts"]
+    )
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _part(gw: ArweaveGateway, part: dict[str, Any], n: int, cache: Path | None) -> bytes:
-    want_size, want_sha, item_id = int(part["size"]), str(part["sha256"]), str(part["id"])
+    want_size, want_sha, item_id = part["size"], part["sha256"], part["id"]
     cached = cache / f"{n}.part" if cache else None
     if cached and cached.exists():
         data = cached.read_bytes()
@@ -131,9 +158,9 @@ def fetch_car(
     for n, part in enumerate(index["parts"]):
         pieces.append(_part(gw, part, n, cache))
         if progress:
-            progress(len(pieces[-1]), int(index.get("size", 0)))
+            progress(len(pieces[-1]), index["size"])
     car = b"".join(pieces)
-    if len(car) != index.get("size") or hashlib.sha256(car).hexdigest() != index.get("sha256"):
+    if len(car) != index["size"] or hashlib.sha256(car).hexdigest() != index["sha256"]:
         raise ArweaveError(f"the parts of {cid} on Arweave do not add up to the indexed CAR")
     dag = _stage(cid, car)
     for block_cid, block in dag:
