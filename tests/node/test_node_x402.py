@@ -8,6 +8,7 @@ once and paid once.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -294,6 +295,7 @@ def test_a_replayed_authorization_is_refused(paid: Any) -> None:
         ("forged", "signature is by"),
         ("contract_wallet", "EIP-1271"),
         ("garbage", "not base64 of JSON"),
+        ("nested", "not base64 of JSON"),  # past the JSON parser's depth, inside the size cap
         ("wrong_scheme", "not accepted here"),
     ],
 )
@@ -330,6 +332,7 @@ def test_a_bad_payment_is_refused_with_its_reason_and_nothing_moves(
             {**_authorize(paid).to_payload(), "signature": "0x" + "11" * 200},
         ).header(),
         "garbage": lambda: "this is not base64!",
+        "nested": lambda: base64.b64encode(b"[" * 5000 + b"]" * 5000).decode(),
         "wrong_scheme": lambda: _header(offered, _authorize(paid), scheme="upto"),
     }
     if case == "wrong_chain":
