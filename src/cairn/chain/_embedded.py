@@ -48,6 +48,7 @@ from eth_utils.exceptions import ValidationError
 from web3 import EthereumTesterProvider
 
 from cairn._atomic import atomic_write
+from cairn.chain._gas import estimate_gas
 from cairn.chain.base import Backend
 from cairn.errors import ChainError
 
@@ -149,9 +150,11 @@ class EmbeddedBackend(Backend):
             assert self._path is not None
             self.chain_id, kv = _load(self._path.read_bytes())
             db = AtomicDB(MemoryDB(kv))
-        # py-evm reads the chain id from the chain class (it signs and checks EIP-155 with it)
+        # py-evm reads the chain id from the chain class (it signs and checks EIP-155 with
+        # it), and its gas estimator too (cairn.chain._gas: 3 runs, not about 13)
         cls = type(self._evm.chain)
-        self._evm.chain = type(cls.__name__, (cls,), {"chain_id": self.chain_id})(db)
+        attrs = {"chain_id": self.chain_id, "gas_estimator": staticmethod(estimate_gas)}
+        self._evm.chain = type(cls.__name__, (cls,), attrs)(db)
         self._tester = EthereumTester(self._evm)
         self.follow_clock = self._path is not None if follow_clock is None else follow_clock
         self._offset = max(0, self._latest() - int(time.time()))  # a lead it was given
