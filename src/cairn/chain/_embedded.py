@@ -17,6 +17,9 @@ drawn (``CAIRNEVM1``) keeps eth-tester's id, :data:`LEGACY_CHAIN_ID`.
 
 eth-tester raises its own exceptions; they are turned into JSON-RPC error
 responses here (EIP-1474 codes), so the client handles one family of errors.
+Transactions by hash and logs are found through py-evm's index and the block
+headers' blooms (:mod:`cairn.chain._index`), not by eth-tester's reading of
+every block, whose cost grew with the chain's length.
 
 **Time.** A block's timestamp is the only clock contracts see, and eth-tester
 mines only when asked, so a chain left alone would keep the time of its last
@@ -42,13 +45,14 @@ from typing import Any
 
 from eth.db.atomic import AtomicDB
 from eth.db.backends.memory import MemoryDB
-from eth_tester import EthereumTester, PyEVMBackend
+from eth_tester import EthereumTester
 from eth_tester.exceptions import TransactionFailed
 from eth_utils.exceptions import ValidationError
 from web3 import EthereumTesterProvider
 
 from cairn._atomic import atomic_write
 from cairn.chain._gas import estimate_gas
+from cairn.chain._index import IndexedBackend, IndexedTester
 from cairn.chain.base import Backend
 from cairn.errors import ChainError
 
@@ -141,7 +145,7 @@ class EmbeddedBackend(Backend):
     def __init__(self, state_dir: Path | None, *, follow_clock: bool | None = None) -> None:
         self.url = "embedded://"
         self._path = None if state_dir is None else state_dir / "embedded.db"
-        self._evm = PyEVMBackend()
+        self._evm = IndexedBackend()
         fresh = self._path is None or not self._path.exists()
         if fresh:
             self.chain_id = new_chain_id()
@@ -155,7 +159,7 @@ class EmbeddedBackend(Backend):
         cls = type(self._evm.chain)
         attrs = {"chain_id": self.chain_id, "gas_estimator": staticmethod(estimate_gas)}
         self._evm.chain = type(cls.__name__, (cls,), attrs)(db)
-        self._tester = EthereumTester(self._evm)
+        self._tester = IndexedTester(self._evm)
         self.follow_clock = self._path is not None if follow_clock is None else follow_clock
         self._offset = max(0, self._latest() - int(time.time()))  # a lead it was given
         self._checked = 0  # the last second catch_up looked at the chain's clock
