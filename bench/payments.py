@@ -1,8 +1,8 @@
 """What does paying cost? x402 on a cairn node against the same node serving for free.
 
-One node (digits-logreg) on Anvil, in this process (bootstrap + uvicorn), its CairnUSD
-payer funded from the deployer. Baseline and paid rounds are interleaved in the same
-run, so both share the noise of a shared machine:
+One node (digits-logreg and MiniLM, both priced) on Anvil, in this process (bootstrap +
+uvicorn), its CairnUSD payer funded from the deployer. Baseline and paid rounds are
+interleaved in the same run, so both share the noise of a shared machine:
 
 - ``exact_added_ms``: the round trip one ``exact`` payment adds (the client signs an
   EIP-3009 authorization; the node checks it, reads the token, and mines the transfer
@@ -10,7 +10,11 @@ run, so both share the noise of a shared machine:
 - ``voucher_verify_us``: checking one batch-settlement voucher on the request path
   (signature recovery and the channel's bounds; no chain call), median of many.
 - ``paid_throughput_ratio_c8``: calls per second paid with batch-settlement vouchers
-  over free calls, 8 clients at once (target >= 0.9).
+  over free calls, 8 clients at once, to MiniLM embeddings (target >= 0.9): the
+  median over pairs of short adjacent windows, one free and one paid, from one client
+  process (``..._pairs``: every pair's ratio; ``free_rps_c8``/``paid_rps_c8``: the
+  medians). ``..._tiny``: the same to digits-logreg, whose inference costs almost
+  nothing, so that the payment's own cost is as large a share as it gets.
 - ``settle_gas_per_request``: the gas of claiming and settling a session of 1 000 paid
   calls in one transaction (``claim`` and ``settle`` in one ``multicall``), over 1 000
   (target <= 100), once the node has claimed before (``..._first``: its very first claim,
@@ -50,9 +54,19 @@ from cairn.payments.x402 import PAYMENT_REQUIRED, Offer
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results" / "payments.json"
 MODEL = "digits-logreg"
+EMBEDDER = "all-MiniLM-L6-v2"
 PRICE = 1000
 REQUEST = {
     "inputs": {"pixels": {"dtype": "float32", "shape": [1, 64], "data": np.arange(64.0).tolist()}}
+}
+# what each model's paid-vs-free rounds send: digits-logreg costs almost nothing to run
+# (the payment's share of a call is as large as it gets); MiniLM is what the gateway sells
+CALLS: dict[str, tuple[str, dict[str, Any]]] = {
+    MODEL: (f"/v1/infer/{MODEL}", REQUEST),
+    EMBEDDER: (
+        "/v1/embeddings",
+        {"model": EMBEDDER, "input": ["a stone on a trail, one of many that mark the way"]},
+    ),
 }
 
 
@@ -63,8 +77,8 @@ def _node(chain_url: str, root: Path, **extra: Any) -> Iterator[tuple[NodeContex
         data_dir=root,
         port=port,
         chain=chain_url,
-        models=(MODEL,),
-        prices={MODEL: PRICE},
+        models=(MODEL, EMBEDDER),
+        prices={MODEL: PRICE, EMBEDDER: PRICE},
         batch_size=1000,
         batch_seconds=3600.0,
         **extra,
@@ -91,9 +105,9 @@ def _node(chain_url: str, root: Path, **extra: Any) -> Iterator[tuple[NodeContex
         ctx.close()
 
 
-def _free(ctx: NodeContext, free: bool) -> None:
-    """Serve the model free (the baseline) or at :data:`PRICE`, in the same process."""
-    ctx.models[MODEL].price = 0 if free else PRICE
+def _free(ctx: NodeContext, free: bool, model: str = MODEL) -> None:
+    """Serve ``model`` free (the baseline) or at :data:`PRICE`, in the same process."""
+    ctx.models[model].price = 0 if free else PRICE
 
 
 def _timed(call: Callable[[], httpx.Response]) -> float:
@@ -138,7 +152,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds, same keys")
     parser.add_argument("--load", help=argparse.SUPPRESS)  # the load process (internal)
-    parser.add_argument("--seconds", type=float, default=5.0, help=argparse.SUPPRESS)
     parser.add_argument("--keys", help=argparse.SUPPRESS)
     parser.add_argument("--network", help=argparse.SUPPRESS)
     parser.add_argument("--asset", help=argparse.SUPPRESS)
@@ -188,13 +201,14 @@ def _pay_to(ctx: NodeContext) -> str:
     return ctx.cashier.schemes["batch-settlement"].requirement(PRICE).pay_to
 
 
-def _rps(url: str, clients: list[GatewayClient], seconds: float) -> float:
+def _rps(clients: list[GatewayClient], seconds: float, model: str) -> float:
+    path, body = CALLS[model]
     done = [0] * len(clients)
     stop = time.monotonic() + seconds
 
     def worker(i: int) -> None:
         while time.monotonic() < stop:
-            clients[i].infer(MODEL, REQUEST["inputs"])
+            clients[i].send(path, body)
             done[i] += 1
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(clients))]
@@ -203,45 +217,69 @@ def _rps(url: str, clients: list[GatewayClient], seconds: float) -> float:
         t.start()
     for t in threads:
         t.join()
-    del url
     return sum(done) / (time.monotonic() - began)
 
 
-def _load(
-    url: str, seconds: float, keys: list[bytes], network: str, asset: str, payee: str
-) -> float:
-    """Calls per second from 8 clients in another process (paying if ``keys``)."""
-    import subprocess
-    import sys
+class _LoadProcess:
+    """8 free clients and 8 paying ones in a process of their own (as they would be on
+    their own machines), each set driven for one window at a time over a pipe.
 
-    cmd = [sys.executable, __file__, "--load", url, "--seconds", str(seconds)]
-    cmd += ["--network", network, "--asset", asset, "--payee", payee]
-    cmd += ["--keys", ",".join(k.hex() for k in keys)] if keys else []
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"load process failed: {done.stderr[-2000:]}")
-    return float(done.stdout.strip().splitlines()[-1])
+    Each paying client opens its channel (one deposit) before any window is timed.
+    """
+
+    def __init__(self, url: str, keys: list[bytes], network: str, asset: str, payee: str):
+        import subprocess
+        import sys
+
+        cmd = [sys.executable, __file__, "--load", url, "--network", network]
+        cmd += ["--asset", asset, "--payee", payee, "--keys", ",".join(k.hex() for k in keys)]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        self._read()  # "ready": every channel is open
+
+    def _read(self) -> str:
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            raise SystemExit(f"load process failed (exit {self.proc.wait()})")
+        return line.strip()
+
+    def window(self, model: str, paid: bool, seconds: float) -> float:
+        """Calls per second to ``model`` over one window of ``seconds``, paid or free."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(f"{model} {'paid' if paid else 'free'} {seconds}\n")
+        return float(self._read())
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
 
 
 def _load_main(args: argparse.Namespace) -> None:
-    """The load process: 8 clients, each paying from its own key (a channel opened,
-    untimed, before the clock starts), or free."""
-    keys = [k for k in (args.keys or "").split(",") if k]
-    clients = [GatewayClient(args.load, timeout=60) for _ in range(8)]
-    if keys:
-        clients = []
-        for k in keys:
-            p = Payer(
-                LocalSigner.from_hex(k),
-                10**11,
-                network=args.network,
-                asset=args.asset,
-                deposit_calls=100_000,
-            )
-            p._paid_once.add(args.payee.lower())
-            clients.append(GatewayClient(args.load, payer=p, payee=args.payee, timeout=60))
-            clients[-1].infer(MODEL, REQUEST["inputs"])  # the deposit
-    print(_rps(args.load, clients, args.seconds))
+    """The load process: opens the paying clients' channels, prints ``ready``, then runs
+    one window per line read (``MODEL free S`` or ``MODEL paid S``) and prints its calls
+    per second."""
+    import sys
+
+    free = [GatewayClient(args.load, timeout=60) for _ in range(8)]
+    paid = []
+    for k in (k for k in args.keys.split(",") if k):
+        p = Payer(
+            LocalSigner.from_hex(k),
+            10**11,
+            network=args.network,
+            asset=args.asset,
+            deposit_calls=100_000,
+        )
+        p._paid_once.add(args.payee.lower())
+        paid.append(GatewayClient(args.load, payer=p, payee=args.payee, timeout=60))
+        paid[-1].infer(MODEL, REQUEST["inputs"])  # the deposit, mined before any window
+    print("ready", flush=True)
+    for line in sys.stdin:
+        model, mode, seconds = line.split()
+        print(_rps(paid if mode == "paid" else free, float(seconds), model), flush=True)
 
 
 def batch_metrics(ctx: NodeContext, url: str, deployer: Signer, *, quick: bool) -> dict[str, Any]:
@@ -287,24 +325,47 @@ def batch_metrics(ctx: NodeContext, url: str, deployer: Signer, *, quick: bool) 
         scheme.release(admitted)
     out["voucher_verify_us"] = 1e6 * statistics.median(times)
 
-    # 3. paid (vouchers) against free, 8 clients at once, rounds interleaved; the clients
-    # run in a process of their own, as they would on their own machines
-    seconds, rounds = (3.0, 2) if quick else (8.0, 3)
+    # 3. paid (vouchers) against free, 8 clients at once, to each model (see _paired)
     keys = [os.urandom(32) for _ in range(8)]
     with ctx.chain_lock:
         for k in keys:
             ctx.chain.token.mint(deployer, LocalSigner(k).address, 10**12)
     network, asset = f"eip155:{ctx.chain.chain_id}", ctx.chain.token.address
-    free_rps, paid_rps = [], []
-    for _ in range(rounds):
-        _free(ctx, True)
-        free_rps.append(_load(url, seconds, [], network, asset, _pay_to(ctx)))
-        _free(ctx, False)
-        paid_rps.append(_load(url, seconds, keys, network, asset, _pay_to(ctx)))
-    out["free_rps_c8"] = statistics.median(free_rps)
-    out["paid_rps_c8"] = statistics.median(paid_rps)
-    out["paid_throughput_ratio_c8"] = out["paid_rps_c8"] / out["free_rps_c8"]
+    _free(ctx, False)  # the deposits are paid calls
+    load = _LoadProcess(url, keys, network, asset, _pay_to(ctx))
+    try:
+        for model, key in ((EMBEDDER, ""), (MODEL, "_tiny")):
+            out.update({f"{k}{key}": v for k, v in _paired(ctx, load, model, quick).items()})
+    finally:
+        load.close()
     return out
+
+
+def _paired(ctx: NodeContext, load: _LoadProcess, model: str, quick: bool) -> dict[str, Any]:
+    """Free and paid windows to ``model`` in adjacent pairs (free-paid, then paid-free):
+    both halves of a pair see the same load from the rest of a shared machine, and the
+    ratio is the median of the pairs' ratios."""
+    seconds, pairs = (1.5, 5) if quick else (2.0, 15)
+    for paid in (True, False):  # warm both paths
+        _free(ctx, not paid, model)
+        load.window(model, paid, 1.0)
+    free_rps, paid_rps, ratios = [], [], []
+    for i in range(pairs):
+        got = {}
+        for paid in (False, True) if i % 2 == 0 else (True, False):
+            _free(ctx, not paid, model)
+            got[paid] = load.window(model, paid, seconds)
+        free_rps.append(got[False])
+        paid_rps.append(got[True])
+        ratios.append(got[True] / got[False])
+    _free(ctx, False, model)
+    return {
+        "free_rps_c8": statistics.median(free_rps),
+        "paid_rps_c8": statistics.median(paid_rps),
+        "paid_throughput_ratio_c8": statistics.median(ratios),
+        "paid_throughput_ratio_c8_pairs": [round(r, 3) for r in ratios],
+        "window_seconds": seconds,
+    }
 
 
 if __name__ == "__main__":
