@@ -75,16 +75,16 @@ def test_a_record_made_before_batch_settlement_still_loads(data_dir):
     assert again.deploy(again.dev_keys()[0]) == again.deployment  # nothing redeployed
 
 
-def test_failed_transaction_leaves_state_file_alone(data_dir):
+def test_failed_transaction_leaves_state_files_alone(data_dir):
     c = connect("embedded://", data_dir)
     c.deploy(c.dev_keys()[0])
     c.fund(ALICE.address, 10**19)
     c.registry.register(ALICE, "m")
-    state = DataDir(data_dir).chain / "embedded.db"
-    before = state.read_bytes()
+    files = [DataDir(data_dir).chain / name for name in ("embedded.db", "embedded.log")]
+    before = [f.read_bytes() for f in files]
     with pytest.raises(ContractRevert, match="ModelRegistry: reverted: name taken"):
         c.registry.register(ALICE, "m")
-    assert state.read_bytes() == before
+    assert [f.read_bytes() for f in files] == before
 
 
 def test_corrupt_state_is_reported(data_dir):
@@ -126,7 +126,7 @@ def test_each_embedded_network_has_its_own_chain_id(tmp_path):
 
 
 def test_state_saved_before_chain_ids_keeps_the_legacy_id(data_dir):
-    from cairn.chain._embedded import LEGACY_CHAIN_ID, _kv
+    from cairn.chain._statefile import LEGACY_CHAIN_ID, _kv
 
     c = connect("embedded://", data_dir)
     c.deploy(c.dev_keys()[0])

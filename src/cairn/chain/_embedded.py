@@ -1,9 +1,10 @@
 """An in-process development chain: eth-tester over py-evm, persisted to disk.
 
 Nothing to install or start: ``embedded://`` is the default chain. Its state is
-py-evm's key-value database (trie nodes, headers, receipts), which is written
-whole to ``<data dir>/chain/embedded.db`` after every successful transaction —
-atomically, so a crash leaves the previous state — and loaded back at start, so a
+py-evm's key-value database (trie nodes, headers, receipts), kept in
+``<data dir>/chain/`` as a snapshot plus a log to which every successful
+transaction appends the keys it changed (:mod:`cairn.chain._statefile`: a crash
+leaves the last whole transaction's state), and loaded back at start, so a
 restart keeps registrations, stakes and channels. The prefunded accounts are
 eth-tester's default keys.
 
@@ -37,7 +38,6 @@ only when told, so tests can do exact time arithmetic.
 from __future__ import annotations
 
 import os
-import struct
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -50,19 +50,13 @@ from eth_tester.exceptions import TransactionFailed
 from eth_utils.exceptions import ValidationError
 from web3 import EthereumTesterProvider
 
-from cairn._atomic import atomic_write
 from cairn.chain._gas import estimate_gas
 from cairn.chain._index import IndexedBackend, IndexedTester
+from cairn.chain._statefile import LEGACY_CHAIN_ID, StateFile, Tracked
 from cairn.chain.base import Backend
-from cairn.errors import ChainError
 
 __all__ = ["LEGACY_CHAIN_ID", "EmbeddedBackend", "new_chain_id"]
 
-_MAGIC_V1 = b"CAIRNEVM1\n"  # no chain id: eth-tester's
-_MAGIC = b"CAIRNEVM2\n"  # followed by the chain id (8 bytes, big-endian)
-_LEN = struct.Struct(">I")
-_ID = struct.Struct(">Q")
-LEGACY_CHAIN_ID = 131277322940537
 CHAIN_ID_BASE = 1 << 31
 CHAIN_ID_BITS = 24
 
@@ -102,39 +96,6 @@ def _error(method: Any, code: int, message: str) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": 0, "error": {"code": code, "message": message}}
 
 
-def _dump(kv: dict[bytes, bytes], chain_id: int) -> bytes:
-    parts = [_MAGIC, _ID.pack(chain_id)]
-    for key, value in kv.items():
-        parts += [_LEN.pack(len(key)), key, _LEN.pack(len(value)), value]
-    return b"".join(parts)
-
-
-def _load(blob: bytes) -> tuple[int, dict[bytes, bytes]]:
-    """The chain id and the key-value store of a saved chain."""
-    if blob.startswith(_MAGIC_V1):
-        return LEGACY_CHAIN_ID, _kv(blob, len(_MAGIC_V1))
-    if not blob.startswith(_MAGIC) or len(blob) < len(_MAGIC) + _ID.size:
-        raise ChainError("embedded chain state is not a cairn chain database")
-    (chain_id,) = _ID.unpack_from(blob, len(_MAGIC))
-    return chain_id, _kv(blob, len(_MAGIC) + _ID.size)
-
-
-def _kv(blob: bytes, pos: int) -> dict[bytes, bytes]:
-    kv: dict[bytes, bytes] = {}
-    view = memoryview(blob)
-    try:
-        while pos < len(blob):
-            (n,) = _LEN.unpack_from(view, pos)
-            key = bytes(view[pos + 4 : pos + 4 + n])
-            pos += 4 + n
-            (n,) = _LEN.unpack_from(view, pos)
-            kv[key] = bytes(view[pos + 4 : pos + 4 + n])
-            pos += 4 + n
-    except struct.error as exc:
-        raise ChainError("embedded chain state is truncated") from exc
-    return kv
-
-
 class EmbeddedBackend(Backend):
     """eth-tester + py-evm in this process; persisted under ``state_dir`` if given.
 
@@ -144,15 +105,16 @@ class EmbeddedBackend(Backend):
 
     def __init__(self, state_dir: Path | None, *, follow_clock: bool | None = None) -> None:
         self.url = "embedded://"
-        self._path = None if state_dir is None else state_dir / "embedded.db"
+        self._file = None if state_dir is None else StateFile(state_dir / "embedded.db")
         self._evm = IndexedBackend()
-        fresh = self._path is None or not self._path.exists()
+        fresh = self._file is None or not self._file.exists()
         if fresh:
             self.chain_id = new_chain_id()
             db: Any = self._evm.chain.chaindb.db
+            db.wrapped_db.kv_store = Tracked(db.wrapped_db.kv_store)
         else:
-            assert self._path is not None
-            self.chain_id, kv = _load(self._path.read_bytes())
+            assert self._file is not None
+            self.chain_id, kv = self._file.load()
             db = AtomicDB(MemoryDB(kv))
         # py-evm reads the chain id from the chain class (it signs and checks EIP-155 with
         # it), and its gas estimator too (cairn.chain._gas: 3 runs, not about 13)
@@ -160,7 +122,7 @@ class EmbeddedBackend(Backend):
         attrs = {"chain_id": self.chain_id, "gas_estimator": staticmethod(estimate_gas)}
         self._evm.chain = type(cls.__name__, (cls,), attrs)(db)
         self._tester = IndexedTester(self._evm)
-        self.follow_clock = self._path is not None if follow_clock is None else follow_clock
+        self.follow_clock = self._file is not None if follow_clock is None else follow_clock
         self._offset = max(0, self._latest() - int(time.time()))  # a lead it was given
         self._checked = 0  # the last second catch_up looked at the chain's clock
         self._provider = _Provider(self._tester, self.chain_id, self.catch_up)
@@ -213,8 +175,6 @@ class EmbeddedBackend(Backend):
         self.committed()
 
     def committed(self) -> None:
-        if self._path is None:
-            return
-        kv = self._evm.chain.chaindb.db.wrapped_db.kv_store
-        with atomic_write(self._path, 0o600) as fh:
-            fh.write(_dump(kv, self.chain_id))
+        """Persist what the last transaction changed (a chain with a state dir)."""
+        if self._file is not None:
+            self._file.commit(self._evm.chain.chaindb.db.wrapped_db.kv_store, self.chain_id)
