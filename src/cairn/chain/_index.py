@@ -49,11 +49,13 @@ __all__ = ["IndexedBackend", "IndexedTester"]
 class IndexedBackend(PyEVMBackend):  # type: ignore[misc]
     """eth-tester's py-evm backend, finding a transaction by hash through py-evm's index."""
 
-    def _find(self, tx_hash: bytes) -> tuple[Any, Any, int]:
+    def _find(self, tx_hash: bytes) -> tuple[Any, Any, int, bool]:
+        """The block, transaction and position of ``tx_hash``, and whether the block is
+        the pending one."""
         pending = self.chain.get_block()
         for index, tx in enumerate(pending.transactions):  # eth-tester looks here first
             if tx.hash == tx_hash:
-                return pending, tx, index
+                return pending, tx, index, True
         try:
             number, index = self.chain.chaindb.get_transaction_index(tx_hash)
             block = _get_block_by_number(self.chain, number)  # a mined one only
@@ -62,17 +64,16 @@ class IndexedBackend(PyEVMBackend):  # type: ignore[misc]
         else:
             txs = block.transactions
             if index < len(txs) and txs[index].hash == tx_hash:
-                return block, txs[index], index
-        return _get_transaction_by_hash(self.chain, tx_hash)  # type: ignore[no-any-return]
+                return block, txs[index], index, False
+        block, tx, index = _get_transaction_by_hash(self.chain, tx_hash)
+        return block, tx, index, block.number == pending.number
 
     def get_transaction_by_hash(self, transaction_hash: bytes) -> Any:
-        block, tx, index = self._find(transaction_hash)
-        pending = block.number == self.chain.get_block().number
+        block, tx, index, pending = self._find(transaction_hash)
         return serialize_transaction(block, tx, index, pending)
 
     def get_transaction_receipt(self, transaction_hash: bytes) -> Any:
-        block, tx, index = self._find(transaction_hash)
-        pending = block.number == self.chain.get_block().number
+        block, tx, index, pending = self._find(transaction_hash)
         receipts = block.get_receipts(self.chain.chaindb)
         return serialize_transaction_receipt(
             block, receipts, tx, index, pending, self.chain.get_vm()
@@ -115,7 +116,10 @@ class IndexedTester(EthereumTester):  # type: ignore[misc]
         header = self.backend.chain.get_canonical_block_header_by_number(number)
         if header.receipt_root == BLANK_ROOT_HASH:  # no transactions, no logs
             return False
-        return not terms or any(term in BloomFilter(header.bloom) for term in terms)
+        if not terms:
+            return True
+        bloom = BloomFilter(header.bloom)
+        return any(term in bloom for term in terms)
 
 
 def _bloom_terms(address: Any) -> list[bytes]:

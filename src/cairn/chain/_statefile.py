@@ -33,6 +33,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -86,10 +87,8 @@ class StateFile:
         blob = self.path.read_bytes()
         chain_id, kv = _load(blob)
         self._snapshot_bytes = len(blob)
-        store = Tracked(kv)
-        self._log_bytes = self._replay(store)
-        store.dirty.clear()
-        return chain_id, store
+        self._log_bytes = self._replay(kv)
+        return chain_id, Tracked(kv)
 
     def commit(self, store: dict[bytes, bytes], chain_id: int) -> None:
         """Make ``store`` what a restart loads: append what changed; write it whole the
@@ -107,7 +106,7 @@ class StateFile:
             self._empty_log()  # a crash before this replays the log onto the same state
 
     def _append(self, store: Tracked) -> None:
-        payload = _entries(store, store.dirty)
+        payload = _encode((key, store.get(key)) for key in store.dirty)
         record = _RECORD.pack(len(payload), zlib.crc32(payload)) + payload
         with open(self.log, "ab") as fh:
             if fh.tell() == 0:
@@ -128,12 +127,15 @@ class StateFile:
 
     def _empty_log(self) -> None:
         if self.log.exists():
-            with open(self.log, "r+b") as fh:
-                fh.truncate(0)
-                os.fsync(fh.fileno())
+            self._cut_log(0)
         self._log_bytes = 0
 
-    def _replay(self, store: Tracked) -> int:
+    def _cut_log(self, size: int) -> None:
+        with open(self.log, "r+b") as fh:
+            fh.truncate(size)
+            os.fsync(fh.fileno())
+
+    def _replay(self, store: dict[bytes, bytes]) -> int:
         """Apply the log's whole records to ``store``; cut a torn tail; the log's length."""
         try:
             blob = self.log.read_bytes()
@@ -150,46 +152,46 @@ class StateFile:
             if len(payload) != size or zlib.crc32(payload) != crc:
                 break
             try:
-                _apply(store, payload)
+                for key, value in _pairs(payload, 0):
+                    if value is None:
+                        store.pop(key, None)
+                    else:
+                        store[key] = value
             except struct.error as exc:  # whole and checksummed, yet not entries: not ours
                 raise ChainError(f"{self.log} holds a malformed record") from exc
             pos = good = pos + _RECORD.size + size
         if good != len(blob):  # a torn last append: the state is the record before it
-            with open(self.log, "r+b") as fh:
-                fh.truncate(good)
-                os.fsync(fh.fileno())
+            self._cut_log(good)
         return good
 
 
-def _entries(store: dict[bytes, bytes], keys: set[bytes]) -> bytes:
+def _encode(pairs: Iterable[tuple[bytes, bytes | None]]) -> bytes:
+    """Length-prefixed keys and values (``None``: the key was deleted)."""
     parts: list[bytes] = []
-    for key in keys:
-        value = store.get(key)
+    for key, value in pairs:
         parts += [_LEN.pack(len(key)), key]
         parts += [_LEN.pack(_DELETED)] if value is None else [_LEN.pack(len(value)), value]
     return b"".join(parts)
 
 
-def _apply(store: dict[bytes, bytes], payload: bytes) -> None:
-    view, pos = memoryview(payload), 0
-    while pos < len(payload):
+def _pairs(blob: bytes, pos: int) -> Iterator[tuple[bytes, bytes | None]]:
+    """What :func:`_encode` wrote, from ``pos`` (``struct.error`` if it is cut short)."""
+    view = memoryview(blob)
+    while pos < len(blob):
         (n,) = _LEN.unpack_from(view, pos)
         key = bytes(view[pos + 4 : pos + 4 + n])
         pos += 4 + n
         (n,) = _LEN.unpack_from(view, pos)
         if n == _DELETED:
-            dict.pop(store, key, None)
+            yield key, None
             pos += 4
         else:
-            dict.__setitem__(store, key, bytes(view[pos + 4 : pos + 4 + n]))
+            yield key, bytes(view[pos + 4 : pos + 4 + n])
             pos += 4 + n
 
 
 def _dump(kv: dict[bytes, bytes], chain_id: int) -> bytes:
-    parts = [_MAGIC, _ID.pack(chain_id)]
-    for key, value in kv.items():
-        parts += [_LEN.pack(len(key)), key, _LEN.pack(len(value)), value]
-    return b"".join(parts)
+    return _MAGIC + _ID.pack(chain_id) + _encode(kv.items())
 
 
 def _load(blob: bytes) -> tuple[int, dict[bytes, bytes]]:
@@ -203,16 +205,7 @@ def _load(blob: bytes) -> tuple[int, dict[bytes, bytes]]:
 
 
 def _kv(blob: bytes, pos: int) -> dict[bytes, bytes]:
-    kv: dict[bytes, bytes] = {}
-    view = memoryview(blob)
     try:
-        while pos < len(blob):
-            (n,) = _LEN.unpack_from(view, pos)
-            key = bytes(view[pos + 4 : pos + 4 + n])
-            pos += 4 + n
-            (n,) = _LEN.unpack_from(view, pos)
-            kv[key] = bytes(view[pos + 4 : pos + 4 + n])
-            pos += 4 + n
+        return {key: value for key, value in _pairs(blob, pos) if value is not None}
     except struct.error as exc:
         raise ChainError("embedded chain state is truncated") from exc
-    return kv
