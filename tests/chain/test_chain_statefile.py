@@ -126,3 +126,16 @@ def test_a_log_that_is_not_ours_is_refused(data_dir):
     log.write_bytes(b"not a log at all")
     with pytest.raises(ChainError, match="not a cairn chain log"):
         connect("embedded://", data_dir)
+
+
+def test_a_checksummed_record_that_is_not_entries_stops_the_load_in_one_line(data_dir):
+    import struct
+    import zlib
+
+    c = _deployed(data_dir)
+    c.close()
+    _, log = _files(data_dir)
+    junk = b"\x00\x00\x00\x05abc"  # a key length of 5 over 3 bytes, then nothing
+    log.write_bytes(log.read_bytes() + struct.pack(">II", len(junk), zlib.crc32(junk)) + junk)
+    with pytest.raises(ChainError, match="holds a malformed record"):
+        connect("embedded://", data_dir)
