@@ -1,4 +1,9 @@
-"""A validator that audits honestly but votes the opposite of what it finds (a test double).
+"""A colluding validator: it opens no disputes and, seated on a jury, re-executes honestly
+and votes the opposite of what it finds (a test double).
+
+It never audits, so it never opens a dispute: a challenger sits on no jury of its own
+dispute, and a liar that opened some would have fewer juries left to draw a seat on (it
+then drew none in about one run in 25, and the test could not tell it had lied).
 
 Usage: ``_dishonest_validator.py DATA_DIR CHAIN_URL KEY_HEX``.
 """
@@ -15,10 +20,13 @@ from cairn.client import GatewayNodeSource
 from cairn.config import DataDir
 from cairn.identity import LocalSigner
 from cairn.node import run_validator
-from cairn.verification import Reexecutor, Validator, ValidatorState
+from cairn.verification import Reexecutor, TickReport, Validator, ValidatorState
 
 
 class Dishonest(Validator):
+    def _audit(self, report: TickReport) -> None:
+        return  # it hides what it would find
+
     def judge(self, opened: OpenedDispute) -> Vote:
         honest = super().judge(opened)
         flipped = {Vote.GUILTY: Vote.INNOCENT, Vote.INNOCENT: Vote.GUILTY}
