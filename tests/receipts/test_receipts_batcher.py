@@ -59,6 +59,50 @@ def test_add_returns_only_once_committed(tmp_path: Path) -> None:
     assert stored is not None and stored.access == b"h" * 32
 
 
+def _wal_pages(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return wal.stat().st_size // 4096 if wal.exists() else 0
+
+
+def test_a_request_commit_leaves_the_checkpoint_to_the_batcher(tmp_path: Path) -> None:
+    """Past SQLite's default threshold (1 000 pages) no commit copied the WAL back; the
+    batcher's tick does, while another connection keeps writing, and loses nothing."""
+    path = tmp_path / "r.sqlite"
+    store = SqliteReceiptStore(path)
+    for i in range(700):  # a 6 KB output each: about 1 400 pages of WAL
+        store.add(_receipt(i), b"in", os.urandom(6000))
+    before = path.stat().st_size
+    assert _wal_pages(path) > 1000  # SQLite's own checkpoint would have run by now
+    anchored: list[int] = []
+    batcher = Batcher(store, lambda b, r, c: anchored.append(b), max_receipts=1000)
+    writer = sqlite3.connect(path, isolation_level=None)  # a writer during the copy
+    writer.execute("PRAGMA journal_mode=WAL")
+    assert batcher._tick() and anchored == [1]
+    assert path.stat().st_size > before + 700 * 6000  # the rows are in the database file
+    wal = _wal_pages(path)
+    writer.execute("CREATE TABLE IF NOT EXISTS other(x)")
+    for i in range(20):  # the WAL is written again from its start: it does not grow
+        store.add(_receipt(5000 + i), b"in", os.urandom(6000))
+    assert _wal_pages(path) == wal
+    store.close()
+    fresh = sqlite3.connect(path)
+    assert fresh.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 720
+
+
+def test_a_failed_flush_still_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "r.sqlite"
+    store = SqliteReceiptStore(path)
+    for i in range(300):
+        store.add(_receipt(i), b"in", os.urandom(6000))
+
+    def down(batch_id: int, root: bytes, count: int) -> None:
+        raise ChainUnreachable("chain down")
+
+    before = path.stat().st_size
+    assert not Batcher(store, down)._tick()
+    assert path.stat().st_size > before + 300 * 6000
+
+
 def test_concurrent_flushes_never_batch_or_anchor_a_receipt_twice(tmp_path: Path) -> None:
     store = SqliteReceiptStore(tmp_path / "r.sqlite")
     anchored: list[int] = []

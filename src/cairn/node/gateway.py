@@ -315,6 +315,28 @@ class _Metrics:
             "Chain proxy calls refused with 429 (over the limit, or the chain busy anchoring)",
             registry=self.registry,
         )
+        # labelled children, found once: ``labels()`` takes a lock and builds a tuple
+        # on every call, on the request path
+        self._counts: dict[tuple[str, int], Any] = {}
+        self._latencies: dict[str, Any] = {}
+
+    def count(self, route: str, status: int) -> None:
+        child = self._counts.get((route, status))
+        if child is None:
+            child = self._counts[route, status] = self.requests.labels(route, str(status))
+        child.inc()
+
+    @contextmanager
+    def inference(self, model: str) -> Iterator[None]:
+        """Time a model's run into ``cairn_inference_seconds``."""
+        child = self._latencies.get(model)
+        if child is None:
+            child = self._latencies[model] = self.latency.labels(model)
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            child.observe(time.perf_counter() - start)
 
 
 def _retained(blob: bytes | None, what: str) -> Response:
@@ -646,7 +668,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
     app.add_middleware(
         Guard,
         limit=ctx.settings.max_body_bytes,
-        count=lambda route, status: metrics.requests.labels(route, str(status)).inc(),
+        count=metrics.count,
         error_body=_error_body,
     )
 
@@ -791,7 +813,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         call = _bounded(ctx, wire.text_call(texts))  # Unicode text only, before the tokenizer
         caller, signed_in = door.enter(request)
         with _payment(ctx, request, served, door) as bill:
-            with metrics.latency.labels(served.name).time():
+            with metrics.inference(served.name):
                 inputs, outputs = served.embedder.run(texts)
             out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
             vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
@@ -831,7 +853,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
         call = _bounded(ctx, wire.tensor_call(inputs))
         caller, signed_in = door.enter(request)
         with _payment(ctx, request, served, door) as bill:
-            with metrics.latency.labels(served.name).time(), _naming_inputs(inputs):
+            with metrics.inference(served.name), _naming_inputs(inputs):
                 outputs = wire.canonical_outputs(served.model.runtime.run(inputs))
             owner = _owner(sessions, caller, bill)
             paid, issued = bill.settle(

@@ -52,6 +52,9 @@ class SqliteReceiptStore(ReceiptStore):
     def close(self) -> None:
         self.journal.close()
 
+    def checkpoint(self) -> None:
+        self.journal.checkpoint()
+
     def add(
         self, receipt: Receipt, input_blob: bytes, output_blob: bytes, access: bytes | None = None
     ) -> None:

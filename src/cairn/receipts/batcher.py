@@ -102,10 +102,13 @@ class Batcher:
         self._tick()
 
     def _tick(self) -> bool:
-        """One flush and purge; False (and counted, logged, kept) if anything failed."""
+        """One flush, purge and checkpoint; False (and counted, logged, kept) if anything failed."""
         try:
-            self.flush(raise_errors=True)
-            self.purge()
+            try:
+                self.flush(raise_errors=True)
+                self.purge()
+            finally:  # here, not in a request's commit (cairn._journal); even if the chain is down
+                self.store.checkpoint()
         except Exception as exc:  # the thread must outlive any failure
             self.failures += 1
             self.last_error = _describe(exc)
