@@ -7,7 +7,8 @@ output in SQLite, batched and anchored on the embedded chain in the background).
 Same texts, concurrency 1 and 8, measured in pairs of adjacent short windows (bare
 then cairn, then cairn then bare), so that both halves of a pair share whatever
 else the shared machine is doing; a ratio is the median of its pairs' ratios
-(every pair is listed in the JSON), rps and latencies the medians of the windows. Also the cost of signing one receipt and verifying one offline,
+(every pair is listed in the JSON), rps and latencies the medians of the windows.
+Also the cost of signing one receipt and verifying one offline,
 and the cold start of the network in a box: ``cairn up`` again on the data dir
 the run built (the model already imported), seconds from the process's spawn to
 the first answer whose receipt verifies offline against the pinned network
