@@ -21,13 +21,13 @@ loss can take the last transactions, which ``synchronous=FULL`` would cover at
 the price of an fsync per commit. Checkpoints (copying the WAL into the database,
 with an fsync) are not left to the writer whose commit crosses SQLite's threshold:
 that writer would hold the lock, and every caller queued behind it, for the whole
-copy (about 60 ms every 1 600 receipts). An owner with a background thread calls
-:meth:`Journal.checkpoint`, which copies from a connection of its own while
-writers go on (``PASSIVE``); SQLite's own threshold stays, raised, as the bound
-for a journal that nobody checkpoints. Another database can be attached
-(:meth:`Journal.attach`); a transaction then commits to both files in one
-``COMMIT``, durable in each (SQLite does not make WAL commits atomic across
-files, and nothing here needs that).
+copy (about 60 ms every 1 600 receipts). An owner with a background thread opens
+the journal ``checkpointed`` and calls :meth:`Journal.checkpoint`, which copies
+from a connection of its own while writers go on (``PASSIVE``); SQLite's own
+threshold stays as the bound, raised for such a journal, SQLite's default otherwise.
+Another database can be attached (:meth:`Journal.attach`); a transaction then
+commits to both files in one ``COMMIT``, durable in each (SQLite does not make WAL
+commits atomic across files, and nothing here needs that).
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ __all__ = ["Entry", "Journal"]
 
 Row = Sequence[Any]
 
-#: WAL pages (4 KiB) after which a commit checkpoints by itself: the bound when
-#: :meth:`Journal.checkpoint` is not called (SQLite's default is 1 000).
+#: WAL pages (4 KiB) after which a commit of a ``checkpointed`` journal checkpoints by
+#: itself, should its owner fall behind (SQLite's default, kept otherwise, is 1 000).
 AUTO_CHECKPOINT_PAGES = 16_384
 
 
@@ -65,13 +65,16 @@ class Journal:
     was queued.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, checkpointed: bool = False) -> None:
+        """``checkpointed``: the owner calls :meth:`checkpoint` from a thread of its own,
+        so commits checkpoint only past :data:`AUTO_CHECKPOINT_PAGES`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self._auto_pages = AUTO_CHECKPOINT_PAGES if checkpointed else 1000
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # see the module docstring
-        self.db.execute(f"PRAGMA wal_autocheckpoint={AUTO_CHECKPOINT_PAGES}")
+        self.db.execute(f"PRAGMA wal_autocheckpoint={self._auto_pages}")
         self.lock = threading.Lock()
         self._attached: list[tuple[Path, str]] = []
         self._checkpointer: sqlite3.Connection | None = None
@@ -87,7 +90,7 @@ class Journal:
             self.db.execute("ATTACH DATABASE ? AS " + name, (str(path),))
             self.db.execute(f"PRAGMA {name}.journal_mode=WAL")
             self.db.execute(f"PRAGMA {name}.synchronous=NORMAL")
-            self.db.execute(f"PRAGMA {name}.wal_autocheckpoint={AUTO_CHECKPOINT_PAGES}")
+            self.db.execute(f"PRAGMA {name}.wal_autocheckpoint={self._auto_pages}")
         self._attached.append((path, name))
 
     def checkpoint(self) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cairn._journal import Journal
 from cairn.content import Cid
 from cairn.errors import ChainUnreachable, ReceiptError
 from cairn.identity import LocalSigner
@@ -87,6 +88,16 @@ def test_a_request_commit_leaves_the_checkpoint_to_the_batcher(tmp_path: Path) -
     store.close()
     fresh = sqlite3.connect(path)
     assert fresh.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 720
+
+
+def test_a_journal_nobody_checkpoints_keeps_sqlites_own_threshold(tmp_path: Path) -> None:
+    path = tmp_path / "plain.sqlite"
+    journal = Journal(path)
+    journal.db.execute("CREATE TABLE t(x BLOB)")
+    for _ in range(700):
+        journal.write("INSERT INTO t VALUES (?)", [(os.urandom(6000),)])
+    assert _wal_pages(path) < 1100  # checkpointed by a commit past 1 000 pages
+    journal.close()
 
 
 def test_a_failed_flush_still_checkpoints(tmp_path: Path) -> None:

@@ -42,7 +42,7 @@ _INSERT = (
 
 class SqliteReceiptStore(ReceiptStore):
     def __init__(self, path: Path) -> None:
-        self.journal = Journal(path)
+        self.journal = Journal(path, checkpointed=True)  # by the batcher's thread
         self._db, self._lock = self.journal.db, self.journal.lock
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(receipts)")}
