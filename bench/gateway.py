@@ -154,7 +154,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="short runs (< 2 minutes)")
     args = ap.parse_args()
-    seconds, rounds = (3.0, 5) if args.quick else (4.0, 12)
+    seconds, rounds = (3.0, 7) if args.quick else (4.0, 12)
     with tempfile.TemporaryDirectory() as tmp:
         env = {**os.environ, "CAIRN_DATA_DIR": tmp, "CAIRN_PASSPHRASE": "bench"}
         cairn_port, bare_port = free_port(), free_port()
