@@ -46,6 +46,7 @@ Row = Sequence[Any]
 #: WAL pages (4 KiB) after which a commit of a ``checkpointed`` journal checkpoints by
 #: itself, should its owner fall behind (SQLite's default, kept otherwise, is 1 000).
 AUTO_CHECKPOINT_PAGES = 16_384
+SQLITE_AUTO_CHECKPOINT_PAGES = 1000
 
 
 class Entry:
@@ -70,7 +71,7 @@ class Journal:
         so commits checkpoint only past :data:`AUTO_CHECKPOINT_PAGES`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._auto_pages = AUTO_CHECKPOINT_PAGES if checkpointed else 1000
+        self._auto_pages = AUTO_CHECKPOINT_PAGES if checkpointed else SQLITE_AUTO_CHECKPOINT_PAGES
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")  # see the module docstring
@@ -104,9 +105,8 @@ class Journal:
                 for path, name in self._attached:
                     db.execute("ATTACH DATABASE ? AS " + name, (str(path),))
                 self._checkpointer = db
+            # no schema named: SQLite checkpoints every attached database
             self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            for _path, name in self._attached:
-                self._checkpointer.execute(f"PRAGMA {name}.wal_checkpoint(PASSIVE)")
 
     def queue(self, sql: str, rows: Sequence[Row]) -> Entry:
         """Queue ``rows`` for ``sql``, committed by the next commit; returns at once."""
