@@ -10,6 +10,7 @@ The tree::
 
     CairnError
     ├── ConfigError                       bad settings, unknown backend URL
+    ├── JournalCorrupt                    a node's write-ahead spool holds a damaged record
     ├── ContentError                      cairn.content
     │   ├── ContentValueError (ValueError)   bad CID, bad profile, bad protobuf
     │   ├── BlockNotFound (KeyError)         a block is not in the store
@@ -75,6 +76,7 @@ __all__ = [
     "IdentityError",
     "InferenceError",
     "InsufficientFunds",
+    "JournalCorrupt",
     "ManifestError",
     "ModelNotFound",
     "NodeError",
@@ -110,6 +112,11 @@ class CairnError(Exception):
 
 class ConfigError(CairnError):
     """A setting, data directory or backend URL cannot be used."""
+
+
+class JournalCorrupt(CairnError):
+    """A node's write-ahead spool (cairn._journal) holds a damaged record: not a write
+    cut short by a crash (dropped, never acknowledged) but bytes changed afterwards."""
 
 
 class ContentError(CairnError):

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -39,23 +41,45 @@ def _receipt(n: int) -> Receipt:
     ).sign(SIGNER, DOMAIN.separator)  # fmt: skip
 
 
-def test_add_returns_only_once_committed(tmp_path: Path) -> None:
-    """Another connection — another process after a crash — sees every added receipt."""
-    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+_KILLED_WRITER = """
+import os, signal, sys, threading
+from pathlib import Path
+from tests.receipts.test_receipts_batcher import _receipt
+from cairn.receipts import SqliteReceiptStore
 
-    def client(k: int) -> None:
-        for i in range(25):
-            store.add(_receipt(k * 100 + i), b"i", b"o")
+store = SqliteReceiptStore(Path(sys.argv[1]))
+lock = threading.Lock()
 
-    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    other = sqlite3.connect(tmp_path / "r.sqlite")
-    assert other.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 200
+def client(k):
+    for i in range(25):
+        store.add(_receipt(k * 100 + i), b"i", b"o")
+        with lock:  # acknowledged: as an answer leaving with its receipt
+            print(k * 100 + i, flush=True)
+
+threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+os.kill(os.getpid(), signal.SIGKILL)  # no close, no drain: as a crash
+"""
+
+
+def test_add_returns_only_once_durable(tmp_path: Path) -> None:
+    """A process killed (SIGKILL) after its adds returned loses none of them: the next
+    store opened on the file finds every acknowledged receipt, and takes new ones."""
+    path = tmp_path / "r.sqlite"
+    proc = subprocess.run(
+        [sys.executable, "-c", _KILLED_WRITER, str(path)],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).parents[2],
+    )  # fmt: skip
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    acknowledged = [int(line) for line in proc.stdout.split()]
+    assert len(acknowledged) == 200
+    store = SqliteReceiptStore(path)
+    for n in acknowledged:
+        assert store.get(n.to_bytes(32, "big")) is not None, n
     store.add(_receipt(10_000), b"in", b"out", b"h" * 32)
-    assert other.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 201
     stored = store.get((10_000).to_bytes(32, "big"))
     assert stored is not None and stored.access == b"h" * 32
 
@@ -65,14 +89,21 @@ def _wal_pages(path: Path) -> int:
     return wal.stat().st_size // 4096 if wal.exists() else 0
 
 
-def test_a_request_commit_leaves_the_checkpoint_to_the_batcher(tmp_path: Path) -> None:
-    """Past SQLite's default threshold (1 000 pages) no commit copied the WAL back; the
-    batcher's tick does, while another connection keeps writing, and loses nothing."""
+def test_requests_write_the_spool_and_the_batcher_moves_and_checkpoints(tmp_path: Path) -> None:
+    """An add writes the spool, not SQLite; the batcher's tick moves the spool into the
+    database in one commit (past SQLite's default threshold of 1 000 pages, so no
+    commit copied the WAL back), then copies the WAL into the file while another
+    connection keeps writing, and loses nothing."""
     path = tmp_path / "r.sqlite"
+    spool = tmp_path / "r.sqlite-spool"
     store = SqliteReceiptStore(path)
-    for i in range(700):  # a 6 KB output each: about 1 400 pages of WAL
+    wal_at_start = _wal_pages(path)
+    for i in range(700):  # a 6 KB output each: about 1 400 pages once in SQLite
         store.add(_receipt(i), b"in", os.urandom(6000))
+    assert _wal_pages(path) == wal_at_start and spool.stat().st_size > 700 * 6000
     before = path.stat().st_size
+    store.drain()  # what a tick or a read does first
+    assert spool.stat().st_size == 0
     assert _wal_pages(path) > 1000  # SQLite's own checkpoint would have run by now
     anchored: list[int] = []
     batcher = Batcher(store, lambda b, r, c: anchored.append(b), max_receipts=1000)
@@ -84,8 +115,10 @@ def test_a_request_commit_leaves_the_checkpoint_to_the_batcher(tmp_path: Path) -
     writer.execute("CREATE TABLE IF NOT EXISTS other(x)")
     for i in range(20):  # the WAL is written again from its start: it does not grow
         store.add(_receipt(5000 + i), b"in", os.urandom(6000))
+    store.drain()
     assert _wal_pages(path) == wal
     store.close()
+    assert not spool.exists()  # moved and gone at a clean close
     fresh = sqlite3.connect(path)
     assert fresh.execute("SELECT COUNT(*) FROM receipts").fetchone()[0] == 720
 

@@ -34,15 +34,15 @@ CREATE TABLE IF NOT EXISTS batches (
 """
 
 
-_INSERT = (
-    "INSERT INTO receipts(request_id, issued_at, body, digest, input, output, access) "
+_INSERT = (  # idempotent, as a spooled statement must be (cairn._journal)
+    "INSERT OR IGNORE INTO receipts(request_id, issued_at, body, digest, input, output, access) "
     "VALUES (?,?,?,?,?,?,?)"
 )
 
 
 class SqliteReceiptStore(ReceiptStore):
     def __init__(self, path: Path) -> None:
-        self.journal = Journal(path, checkpointed=True)  # by the batcher's thread
+        self.journal = Journal(path, tended=True)  # by the batcher's thread
         self._db, self._lock = self.journal.db, self.journal.lock
         self._db.executescript(_SCHEMA)
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(receipts)")}
@@ -67,10 +67,10 @@ class SqliteReceiptStore(ReceiptStore):
             output_blob,
             access,
         )
-        self.journal.write(_INSERT, [row])  # returns once committed, with all queued before it
+        self.journal.write(_INSERT, [row])  # returns once durable, with all queued before it
 
     def drain(self) -> int:
-        """Commit every queued write in one transaction; return how many."""
+        """Commit every queued and spooled write to SQLite; return how many were queued."""
         return self.journal.drain()
 
     def get(self, request_id: bytes) -> StoredReceipt | None:
@@ -104,18 +104,20 @@ class SqliteReceiptStore(ReceiptStore):
         return [bytes(r[0]) for r in rows]
 
     def record_batch(self, batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
-        with self._lock, self.journal.transaction():
-            self._db.execute(
-                "INSERT INTO batches(batch_id, root, count) VALUES (?,?,?)",
-                (batch_id, root, len(request_ids)),
-            )
-            cur = self._db.executemany(
-                "UPDATE receipts SET batch_id=?, leaf_index=? "
-                "WHERE request_id=? AND batch_id IS NULL",
-                [(batch_id, i, rid) for i, rid in enumerate(request_ids)],
-            )
-            if cur.rowcount != len(request_ids):  # rolled back: a receipt is in one batch only
-                raise ReceiptError(f"batch {batch_id}: a receipt is already in another batch")
+        with self._lock:
+            self.journal.drain_locked()  # the receipts named may still be spooled
+            with self.journal.transaction():
+                self._db.execute(
+                    "INSERT INTO batches(batch_id, root, count) VALUES (?,?,?)",
+                    (batch_id, root, len(request_ids)),
+                )
+                cur = self._db.executemany(
+                    "UPDATE receipts SET batch_id=?, leaf_index=? "
+                    "WHERE request_id=? AND batch_id IS NULL",
+                    [(batch_id, i, rid) for i, rid in enumerate(request_ids)],
+                )
+                if cur.rowcount != len(request_ids):  # rolled back: one batch per receipt
+                    raise ReceiptError(f"batch {batch_id}: a receipt is already in another batch")
 
     def renumber_batch(self, batch_id: int, new_id: int) -> None:
         with self._lock, self.journal.transaction():

@@ -89,8 +89,8 @@ class ReceiptStore(ABC):
     def purge_before(self, issued_at: int) -> int: ...
 
     def checkpoint(self) -> None:  # noqa: B027  (a store without a log has nothing to copy)
-        """Fold what a write-ahead log holds into the store's files, off the request path
-        (the batcher's thread calls it on each tick)."""
+        """Fold what a write-ahead log or spool holds into the store's files, off the
+        request path (the batcher's thread calls it on each tick)."""
 
     def close(self) -> None:  # noqa: B027  (a store without resources needs no close)
         """Release what the store holds (files, connections); it is not used afterwards."""
