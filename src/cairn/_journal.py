@@ -33,8 +33,8 @@ written; a power loss can take the last writes). Under load a SQLite commit of o
 receipt touches four B-tree pages, cold in the cache after each inference, and cost
 200-250 us of CPU a call in the gateway, the largest part of a receipt's cost; the
 append costs about half of that in the same place (113 us), and the move, one
-transaction for many rows, runs on the owner's thread. Whoever reads takes :attr:`Journal.lock` and calls
-:meth:`Journal.drain_locked`, which moves the spool into SQLite first (one
+transaction for many rows, runs on the owner's thread. Whoever reads takes
+:attr:`Journal.lock` and calls :meth:`Journal.drain_locked`, which moves the spool into SQLite first (one
 transaction for everything spooled since the last move, so rows share pages), and
 the owner's tick does the same, then checkpoints ``PASSIVE`` from a connection of
 its own while writers go on. Writers never wait for a reader: they take a lock of
