@@ -34,9 +34,9 @@ receipt touches four B-tree pages, cold in the cache after each inference, and c
 200-250 us of CPU a call in the gateway, the largest part of a receipt's cost; the
 append costs about half of that in the same place (113 us), and the move, one
 transaction for many rows, runs on the owner's thread. Whoever reads takes
-:attr:`Journal.lock` and calls :meth:`Journal.drain_locked`, which moves the spool into SQLite first (one
-transaction for everything spooled since the last move, so rows share pages), and
-the owner's tick does the same, then checkpoints ``PASSIVE`` from a connection of
+:attr:`Journal.lock` and calls :meth:`Journal.drain_locked`, which moves the spool
+into SQLite first (one transaction for everything spooled since the last move, so
+rows share pages), and the owner's tick does the same, then checkpoints ``PASSIVE`` from a connection of
 its own while writers go on. Writers never wait for a reader: they take a lock of
 their own.
 
