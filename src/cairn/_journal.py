@@ -24,19 +24,19 @@ that writer would hold the lock, and every caller queued behind it, for the whol
 copy (about 60 ms every 1 600 receipts).
 
 **A tended journal** (``tended=True``: its owner has a thread that calls
-:meth:`Journal.checkpoint` on a schedule, as the batcher does for the receipt
-store) does not commit to SQLite on the request path at all. A writer appends its
-rows to a spool file next to the database (``<name>-spool``): one ``write(2)`` of
-a framed record (sequence number, length, CRC-32, the rows), durable on the same
-terms as a WAL commit with ``synchronous=NORMAL`` (a killed process loses nothing
-written; a power loss can take the last writes). Under load a SQLite commit of one
-receipt touches four B-tree pages, cold in the cache after each inference, and cost
-200-250 us of CPU a call in the gateway, the largest part of a receipt's cost; the
-append costs about half of that in the same place (113 us), and the move, one
-transaction for many rows, runs on the owner's thread. Whoever reads takes
-:attr:`Journal.lock` and calls :meth:`Journal.drain_locked`, which moves the spool
-into SQLite first (one transaction for everything spooled since the last move, so
-rows share pages), and the owner's tick does the same, then checkpoints ``PASSIVE`` from a connection of
+:meth:`Journal.checkpoint` on a schedule, as the batcher does for the receipt store)
+does not commit to SQLite on the request path at all. A writer appends its rows to a
+spool file next to the database (``<name>-spool``): one ``write(2)`` of a framed
+record (sequence number, length, CRC-32, the rows), durable on the same terms as a
+WAL commit with ``synchronous=NORMAL`` (a killed process loses nothing written; a
+power loss can take the last writes). Under load a SQLite commit of one receipt
+touches four B-tree pages, cold in the cache after each inference, and cost 200-250
+us of CPU a call in the gateway, the largest part of a receipt's cost; the append
+costs about half of that in the same place (113 us), and the move, one transaction
+for many rows, runs on the owner's thread. Whoever reads takes :attr:`Journal.lock`
+and calls :meth:`Journal.drain_locked`, which moves the spool into SQLite first (one
+transaction for everything spooled since the last move, so rows share pages), and
+the owner's tick does the same, then checkpoints ``PASSIVE`` from a connection of
 its own while writers go on. Writers never wait for a reader: they take a lock of
 their own.
 
