@@ -70,6 +70,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from cairn._held import write_all
 from cairn.errors import JournalCorrupt
 
 __all__ = ["Entry", "Journal"]
@@ -191,9 +192,7 @@ class Journal:
         seq = self._seq
         record = _HEADER.pack(seq, len(payload), _crc(seq, payload)) + payload
         try:
-            written = os.write(self._fd, record)
-            if written != len(record):
-                raise OSError(f"the spool took {written} of {len(record)} bytes (disk full?)")
+            write_all(self._fd, record)  # holding the GIL: no hand-off (cairn._held)
         except BaseException:
             os.ftruncate(self._fd, self._size)  # no half record for the next write to follow
             raise

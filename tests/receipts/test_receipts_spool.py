@@ -111,16 +111,15 @@ def test_a_failed_write_leaves_no_half_record(
     path = tmp_path / "r.sqlite"
     j = _journal_at(path)
     j.write(INSERT, [(0, b"kept")])
-    real_write = os.write
 
-    def half_then_full(fd: int, data: bytes) -> int:
-        real_write(fd, data[: len(data) // 2])
+    def half_then_full(fd: int, data: bytes) -> None:
+        os.write(fd, data[: len(data) // 2])
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(_journal.os, "write", half_then_full)
+    monkeypatch.setattr(_journal, "write_all", half_then_full)
     with pytest.raises(OSError, match="No space left"):
         j.write(INSERT, [(1, b"retried" * 100)])  # back in the queue, as any failed write
-    monkeypatch.setattr(_journal.os, "write", real_write)
+    monkeypatch.undo()
     j.write(INSERT, [(2, b"after")])
     del j  # a crash: the next process reads the spool
     again = _journal_at(path)

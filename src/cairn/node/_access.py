@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from cairn._held import random_bytes
 from cairn.client import retained_access_message
 from cairn.errors import CairnError
 from cairn.identity import Signature, recover_message
@@ -51,7 +52,7 @@ class AccessDenied(Exception):
 
 def access_token() -> tuple[str, bytes]:
     """A client's secret for one answer (hex, sent once) and the sha256 the node keeps."""
-    secret = os.urandom(32)
+    secret = random_bytes(32)  # on the request path: without a GIL hand-off (cairn._held)
     return secret.hex(), hashlib.sha256(secret).digest()
 
 

@@ -33,7 +33,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import os
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -58,6 +57,7 @@ from pydantic_core import to_json
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cairn import content
+from cairn._held import random_bytes
 from cairn.chain import Role, raw_transaction_gas
 from cairn.errors import (
     CairnError,
@@ -386,7 +386,7 @@ def _issue(
         input_hash=call.input_hash,
         output_hash=hashlib.sha256(output_blob).digest(),
         node=ctx.signer.address,
-        request_id=os.urandom(32),
+        request_id=random_bytes(32),  # without a GIL hand-off (cairn._held)
         issued_at=int(time.time()),
         runtime=served.model.runtime.fingerprint,
         price=price,  # what this call was charged (x402), 0 when free
