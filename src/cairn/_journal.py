@@ -89,6 +89,7 @@ MAX_SPOOL_BYTES = 64 << 20
 
 _HEADER = struct.Struct("<QII")  # sequence number, payload length, CRC-32 of both and payload
 _SEQ_TABLE = "journal_spool"  # in every database: the last sequence number moved into it
+_ATTACHED_TABLE = "journal_attached"  # in the main one: what a spooled row may be for
 
 
 class Entry:
@@ -157,6 +158,7 @@ class Journal:
         self._writing = threading.Lock()  # writers: the spool's end (tended), else ``lock``
         self._attached: list[tuple[Path, str]] = []
         self._checkpointer: sqlite3.Connection | None = None
+        self._checkpointed: set[str] = set()  # schemas attached to the checkpointer
         self._checkpointing = threading.Lock()
         self._queue: list[Entry] = []
         self._queued = threading.Lock()
@@ -173,6 +175,9 @@ class Journal:
         self.db.execute(
             f"CREATE TABLE IF NOT EXISTS {_SEQ_TABLE} "
             "(id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL)"
+        )
+        self.db.execute(
+            f"CREATE TABLE IF NOT EXISTS {_ATTACHED_TABLE} (name TEXT PRIMARY KEY, path TEXT)"
         )
         moving, _ = _records(self._moving)  # a move the last process did not finish
         live, end = _records(self._spool)
@@ -217,6 +222,8 @@ class Journal:
                     self._size = 0
                 rotated = True
             records, _ = _records(self._moving)
+            for name, there in self.db.execute(f"SELECT name, path FROM {_ATTACHED_TABLE}"):
+                self._attach_locked(Path(there), name)  # rows spooled for it may be here
             schemas = ["main"] + [name for _, name in self._attached]
             done = min(self._stored_seq(s) for s in schemas)
             todo = [(seq, statements) for seq, statements in records if seq > done]
@@ -238,20 +245,33 @@ class Journal:
     # -- writing and reading ------------------------------------------------------
 
     def attach(self, path: Path, name: str) -> None:
-        """Attach the database at ``path`` as schema ``name`` (WAL, as this one)."""
+        """Attach the database at ``path`` as schema ``name`` (WAL, as this one); a
+        tended journal remembers it, and attaches it again to move rows spooled for it
+        by an earlier process, whether or not this one attaches it itself."""
         path.parent.mkdir(parents=True, exist_ok=True)
         with self.lock:
-            self.db.execute("ATTACH DATABASE ? AS " + name, (str(path),))
-            self.db.execute(f"PRAGMA {name}.journal_mode=WAL")
-            self.db.execute(f"PRAGMA {name}.synchronous=NORMAL")
-            self.db.execute(f"PRAGMA {name}.wal_autocheckpoint={self._auto_pages}")
-            if self._spool is not None:
-                self.db.execute(
-                    f"CREATE TABLE IF NOT EXISTS {name}.{_SEQ_TABLE} "
-                    "(id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL)"
-                )
-                with self._writing:
-                    self._seq = max(self._seq, self._stored_seq(name) + 1)
+            self._attach_locked(path, name)
+
+    def _attach_locked(self, path: Path, name: str) -> None:
+        for there, known in self._attached:
+            if known == name:
+                if Path(there).resolve() != path.resolve():
+                    raise sqlite3.OperationalError(f"{name} is attached from {there}")
+                return
+        self.db.execute("ATTACH DATABASE ? AS " + name, (str(path),))
+        self.db.execute(f"PRAGMA {name}.journal_mode=WAL")
+        self.db.execute(f"PRAGMA {name}.synchronous=NORMAL")
+        self.db.execute(f"PRAGMA {name}.wal_autocheckpoint={self._auto_pages}")
+        if self._spool is not None:
+            self.db.execute(
+                f"CREATE TABLE IF NOT EXISTS {name}.{_SEQ_TABLE} "
+                "(id INTEGER PRIMARY KEY CHECK (id = 0), seq INTEGER NOT NULL)"
+            )
+            self.db.execute(
+                f"INSERT OR REPLACE INTO {_ATTACHED_TABLE} VALUES (?, ?)", (name, str(path))
+            )
+            with self._writing:
+                self._seq = max(self._seq, self._stored_seq(name) + 1)
         self._attached.append((path, name))
 
     def checkpoint(self) -> None:
@@ -266,10 +286,13 @@ class Journal:
             if self._closed:
                 return
             if self._checkpointer is None:
-                db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-                for path, name in self._attached:
-                    db.execute("ATTACH DATABASE ? AS " + name, (str(path),))
-                self._checkpointer = db
+                self._checkpointer = sqlite3.connect(
+                    self.path, check_same_thread=False, isolation_level=None
+                )
+            for path, name in list(self._attached):  # as attached since, too
+                if name not in self._checkpointed:
+                    self._checkpointer.execute("ATTACH DATABASE ? AS " + name, (str(path),))
+                    self._checkpointed.add(name)
             # no schema named: SQLite checkpoints every attached database
             self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 

@@ -147,3 +147,24 @@ def test_writers_do_not_wait_for_a_reader(tmp_path: Path) -> None:
     t.join()
     assert j.drain() == 0 and _rows(path) == [(7, b"w")]
     j.close()
+
+
+def test_rows_spooled_for_an_attached_file_move_without_it_being_attached_again(
+    tmp_path: Path,
+) -> None:
+    """A node killed with vouchers spooled restarts serving only free models, so nothing
+    attaches the voucher file: the move attaches it from the journal's own record."""
+    path, side = tmp_path / "r.sqlite", tmp_path / "side.sqlite"
+    crashed = _journal_at(path, side)
+    crashed.write(REPLACE, [(1, 5)])
+    crashed.write(INSERT, [(1, b"r")])
+    del crashed
+    j = _journal_at(path)  # no attach this time
+    j.drain()
+    assert _rows(path) == [(1, b"r")] and _rows(side, "c") == [(1, 5)]
+    j.attach(side, "side")  # a later attach of the same file is a no-op
+    with pytest.raises(sqlite3.OperationalError, match="side is attached from"):
+        j.attach(tmp_path / "other.sqlite", "side")
+    j.write(REPLACE, [(1, 6)])
+    j.close()
+    assert _rows(side, "c") == [(1, 6)]
