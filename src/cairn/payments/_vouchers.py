@@ -19,11 +19,12 @@ one line naming it, never a ``KeyError``.
 
 :class:`SqliteVoucherStore` keeps, per channel, what the node charged and the
 highest voucher that covers it. Those vouchers are the node's money until they
-are claimed, so a record is committed before the answer it pays for leaves, in
-SQLite (WAL, ``synchronous=NORMAL``, group commit: :mod:`cairn._journal`), as
-durable as the receipt it pays for: it survives the process being killed. On a
-node the store writes through the receipt store's journal, so that a paid call's
-voucher and its receipt share one commit (:meth:`VoucherStore.stage`).
+are claimed, so a record is durable before the answer it pays for leaves
+(group commit: :mod:`cairn._journal`), as durable as the receipt it pays for: it
+survives the process being killed. On a node the store writes through the receipt
+store's journal, so that a paid call's voucher and its receipt share one write, to
+that journal's spool, moved into SQLite off the request path
+(:meth:`VoucherStore.stage`).
 :class:`MemoryVoucherStore` is its in-memory twin for tests. Amounts are
 uint128, beyond SQLite's integers, so they are stored as decimal text.
 """
@@ -340,9 +341,10 @@ class SqliteVoucherStore:
     loss can take the last commits, which an fsync per commit (``FULL``) would cover
     at the price of one disk flush per paid call.
 
-    ``journal``: write through that journal (the node's receipt store's), with
-    ``path`` attached to it, so that a voucher and the receipt of the call it pays
-    for commit together; by default the store has a journal of its own.
+    ``journal``: write through that journal (the node's receipt store's, tended: its
+    spool), with ``path`` attached to it, so that a voucher and the receipt of the
+    call it pays for are written together; by default the store has a journal of
+    its own.
     """
 
     def __init__(self, path: Path, journal: Journal | None = None) -> None:
