@@ -40,6 +40,11 @@ the owner's tick does the same, then checkpoints ``PASSIVE`` from a connection o
 its own while writers go on. Writers never wait for a reader: they take a lock of
 their own.
 
+One journal owns a database's spool (an exclusive ``flock`` on ``<name>-spool.lock``,
+which the kernel drops if the process dies); another tended journal on the same file,
+in this process or another, commits straight to SQLite instead, and sees the owner's
+rows once the owner has moved them (its next tick or read).
+
 Moving the spool is exact: each record's sequence number is stored in the same
 transaction as its rows, in every attached database (SQLite does not make a WAL
 commit atomic across files, and a process killed between the two would otherwise
@@ -58,6 +63,7 @@ commits to both files in one ``COMMIT``, durable in each.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import marshal
 import os
@@ -170,6 +176,16 @@ class Journal:
     # -- the spool (tended journals) ----------------------------------------------
 
     def _open_spool(self) -> None:
+        """Own the database's spool, unless another journal (in this process or another)
+        does: then this one commits straight to SQLite, as an untended journal."""
+        lock = os.open(self.path.with_name(self.path.name + "-spool.lock"), os.O_RDWR | os.O_CREAT)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released by close, or death
+        except BlockingIOError:
+            os.close(lock)
+            log.info("%s: another journal owns the spool; committing to SQLite", self.path)
+            return
+        self._lock_fd = lock
         self._spool = self.path.with_name(self.path.name + "-spool")
         self._moving = self.path.with_name(self.path.name + "-spool.moving")
         self.db.execute(
@@ -393,4 +409,5 @@ class Journal:
                         os.close(self._fd)
                         if self._size == 0 and not self._moving.exists():
                             self._spool.unlink(missing_ok=True)
+                        os.close(self._lock_fd)  # the next journal on this file may own it
                 self.db.close()

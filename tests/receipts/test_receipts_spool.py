@@ -33,6 +33,13 @@ def _journal_at(path: Path, side: Path | None = None) -> Journal:
     return j
 
 
+def _crash(j: Journal) -> None:
+    """What a killed process leaves: its files as they are, its locks dropped."""
+    os.close(j._fd)
+    os.close(j._lock_fd)
+    j.db.close()
+
+
 def _rows(path: Path, table: str = "r") -> list[tuple[int, object]]:
     db = sqlite3.connect(path)
     try:
@@ -48,6 +55,7 @@ def test_a_write_cut_short_is_dropped_and_the_journal_goes_on(tmp_path: Path) ->
         crashed.write(INSERT, [(k, b"x")])
     spool = tmp_path / "r.sqlite-spool"
     whole = spool.stat().st_size
+    _crash(crashed)
     with spool.open("ab") as f:  # a header promising 100 bytes, and 10 of them
         f.write(struct.pack("<QII", 99, 100, 0) + b"0123456789")
     j = _journal_at(path)  # the next process
@@ -64,6 +72,7 @@ def test_damage_inside_the_spool_is_refused_and_nothing_moves(tmp_path: Path) ->
     crashed = _journal_at(path)
     for k in range(3):
         crashed.write(INSERT, [(k, b"payload")])
+    _crash(crashed)
     spool = tmp_path / "r.sqlite-spool"
     raw = bytearray(spool.read_bytes())
     raw[20] ^= 0x01  # inside the first record's payload
@@ -87,7 +96,7 @@ def test_a_move_replayed_after_a_crash_changes_nothing(tmp_path: Path) -> None:
     shutil.copy(spool, kept)
     j.drain()
     assert _rows(path) == [(k, b"r") for k in range(4)] and _rows(side, "c") == [(1, 3)]
-    del j
+    _crash(j)
     lost = sqlite3.connect(side, isolation_level=None)  # the attached file's half never landed
     lost.execute("DELETE FROM c")
     lost.execute("UPDATE journal_spool SET seq = 0")
@@ -121,7 +130,7 @@ def test_a_failed_write_leaves_no_half_record(
         j.write(INSERT, [(1, b"retried" * 100)])  # back in the queue, as any failed write
     monkeypatch.undo()
     j.write(INSERT, [(2, b"after")])
-    del j  # a crash: the next process reads the spool
+    _crash(j)  # the next process reads the spool
     again = _journal_at(path)
     again.drain()
     assert _rows(path) == [(0, b"kept"), (1, b"retried" * 100), (2, b"after")]
@@ -158,7 +167,7 @@ def test_rows_spooled_for_an_attached_file_move_without_it_being_attached_again(
     crashed = _journal_at(path, side)
     crashed.write(REPLACE, [(1, 5)])
     crashed.write(INSERT, [(1, b"r")])
-    del crashed
+    _crash(crashed)
     j = _journal_at(path)  # no attach this time
     j.drain()
     assert _rows(path) == [(1, b"r")] and _rows(side, "c") == [(1, 5)]
@@ -168,3 +177,28 @@ def test_rows_spooled_for_an_attached_file_move_without_it_being_attached_again(
     j.write(REPLACE, [(1, 6)])
     j.close()
     assert _rows(side, "c") == [(1, 6)]
+
+
+def test_one_journal_owns_the_spool_and_a_second_commits_to_sqlite(tmp_path: Path) -> None:
+    """A second store on a node's database (a wrapper in the same process, a tool in
+    another) must neither lose the owner's spooled rows nor spool its own where the
+    owner's move would drop them: it commits to SQLite, and the owner reads both."""
+    path = tmp_path / "r.sqlite"
+    owner = _journal_at(path)
+    second = _journal_at(path)
+    owner.write(INSERT, [(1, b"owner")])
+    second.write(INSERT, [(2, b"second")])
+    assert _rows(path) == [(2, b"second")]  # the second's row is in SQLite at once
+    for k in range(3, 40):  # interleaved with the owner's moves
+        (owner if k % 2 else second).write(INSERT, [(k, b"x")])
+        if k % 5 == 0:
+            owner.drain()
+    owner.drain()
+    assert [k for k, _ in _rows(path)] == list(range(1, 40))
+    owner.close()
+    third = _journal_at(path)  # the spool is free again
+    third.write(INSERT, [(40, b"third")])
+    assert (tmp_path / "r.sqlite-spool").stat().st_size > 0
+    third.close()
+    second.close()
+    assert [k for k, _ in _rows(path)][-1] == 40
