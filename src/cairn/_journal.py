@@ -238,7 +238,8 @@ class Journal:
                     self._size = 0
                 rotated = True
             records, _ = _records(self._moving)
-            for name, there in self.db.execute(f"SELECT name, path FROM {_ATTACHED_TABLE}"):
+            known = self.db.execute(f"SELECT name, path FROM {_ATTACHED_TABLE}").fetchall()
+            for name, there in known:
                 self._attach_locked(Path(there), name)  # rows spooled for it may be here
             schemas = ["main"] + [name for _, name in self._attached]
             done = min(self._stored_seq(s) for s in schemas)
