@@ -93,7 +93,9 @@ SQLITE_AUTO_CHECKPOINT_PAGES = 1000
 #: should the owner's thread fall behind (a minute of receipts at 500 calls a second)
 MAX_SPOOL_BYTES = 64 << 20
 
-_HEADER = struct.Struct("<QII")  # sequence number, payload length, CRC-32 of both and payload
+#: sequence number, payload length, CRC-32 of those two, CRC-32 of the payload: a header
+#: that is whole but wrong is damage, not a write cut short
+_HEADER = struct.Struct("<QIII")
 _SEQ_TABLE = "journal_spool"  # in every database: the last sequence number moved into it
 _ATTACHED_TABLE = "journal_attached"  # in the main one: what a spooled row may be for
 
@@ -107,8 +109,10 @@ class Entry:
         self.sql, self.rows, self.done = sql, rows, False
 
 
-def _crc(seq: int, payload: bytes) -> int:
-    return zlib.crc32(payload, zlib.crc32(struct.pack("<QI", seq, len(payload))))
+def _frame(seq: int, payload: bytes) -> bytes:
+    """One spool record: its header, then ``payload``."""
+    head = struct.pack("<QI", seq, len(payload))
+    return _HEADER.pack(seq, len(payload), zlib.crc32(head), zlib.crc32(payload)) + payload
 
 
 def _records(path: Path) -> tuple[list[tuple[int, Any]], int]:
@@ -123,12 +127,14 @@ def _records(path: Path) -> tuple[list[tuple[int, Any]], int]:
     while at < len(data):
         if len(data) - at < _HEADER.size:
             break  # a header cut short: the last write, never acknowledged
-        seq, size, crc = _HEADER.unpack_from(data, at)
+        seq, size, head_crc, crc = _HEADER.unpack_from(data, at)
+        if zlib.crc32(struct.pack("<QI", seq, size)) != head_crc:
+            raise JournalCorrupt(f"{path}: the record at byte {at} has a damaged header")
         end = at + _HEADER.size + size
         if end > len(data):
             break  # a payload cut short, as above
         payload = data[at + _HEADER.size : end]
-        if _crc(seq, payload) != crc:
+        if zlib.crc32(payload) != crc:
             raise JournalCorrupt(f"{path}: the record at byte {at} fails its CRC-32")
         try:
             out.append((seq, marshal.loads(payload)))
@@ -185,7 +191,16 @@ class Journal:
             os.close(lock)
             log.info("%s: another journal owns the spool; committing to SQLite", self.path)
             return
+        try:
+            self._take_spool()
+        except BaseException:  # damage, or a full disk: the next open tries again
+            os.close(lock)
+            self._spool = None
+            self.db.close()
+            raise
         self._lock_fd = lock
+
+    def _take_spool(self) -> None:
         self._spool = self.path.with_name(self.path.name + "-spool")
         self._moving = self.path.with_name(self.path.name + "-spool.moving")
         self.db.execute(
@@ -210,8 +225,7 @@ class Journal:
     def _append(self, batch: Sequence[Entry]) -> None:
         """One record holding ``batch``, at the spool's end (under ``_writing``)."""
         payload = marshal.dumps([(e.sql, [tuple(r) for r in e.rows]) for e in batch])
-        seq = self._seq
-        record = _HEADER.pack(seq, len(payload), _crc(seq, payload)) + payload
+        record = _frame(self._seq, payload)
         try:
             write_all(self._fd, record)  # holding the GIL: no hand-off (cairn._held)
         except BaseException:

@@ -5,10 +5,10 @@ a failed write leaves no half record, and writers never wait for a reader."""
 from __future__ import annotations
 
 import errno
+import marshal
 import os
 import shutil
 import sqlite3
-import struct
 import threading
 from pathlib import Path
 
@@ -56,8 +56,9 @@ def test_a_write_cut_short_is_dropped_and_the_journal_goes_on(tmp_path: Path) ->
     spool = tmp_path / "r.sqlite-spool"
     whole = spool.stat().st_size
     _crash(crashed)
-    with spool.open("ab") as f:  # a header promising 100 bytes, and 10 of them
-        f.write(struct.pack("<QII", 99, 100, 0) + b"0123456789")
+    cut = _journal._frame(99, marshal.dumps([(INSERT, [(99, b"never acknowledged")])]))
+    with spool.open("ab") as f:  # the write the kill interrupted
+        f.write(cut[: len(cut) - 5])
     j = _journal_at(path)  # the next process
     assert spool.stat().st_size == whole  # the cut record is gone before anything follows
     j.write(INSERT, [(3, b"y")])
@@ -78,6 +79,12 @@ def test_damage_inside_the_spool_is_refused_and_nothing_moves(tmp_path: Path) ->
     raw[20] ^= 0x01  # inside the first record's payload
     spool.write_bytes(bytes(raw))
     with pytest.raises(JournalCorrupt, match=r"r\.sqlite-spool: the record at byte 0 fails"):
+        _journal_at(path)
+    assert spool.read_bytes() == bytes(raw) and _rows(path) == []
+    raw[20] ^= 0x01
+    raw[9] ^= 0x40  # the first record's length, now past the end: not a write cut short
+    spool.write_bytes(bytes(raw))
+    with pytest.raises(JournalCorrupt, match="at byte 0 has a damaged header"):
         _journal_at(path)
     assert spool.read_bytes() == bytes(raw) and _rows(path) == []
 
