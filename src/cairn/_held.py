@@ -63,10 +63,8 @@ def write_all(fd: int, data: bytes) -> None:
     if _LIBC is None:
         _write_all_released(fd, data)
         return
-    view = memoryview(data)
-    while view:
-        chunk = bytes(view)
-        n = _LIBC.write(fd, chunk, len(chunk))
+    while data:  # the whole record at once, but for a short write (copied only then)
+        n = _LIBC.write(fd, data, len(data))
         if n < 0:
             code = ctypes.get_errno()
             if code == errno.EINTR:
@@ -74,7 +72,7 @@ def write_all(fd: int, data: bytes) -> None:
             raise OSError(code, os.strerror(code))
         if n == 0:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        view = view[n:]
+        data = data[n:]
 
 
 def _write_all_released(fd: int, data: bytes) -> None:

@@ -214,6 +214,9 @@ class Journal:
         live, end = _records(self._spool)
         seqs = [seq for seq, _ in moving + live] + [self._stored_seq("main")]
         self._seq = max(seqs) + 1
+        known = self.db.execute(f"SELECT name, path FROM {_ATTACHED_TABLE}").fetchall()
+        for name, there in known:  # once: rows an earlier process spooled for it may be here
+            self._attach_locked(Path(there), name)
         self._fd = os.open(self._spool, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.ftruncate(self._fd, end)  # a write cut short is not followed by new ones
         self._size = end
@@ -252,9 +255,6 @@ class Journal:
                     self._size = 0
                 rotated = True
             records, _ = _records(self._moving)
-            known = self.db.execute(f"SELECT name, path FROM {_ATTACHED_TABLE}").fetchall()
-            for name, there in known:
-                self._attach_locked(Path(there), name)  # rows spooled for it may be here
             schemas = ["main"] + [name for _, name in self._attached]
             done = min(self._stored_seq(s) for s in schemas)
             todo = [(seq, statements) for seq, statements in records if seq > done]
