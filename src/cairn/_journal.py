@@ -98,6 +98,7 @@ MAX_SPOOL_BYTES = 64 << 20
 _HEADER = struct.Struct("<QIII")
 _SEQ_TABLE = "journal_spool"  # in every database: the last sequence number moved into it
 _ATTACHED_TABLE = "journal_attached"  # in the main one: what a spooled row may be for
+_IDEMPOTENT = ("INSERT OR IGNORE ", "INSERT OR REPLACE ")  # what a spool may hold
 
 
 class Entry:
@@ -330,6 +331,10 @@ class Journal:
     def queue(self, sql: str, rows: Sequence[Row]) -> Entry:
         """Queue ``rows`` for ``sql``, written by the next write; returns at once. In a
         tended journal ``sql`` must be idempotent (see the module docstring)."""
+        if self._spool is not None and not sql.lstrip().upper().startswith(_IDEMPOTENT):
+            raise ValueError(
+                f"a spooled statement must be idempotent (a move may replay it): {sql}"
+            )
         entry = Entry(sql, rows)
         with self._queued:
             if self._closed:

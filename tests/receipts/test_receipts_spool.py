@@ -209,3 +209,16 @@ def test_one_journal_owns_the_spool_and_a_second_commits_to_sqlite(tmp_path: Pat
     third.close()
     second.close()
     assert [k for k, _ in _rows(path)][-1] == 40
+
+
+def test_a_statement_a_replay_would_apply_twice_is_refused(tmp_path: Path) -> None:
+    """A move replayed after a crash re-runs what one file already took: only statements
+    that change nothing the second time may be spooled."""
+    j = _journal_at(tmp_path / "r.sqlite")
+    with pytest.raises(ValueError, match="must be idempotent"):
+        j.queue("UPDATE r SET v = v || 'x'", [()])
+    with pytest.raises(ValueError, match="must be idempotent"):
+        j.queue("INSERT INTO r VALUES (?, ?)", [(1, b"x")])
+    j.write(INSERT, [(1, b"x")])
+    j.close()
+    assert _rows(tmp_path / "r.sqlite") == [(1, b"x")]
