@@ -176,6 +176,32 @@ def test_concurrent_flushes_never_batch_or_anchor_a_receipt_twice(tmp_path: Path
         store.record_batch(99, bytes(32), [(0).to_bytes(32, "big")])
 
 
+def test_receipts_arriving_during_a_flush_wait_for_the_next_one(tmp_path: Path) -> None:
+    """A flush seals the backlog it found (full batches, then one remainder) and stops: a
+    receipt stored while it seals is not sealed alone as a batch (an anchor) of its own."""
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    counts: list[int] = []
+    arriving = iter(range(100, 110))
+
+    def anchor(batch_id: int, root: bytes, count: int) -> None:
+        counts.append(count)
+
+    real_record = store.record_batch
+
+    def record_then_one_arrives(batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
+        real_record(batch_id, root, request_ids)
+        store.add(_receipt(next(arriving)), b"", b"")  # a request answered meanwhile
+
+    store.record_batch = record_then_one_arrives  # type: ignore[method-assign]
+    for i in range(25):
+        store.add(_receipt(i), b"", b"")
+    batcher = Batcher(store, anchor, max_receipts=10)
+    # 25 found, and one more with each full batch sealed; then the remainder of 7 ends it
+    assert batcher.flush() == 3 and counts == [10, 10, 7]
+    assert len(store.unbatched(100)) == 1  # the one that arrived with the remainder
+    assert batcher.flush() == 1 and counts == [10, 10, 7, 1]
+
+
 def test_a_store_behind_the_chain_moves_to_the_next_free_id(tmp_path: Path) -> None:
     """The chain holds batches 1 and 2 from a store that was lost; this one starts at 1."""
     chain: dict[int, bytes] = {1: b"\x01" * 32, 2: b"\x02" * 32}

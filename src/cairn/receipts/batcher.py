@@ -2,6 +2,11 @@
 
 A batch is sealed every ``max_receipts`` receipts or ``max_age_s`` seconds,
 whichever comes first, by a background thread — never on the request path.
+A flush seals what is pending when it starts, in full batches and one
+remainder; receipts that arrive while it seals wait for the next flush, so that
+a busy node anchors a few full batches, not a trail of small ones (each batch is
+an anchoring transaction: gas onchain, and on the embedded chain about 20 ms of
+the node's CPU).
 Sealing is recorded locally first (batch id, root, leaf order), then the root
 is anchored. Flushes are serialized, so two never seal or anchor the same
 receipt twice.
@@ -134,6 +139,10 @@ class Batcher:
             while pending := self.store.unbatched(self.max_receipts):
                 tree = MerkleTree.build([digest for _, digest in pending])
                 self.store.record_batch(self._free_id(), tree.root, [rid for rid, _ in pending])
+                if len(pending) < self.max_receipts:
+                    # what arrives while this flush seals waits for the next one: sealed now,
+                    # it would make a batch of a few receipts, each batch an anchor
+                    break
             anchored = 0
             for batch in self.store.unanchored_batches():
                 try:
