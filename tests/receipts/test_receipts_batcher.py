@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -202,6 +203,47 @@ def test_receipts_arriving_during_a_flush_wait_for_the_next_one(tmp_path: Path) 
     assert batcher.flush() == 1 and counts == [10, 10, 7, 1]
 
 
+def _anchored_counts(store: SqliteReceiptStore) -> list[int]:
+    return [b.count for b in map(store.batch, range(1, store.next_batch_id())) if b and b.anchored]
+
+
+def _settle(cond: Callable[[], bool], seconds: float = 20.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return cond()
+
+
+def test_woken_by_a_full_batch_the_thread_seals_only_full_ones(tmp_path: Path) -> None:
+    """25 receipts, batches of 10, an age limit far away: two full batches now; the 5
+    left wait (an anchor each batch) and are sealed when the thread stops."""
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    for i in range(25):
+        store.add(_receipt(i), b"", b"")
+    batcher = Batcher(store, lambda *a: None, max_receipts=10, max_age_s=600)
+    batcher.start()
+    for _ in range(25):
+        batcher.notify()  # as the gateway does after each receipt
+    assert _settle(lambda: _anchored_counts(store) == [10, 10])
+    time.sleep(0.3)  # nothing more comes of the notifications
+    assert _anchored_counts(store) == [10, 10] and len(store.unbatched(100)) == 5
+    batcher.stop()
+    assert _anchored_counts(store) == [10, 10, 5]
+
+
+def test_the_age_limit_seals_what_is_left(tmp_path: Path) -> None:
+    """The same, with an age limit that passes: the 5 left are sealed by the timer."""
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    for i in range(25):
+        store.add(_receipt(i), b"", b"")
+    batcher = Batcher(store, lambda *a: None, max_receipts=10, max_age_s=0.5)
+    batcher.start()
+    for _ in range(25):
+        batcher.notify()
+    assert _settle(lambda: _anchored_counts(store) == [10, 10, 5])
+    batcher.stop()
+
+
 def test_a_store_behind_the_chain_moves_to_the_next_free_id(tmp_path: Path) -> None:
     """The chain holds batches 1 and 2 from a store that was lost; this one starts at 1."""
     chain: dict[int, bytes] = {1: b"\x01" * 32, 2: b"\x02" * 32}
@@ -224,6 +266,44 @@ def test_a_store_behind_the_chain_moves_to_the_next_free_id(tmp_path: Path) -> N
         first.request_id
     ]
     assert chain[4] == MerkleTree.build([first.digest()]).commitment
+
+
+def test_an_id_taken_between_sealing_and_anchoring_is_renumbered_next_flush(
+    tmp_path: Path,
+) -> None:
+    """The chain is asked once per batch (as it is sealed), not again to anchor it. If the
+    id is taken in between (another process with this node's key), the anchoring is
+    refused, and the next flush asks again and moves the batch to a free id."""
+    chain: dict[int, bytes] = {}
+    asked: list[int] = []
+
+    def commitment_of(batch_id: int) -> bytes | None:
+        asked.append(batch_id)
+        return chain.get(batch_id)
+
+    def anchor(batch_id: int, root: bytes, count: int) -> None:
+        if batch_id in chain:
+            raise ChainUnreachable("batch already anchored")  # what the contract says
+        chain[batch_id] = batch_commitment(root, count)
+
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    for i in range(6):
+        store.add(_receipt(i), b"", b"")
+    batcher = Batcher(store, anchor, max_receipts=2, commitment_of=commitment_of)
+    assert batcher.flush() == 3 and asked == [1, 2, 3]  # once each, while sealing
+    for i in range(6, 8):
+        store.add(_receipt(i), b"", b"")
+    real_record = store.record_batch
+
+    def record_then_taken(batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
+        real_record(batch_id, root, request_ids)
+        chain[batch_id] = b"\x07" * 32  # anchored meanwhile, with another commitment
+
+    store.record_batch = record_then_taken  # type: ignore[method-assign]
+    assert batcher.flush() == 0 and "already anchored" in (batcher.last_error or "")
+    store.record_batch = real_record  # type: ignore[method-assign]
+    assert batcher.flush() == 1 and batcher.renumbered == [(4, 5)]
+    assert chain[5] == batch_commitment(store.batch(5).root, 2)  # type: ignore[union-attr]
 
 
 def test_the_batcher_thread_survives_failures_and_reports_them(tmp_path: Path) -> None:

@@ -2,11 +2,13 @@
 
 A batch is sealed every ``max_receipts`` receipts or ``max_age_s`` seconds,
 whichever comes first, by a background thread — never on the request path.
-A flush seals what is pending when it starts, in full batches and one
-remainder; receipts that arrive while it seals wait for the next flush, so that
-a busy node anchors a few full batches, not a trail of small ones (each batch is
-an anchoring transaction: gas onchain, and on the embedded chain about 20 ms of
-the node's CPU).
+Each batch is an anchoring transaction (gas onchain; on the embedded chain
+about 20 ms of the node's CPU), so a busy node seals full batches: woken by a
+full batch, the thread seals only full ones, oldest receipts first, and leaves
+the rest for the next; a flush stops at the first batch that is not full, so
+receipts that arrive while it seals wait for the next flush. Every
+``max_age_s`` all that is pending is sealed, so no receipt waits longer than
+that.
 Sealing is recorded locally first (batch id, root, leaf order), then the root
 is anchored. Flushes are serialized, so two never seal or anchor the same
 receipt twice.
@@ -99,18 +101,23 @@ class Batcher:
 
     def _loop(self) -> None:
         backoff = 0.0
+        due = time.monotonic() + self.max_age_s  # by when all that is pending is sealed
         while not self._stop.is_set():
-            self._wake.wait(backoff or self.max_age_s)
+            woken = self._wake.wait(backoff or max(0.0, due - time.monotonic()))
             self._wake.clear()
+            everything = not woken or self._stop.is_set() or time.monotonic() >= due
+            if everything:  # what arrives from now on is sealed by the next such tick
+                due = time.monotonic() + self.max_age_s
             # after a failure retry in 1 s, 2 s, 4 s ... up to a minute
-            backoff = 0.0 if self._tick() else min(MAX_BACKOFF_S, 2 * backoff or 1.0)
+            ok = self._tick(full_only=not everything)
+            backoff = 0.0 if ok else min(MAX_BACKOFF_S, 2 * backoff or 1.0)
         self._tick()
 
-    def _tick(self) -> bool:
+    def _tick(self, *, full_only: bool = False) -> bool:
         """One flush, purge and checkpoint; False (and counted, logged, kept) if anything failed."""
         try:
             try:
-                self.flush(raise_errors=True)
+                self.flush(raise_errors=True, full_only=full_only)
                 self.purge()
             finally:  # here, not in a request's commit (cairn._journal); even if the chain is down
                 self.store.checkpoint()
@@ -128,17 +135,24 @@ class Batcher:
             return 0
         return self.store.purge_before(int(time.time() - self.retain_s))
 
-    def flush(self, *, raise_errors: bool = False) -> int:
+    def flush(self, *, raise_errors: bool = False, full_only: bool = False) -> int:
         """Seal every pending receipt into batches and anchor them; return batches anchored.
 
-        A failure to anchor is kept in :attr:`last_error` (and raised with ``raise_errors``);
-        the batch is retried by the next flush.
+        ``full_only`` (the thread woken by a full batch before the age limit) seals only
+        full batches: the rest, the oldest, go first into the next one. A failure to
+        anchor is kept in :attr:`last_error` (and raised with ``raise_errors``); the
+        batch is retried by the next flush.
         """
         with self._flushing:
             self._pending = 0
+            free: set[int] = set()  # ids this flush found free onchain just now
             while pending := self.store.unbatched(self.max_receipts):
+                if full_only and len(pending) < self.max_receipts:
+                    break
                 tree = MerkleTree.build([digest for _, digest in pending])
-                self.store.record_batch(self._free_id(), tree.root, [rid for rid, _ in pending])
+                batch_id = self._free_id()
+                self.store.record_batch(batch_id, tree.root, [rid for rid, _ in pending])
+                free.add(batch_id)
                 if len(pending) < self.max_receipts:
                     # what arrives while this flush seals waits for the next one: sealed now,
                     # it would make a batch of a few receipts, each batch an anchor
@@ -146,7 +160,7 @@ class Batcher:
             anchored = 0
             for batch in self.store.unanchored_batches():
                 try:
-                    self._anchor(batch)
+                    self._anchor(batch, checked=batch.batch_id in free)
                 except Exception as exc:
                     self.last_error = _describe(exc)
                     log.warning("anchoring batch %d failed, will retry: %s", batch.batch_id, exc)
@@ -156,11 +170,15 @@ class Batcher:
                 anchored += 1
             return anchored
 
-    def _anchor(self, batch: Batch) -> None:
+    def _anchor(self, batch: Batch, *, checked: bool = False) -> None:
+        """Anchor ``batch``, unless the chain holds it already; one it holds with another
+        commitment is renumbered. ``checked``: its id was found free onchain as it was
+        sealed, by this flush (only this node's key can anchor under its address: if it
+        was taken meanwhile, the anchoring fails and the next flush checks again)."""
         self.anchoring.set()
         try:
             ours = batch_commitment(batch.root, batch.count)
-            onchain = self._onchain(batch.batch_id)
+            onchain = None if checked else self._onchain(batch.batch_id)
             if onchain is not None and onchain != ours:
                 batch = self._renumber(batch)
             if onchain != ours:
