@@ -43,6 +43,24 @@ def test_retained_bytes_round_trip_to_the_same_call(kind: str) -> None:
     assert again.input_bytes == call.input_bytes
 
 
+@pytest.mark.parametrize(
+    "vectors",
+    [
+        np.array([[0.25, -0.0, 3.0]], np.float32),
+        np.arange(12, dtype=np.float64).reshape(3, 4) / 7,  # widened: cast down
+        np.arange(12, dtype=">f4").reshape(3, 4),  # big-endian
+        np.arange(24, dtype=np.float32).reshape(4, 6)[:, ::2],  # not contiguous
+        np.array([0x7FC00001, 0xFFC00000, 0x3F800000], np.uint32).view(np.float32)[None],
+    ],
+)
+def test_embedding_outputs_are_the_canonical_tensor(vectors: np.ndarray) -> None:
+    """The request path's shortcut makes the tensor canonical_outputs makes (NaN payloads
+    made quiet, little-endian C order), bit for bit."""
+    expected = wire.canonical_outputs({wire.EMBEDDING: Tensor.from_numpy(vectors.astype("f4"))})
+    assert wire.embedding_outputs(vectors) == expected
+    assert wire.output_bytes(wire.embedding_outputs(vectors)) == encode_tensors(expected)
+
+
 def test_float_and_base64_answers_carry_the_same_tensor() -> None:
     vectors = np.array([[0.1, -0.0, 3.0], [1e-8, 2.0, np.float32(1) / 3]], np.float32)
     outputs = wire.embedding_outputs(vectors)

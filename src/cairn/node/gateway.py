@@ -36,10 +36,11 @@ import io
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Annotated, Any, Literal, TypeVar
 
 import numpy as np
+import orjson
 from fastapi import FastAPI, Header, HTTPException, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -404,15 +405,30 @@ def _issue(
 
 
 def _answer(
-    body: dict[str, Any], issued: tuple[Receipt, str], headers: dict[str, str] | None = None
+    body: dict[str, Any],
+    issued: tuple[Receipt, str],
+    headers: dict[str, str] | None = None,
+    *,
+    finite: bool = True,
 ) -> Response:
-    """The answer with its receipt; serialized by pydantic-core (Rust), since a list of
-    384 floats through ``json.dumps`` costs more than signing the receipt. The
-    ``Cairn-Access`` secret reads this call's retained input and output back."""
+    """The answer with its receipt. The ``Cairn-Access`` secret reads this call's retained
+    input and output back.
+
+    Serialized by orjson: a list of 384 floats through ``json.dumps`` costs more than
+    signing the receipt, and through pydantic-core twice what orjson takes. Floats are
+    written as the shortest text that reads back to the same double, as both do. A body
+    orjson cannot write as the others do goes through pydantic-core: one with a NaN or an
+    infinity (``finite=False``; orjson would write ``null``, which no client can hash
+    back: :mod:`cairn.receipts.wire`), or an integer past 64 bits (a chain id may be).
+    """
     receipt, access = issued
     body["receipt"] = receipt.to_json()
+    text = None
+    if finite:
+        with suppress(orjson.JSONEncodeError):
+            text = orjson.dumps(body)
     return Response(
-        to_json(body),
+        text if text is not None else to_json(body),
         media_type="application/json",
         headers={"Cairn-Receipt": receipt.to_header(), "Cairn-Access": access, **(headers or {})},
     )
@@ -816,7 +832,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
             with metrics.inference(served.name):
                 inputs, outputs = served.embedder.run(texts)
             out = wire.embedding_outputs(outputs[served.embedder.output].to_numpy())
-            vectors = np.asarray(out[wire.EMBEDDING].to_numpy())
+            vectors = out[wire.EMBEDDING].to_numpy()
             check_dimensions(vectors.shape[-1])
             owner = _owner(sessions, caller, bill)
             paid, receipt = bill.settle(
@@ -840,6 +856,7 @@ def create_app(ctx: NodeContext) -> FastAPI:
             },
             receipt,
             {**paid, **signed_in},
+            finite=encoding == "base64" or bool(np.isfinite(vectors).all()),
         )
 
     @app.post("/v1/infer/{model}")

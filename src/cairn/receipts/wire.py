@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from cairn.errors import CairnError, ReceiptInvalid
 from cairn.inference import (
@@ -139,12 +140,21 @@ def _canonical_nan(tensor: Tensor) -> Tensor:
     values = tensor.to_numpy()
     if values.dtype.kind != "f" or not np.isnan(values).any():
         return tensor
-    return Tensor.from_numpy(np.where(np.isnan(values), values.dtype.type(np.nan), values))
+    return Tensor.from_numpy(_quiet_nans(values))
+
+
+def _quiet_nans(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """``values`` with every NaN the quiet NaN of its dtype (the rule: canonical_outputs)."""
+    return np.where(np.isnan(values), values.dtype.type(np.nan), values)
 
 
 def embedding_outputs(vectors: Any) -> dict[str, Tensor]:
-    """A text call's output: the vectors as one float32 tensor named :data:`EMBEDDING`."""
-    return canonical_outputs({EMBEDDING: Tensor.from_numpy(np.asarray(vectors, dtype=np.float32))})
+    """A text call's output: the vectors as one float32 tensor named :data:`EMBEDDING`,
+    canonical (:func:`canonical_outputs`)."""
+    values = np.ascontiguousarray(vectors, dtype="<f4")  # the tensor's bytes, as they are
+    if np.isnan(values).any():
+        values = _quiet_nans(values)
+    return {EMBEDDING: Tensor("float32", tuple(values.shape), values.tobytes())}
 
 
 def encode_embedding(vector: Any, encoding: Literal["float", "base64"]) -> list[float] | str:
