@@ -3,6 +3,8 @@ signatures, JSON and header forms, Merkle proofs, batching and offline checks.""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from pathlib import Path
 
@@ -81,6 +83,19 @@ def test_fast_digest_equals_generic_encoder_and_eth_account(signer: LocalSigner)
 def test_json_and_header_roundtrip(signer: LocalSigner) -> None:
     r = make(signer, 7)
     assert Receipt.from_json(r.to_json()) == r
+    assert Receipt.from_header(r.to_header()) == r
+    verify_offline(Receipt.from_header(r.to_header()), expected_node=signer.address)
+
+
+@pytest.mark.parametrize("chain_id", [31337, 2**70 + 3])  # the second: past orjson's 64 bits
+def test_json_text_is_compact_sorted_utf8_json(signer: LocalSigner, chain_id: int) -> None:
+    """What a node stores and sends as ``Cairn-Receipt``: the JSON form, compact, keys
+    sorted, UTF-8 (a runtime may name itself in any script), whichever writer wrote it."""
+    domain = ReceiptDomain(chain_id, DOMAIN.anchor)
+    r = dataclasses.replace(make(signer, 3), runtime='onnxruntime/1.32 é漢 "q"\n\x7f')
+    r = dataclasses.replace(r, domain=domain, signature=None).sign(signer)
+    expected = json.dumps(r.to_json(), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    assert r.json_text == expected
     assert Receipt.from_header(r.to_header()) == r
     verify_offline(Receipt.from_header(r.to_header()), expected_node=signer.address)
 

@@ -34,7 +34,8 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from eth_utils.crypto import keccak
+import orjson
+from eth_hash.auto import keccak  # eth-utils' wrapper costs more than the hash
 
 from cairn.content import Cid
 from cairn.errors import CairnError, ReceiptInvalid, SignatureError
@@ -283,8 +284,15 @@ class Receipt:
 
     @functools.cached_property
     def json_text(self) -> str:
-        """The JSON form as compact text (computed once: stored, sent as a header)."""
-        return json.dumps(self.to_json(), separators=(",", ":"), sort_keys=True)
+        """The JSON form as compact text, keys sorted, UTF-8 (computed once: stored, sent as
+        a header; no hash covers it). Written by orjson, a third of ``json.dumps``'s cost on
+        the request path; by ``json.dumps`` when orjson refuses (an integer past 64 bits: a
+        chain id may be one)."""
+        obj = self.to_json()
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+        except orjson.JSONEncodeError:
+            return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
 
     def to_header(self) -> str:
         """Compact form for the ``Cairn-Receipt`` HTTP header (base64url JSON)."""
