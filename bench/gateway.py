@@ -8,6 +8,9 @@ Same texts, concurrency 1 and 8, measured in pairs of adjacent short windows (ba
 then cairn, then cairn then bare), so that both halves of a pair share whatever
 else the shared machine is doing; a ratio is the median of its pairs' ratios
 (every pair is listed in the JSON), rps and latencies the medians of the windows.
+Beside each window, the server's CPU per request (``/proc``: every thread, the
+batcher's too): ``server_cpu_us_c8`` and ``server_cpu_ratio_c8`` (bare over cairn),
+which the machine's other tenants move less than throughput.
 Also the cost of signing one receipt and verifying one offline,
 and the cold start of the network in a box: ``cairn up`` again on the data dir
 the run built (the model already imported), seconds from the process's spawn to
@@ -94,6 +97,12 @@ def _load(url: str, concurrency: int, seconds: float) -> dict[str, float]:
         "p99_ms": 1e3 * latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
         "requests": len(latencies),
     }
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` has used, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _up(env: dict[str, str], port: int, *extra: str) -> subprocess.Popen[bytes]:
@@ -199,9 +208,12 @@ def main() -> None:
             }
             for c in (1, 8):
                 for i in range(rounds):
-                    order = [("bare", bare_url), ("cairn", cairn_url)]
-                    for name, url in order if i % 2 == 0 else order[::-1]:
-                        runs[name][c].append(_load(url, c, seconds))
+                    order = [("bare", bare_url, procs[1]), ("cairn", cairn_url, procs[0])]
+                    for name, url, proc in order if i % 2 == 0 else order[::-1]:
+                        before = _cpu_s(proc.pid)
+                        run = _load(url, c, seconds)
+                        run["cpu_us"] = 1e6 * (_cpu_s(proc.pid) - before) / run["requests"]
+                        runs[name][c].append(run)
                     b, r = runs["bare"][c][-1], runs["cairn"][c][-1]
                     print(
                         f"c={c} pair {i + 1}: bare {b['rps']:6.1f} req/s p50 {b['p50_ms']:6.2f} ms"
@@ -243,6 +255,10 @@ def main() -> None:
         "throughput_ratio_c1": round(statistics.median(pairs[1]), 3),
         "throughput_ratio_c8": round(statistics.median(pairs[8]), 3),
         "throughput_ratio_c8_pairs": [round(x, 3) for x in pairs[8]],
+        # the server's CPU a request (all threads: the batcher's too), the median of the
+        # windows: less at the mercy of the shared machine than throughput
+        "server_cpu_us_c8": {n: round(med[n][8]["cpu_us"]) for n in ("bare", "cairn")},
+        "server_cpu_ratio_c8": round(med["bare"][8]["cpu_us"] / med["cairn"][8]["cpu_us"], 3),
         "added_p50_ms": round(statistics.median(added[1]), 3),
         "added_p50_ms_c8": round(statistics.median(added[8]), 3),
         "sign_us": round(sign_us, 1),
