@@ -153,7 +153,7 @@ def embedding_outputs(vectors: Any) -> dict[str, Tensor]:
     canonical (:func:`canonical_outputs`)."""
     values = np.ascontiguousarray(vectors, dtype="<f4")  # the tensor's bytes, as they are
     if np.isnan(values).any():
-        values = _quiet_nans(values)
+        values = np.ascontiguousarray(_quiet_nans(values), dtype="<f4")
     return {EMBEDDING: Tensor("float32", tuple(values.shape), values.tobytes())}
 
 
