@@ -64,6 +64,7 @@ commits to both files in one ``COMMIT``, durable in each.
 from __future__ import annotations
 
 import fcntl
+import functools
 import logging
 import marshal
 import os
@@ -110,10 +111,21 @@ class Entry:
         self.sql, self.rows, self.done = sql, rows, False
 
 
+def _head_crc(seq: int, size: int) -> int:
+    """The CRC-32 a record's header carries of its sequence number and length."""
+    return zlib.crc32(struct.pack("<QI", seq, size))
+
+
 def _frame(seq: int, payload: bytes) -> bytes:
     """One spool record: its header, then ``payload``."""
-    head = struct.pack("<QI", seq, len(payload))
-    return _HEADER.pack(seq, len(payload), zlib.crc32(head), zlib.crc32(payload)) + payload
+    size = len(payload)
+    return _HEADER.pack(seq, size, _head_crc(seq, size), zlib.crc32(payload)) + payload
+
+
+@functools.lru_cache(maxsize=256)  # a store has a few constant statements
+def _spoolable(sql: str) -> bool:
+    """Whether ``sql`` may be spooled: a replayed move must change nothing."""
+    return sql.lstrip().upper().startswith(_IDEMPOTENT)
 
 
 def _records(path: Path) -> tuple[list[tuple[int, Any]], int]:
@@ -129,7 +141,7 @@ def _records(path: Path) -> tuple[list[tuple[int, Any]], int]:
         if len(data) - at < _HEADER.size:
             break  # a header cut short: the last write, never acknowledged
         seq, size, head_crc, crc = _HEADER.unpack_from(data, at)
-        if zlib.crc32(struct.pack("<QI", seq, size)) != head_crc:
+        if _head_crc(seq, size) != head_crc:
             raise JournalCorrupt(f"{path}: the record at byte {at} has a damaged header")
         end = at + _HEADER.size + size
         if end > len(data):
@@ -331,7 +343,7 @@ class Journal:
     def queue(self, sql: str, rows: Sequence[Row]) -> Entry:
         """Queue ``rows`` for ``sql``, written by the next write; returns at once. In a
         tended journal ``sql`` must be idempotent (see the module docstring)."""
-        if self._spool is not None and not sql.lstrip().upper().startswith(_IDEMPOTENT):
+        if self._spool is not None and not _spoolable(sql):
             raise ValueError(
                 f"a spooled statement must be idempotent (a move may replay it): {sql}"
             )

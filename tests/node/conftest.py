@@ -36,10 +36,12 @@ def start_node(
         data_dir=data_dir,
         port=port,
         chain=chain,
-        batch_size=1000,
-        batch_seconds=3600.0,
-        max_body_bytes=64 * 1024,
-        **extra,  # type: ignore[arg-type]
+        **{  # type: ignore[arg-type]
+            "batch_size": 1000,
+            "batch_seconds": 3600.0,
+            "max_body_bytes": 64 * 1024,
+            **extra,
+        },
     )
     ctx = bootstrap(settings, "test-passphrase")
     server = uvicorn.Server(

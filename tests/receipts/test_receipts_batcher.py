@@ -177,6 +177,32 @@ def test_concurrent_flushes_never_batch_or_anchor_a_receipt_twice(tmp_path: Path
         store.record_batch(99, bytes(32), [(0).to_bytes(32, "big")])
 
 
+def _after_sealing(
+    store: SqliteReceiptStore, then: Callable[[int], object]
+) -> Callable[[int, bytes, list[bytes]], None]:
+    """Run ``then(batch_id)`` after each batch the store records; returns the real method."""
+    real = store.record_batch
+
+    def record(batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
+        real(batch_id, root, request_ids)
+        then(batch_id)
+
+    store.record_batch = record  # type: ignore[method-assign]
+    return real
+
+
+def _started(tmp_path: Path, max_age_s: float) -> tuple[SqliteReceiptStore, Batcher]:
+    """25 receipts stored, a batcher of 10 running, and told of each as the gateway does."""
+    store = SqliteReceiptStore(tmp_path / "r.sqlite")
+    for i in range(25):
+        store.add(_receipt(i), b"", b"")
+    batcher = Batcher(store, lambda *a: None, max_receipts=10, max_age_s=max_age_s)
+    batcher.start()
+    for _ in range(25):
+        batcher.notify()
+    return store, batcher
+
+
 def test_receipts_arriving_during_a_flush_wait_for_the_next_one(tmp_path: Path) -> None:
     """A flush seals the backlog it found (full batches, then one remainder) and stops: a
     receipt stored while it seals is not sealed alone as a batch (an anchor) of its own."""
@@ -187,13 +213,8 @@ def test_receipts_arriving_during_a_flush_wait_for_the_next_one(tmp_path: Path) 
     def anchor(batch_id: int, root: bytes, count: int) -> None:
         counts.append(count)
 
-    real_record = store.record_batch
-
-    def record_then_one_arrives(batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
-        real_record(batch_id, root, request_ids)
-        store.add(_receipt(next(arriving)), b"", b"")  # a request answered meanwhile
-
-    store.record_batch = record_then_one_arrives  # type: ignore[method-assign]
+    # a request answered as each batch is sealed
+    _after_sealing(store, lambda batch_id: store.add(_receipt(next(arriving)), b"", b""))
     for i in range(25):
         store.add(_receipt(i), b"", b"")
     batcher = Batcher(store, anchor, max_receipts=10)
@@ -217,13 +238,7 @@ def _settle(cond: Callable[[], bool], seconds: float = 20.0) -> bool:
 def test_woken_by_a_full_batch_the_thread_seals_only_full_ones(tmp_path: Path) -> None:
     """25 receipts, batches of 10, an age limit far away: two full batches now; the 5
     left wait (an anchor each batch) and are sealed when the thread stops."""
-    store = SqliteReceiptStore(tmp_path / "r.sqlite")
-    for i in range(25):
-        store.add(_receipt(i), b"", b"")
-    batcher = Batcher(store, lambda *a: None, max_receipts=10, max_age_s=600)
-    batcher.start()
-    for _ in range(25):
-        batcher.notify()  # as the gateway does after each receipt
+    store, batcher = _started(tmp_path, max_age_s=600)
     assert _settle(lambda: _anchored_counts(store) == [10, 10])
     time.sleep(0.3)  # nothing more comes of the notifications
     assert _anchored_counts(store) == [10, 10] and len(store.unbatched(100)) == 5
@@ -233,13 +248,7 @@ def test_woken_by_a_full_batch_the_thread_seals_only_full_ones(tmp_path: Path) -
 
 def test_the_age_limit_seals_what_is_left(tmp_path: Path) -> None:
     """The same, with an age limit that passes: the 5 left are sealed by the timer."""
-    store = SqliteReceiptStore(tmp_path / "r.sqlite")
-    for i in range(25):
-        store.add(_receipt(i), b"", b"")
-    batcher = Batcher(store, lambda *a: None, max_receipts=10, max_age_s=0.5)
-    batcher.start()
-    for _ in range(25):
-        batcher.notify()
+    store, batcher = _started(tmp_path, max_age_s=0.5)
     assert _settle(lambda: _anchored_counts(store) == [10, 10, 5])
     batcher.stop()
 
@@ -293,13 +302,8 @@ def test_an_id_taken_between_sealing_and_anchoring_is_renumbered_next_flush(
     assert batcher.flush() == 3 and asked == [1, 2, 3]  # once each, while sealing
     for i in range(6, 8):
         store.add(_receipt(i), b"", b"")
-    real_record = store.record_batch
-
-    def record_then_taken(batch_id: int, root: bytes, request_ids: list[bytes]) -> None:
-        real_record(batch_id, root, request_ids)
-        chain[batch_id] = b"\x07" * 32  # anchored meanwhile, with another commitment
-
-    store.record_batch = record_then_taken  # type: ignore[method-assign]
+    # anchored meanwhile, with another commitment
+    real_record = _after_sealing(store, lambda batch_id: chain.__setitem__(batch_id, b"\x07" * 32))
     assert batcher.flush() == 0 and "already anchored" in (batcher.last_error or "")
     store.record_batch = real_record  # type: ignore[method-assign]
     assert batcher.flush() == 1 and batcher.renumbered == [(4, 5)]

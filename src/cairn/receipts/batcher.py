@@ -147,13 +147,14 @@ class Batcher:
             self._pending = 0
             free: set[int] = set()  # ids this flush found free onchain just now
             while pending := self.store.unbatched(self.max_receipts):
-                if full_only and len(pending) < self.max_receipts:
+                full = len(pending) == self.max_receipts
+                if full_only and not full:
                     break
                 tree = MerkleTree.build([digest for _, digest in pending])
                 batch_id = self._free_id()
                 self.store.record_batch(batch_id, tree.root, [rid for rid, _ in pending])
                 free.add(batch_id)
-                if len(pending) < self.max_receipts:
+                if not full:
                     # what arrives while this flush seals waits for the next one: sealed now,
                     # it would make a batch of a few receipts, each batch an anchor
                     break

@@ -151,10 +151,11 @@ def _quiet_nans(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
 def embedding_outputs(vectors: Any) -> dict[str, Tensor]:
     """A text call's output: the vectors as one float32 tensor named :data:`EMBEDDING`,
     canonical (:func:`canonical_outputs`)."""
-    values = np.ascontiguousarray(vectors, dtype="<f4")  # the tensor's bytes, as they are
+    values = np.asarray(vectors, dtype=np.float32)
     if np.isnan(values).any():
-        values = np.ascontiguousarray(_quiet_nans(values), dtype="<f4")
-    return {EMBEDDING: Tensor("float32", tuple(values.shape), values.tobytes())}
+        values = _quiet_nans(values)
+    values = np.ascontiguousarray(values, dtype="<f4")  # the tensor's bytes, as they are
+    return {EMBEDDING: Tensor("float32", values.shape, values.tobytes())}
 
 
 def encode_embedding(vector: Any, encoding: Literal["float", "base64"]) -> list[float] | str:
