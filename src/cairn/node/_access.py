@@ -52,7 +52,7 @@ class AccessDenied(Exception):
 
 def access_token() -> tuple[str, bytes]:
     """A client's secret for one answer (hex, sent once) and the sha256 the node keeps."""
-    secret = random_bytes(32)  # on the request path: without a GIL hand-off (cairn._held)
+    secret = random_bytes(32)  # on the request path: no system call (cairn._held)
     return secret.hex(), hashlib.sha256(secret).digest()
 
 

@@ -387,7 +387,7 @@ def _issue(
         input_hash=call.input_hash,
         output_hash=hashlib.sha256(output_blob).digest(),
         node=ctx.signer.address,
-        request_id=random_bytes(32),  # without a GIL hand-off (cairn._held)
+        request_id=random_bytes(32),  # no system call (cairn._held)
         issued_at=int(time.time()),
         runtime=served.model.runtime.fingerprint,
         price=price,  # what this call was charged (x402), 0 when free
