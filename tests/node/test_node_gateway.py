@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import time
 from typing import Any
 
 import httpx
@@ -50,6 +51,20 @@ def test_embeddings_answer_is_openai_shaped_and_its_receipt_verifies(client: htt
     assert Receipt.from_header(resp.headers["Cairn-Receipt"]) == Receipt.from_json(body["receipt"])
     receipt = verify_answer(body, EMBED)
     assert receipt.model == client.get("/v1/models").json()["data"][0]["cid"]
+
+
+def test_request_ids_rise_with_time_and_stay_distinct(client: httpx.Client) -> None:
+    """The store's key appends at the end of its index (cairn.node.gateway._request_id)."""
+    ids = []
+    for _ in range(3):
+        body = client.post("/v1/embeddings", json=EMBED).json()
+        receipt = Receipt.from_json(body["receipt"])
+        ms = int.from_bytes(receipt.request_id[:6], "big")
+        assert receipt.issued_at * 1000 <= ms < (receipt.issued_at + 1) * 1000
+        ids.append(receipt.request_id)
+        time.sleep(0.002)
+    assert ids == sorted(ids) and len(set(ids)) == 3
+    assert len({i[6:] for i in ids}) == 3  # the random part differs too
 
 
 def test_a_changed_number_or_input_fails_verification(client: httpx.Client) -> None:

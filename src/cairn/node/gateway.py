@@ -369,6 +369,18 @@ def _bounded(ctx: NodeContext, call: wire.Call) -> wire.Call:
     return call
 
 
+def _request_id(now_ns: int) -> bytes:
+    """A new receipt's ``requestId``: ``now_ns`` in milliseconds (6 bytes, big-endian), then
+    26 random bytes (:mod:`cairn._held`), as UUIDv7 lays out its bits (RFC 9562, 5.7).
+
+    The receipt store keys its rows by this id. Random ids land anywhere in that index,
+    so every move of the spool dirtied pages all over it, and more of them as the
+    store grew; ids that rise with time append at its end. The time is the receipt's
+    own ``issuedAt`` to the millisecond; 208 random bits keep ids unguessable and
+    distinct, whatever the clock does."""
+    return (now_ns // 1_000_000).to_bytes(6, "big") + random_bytes(26)
+
+
 def _issue(
     ctx: NodeContext,
     served: ServedModel,
@@ -382,13 +394,14 @@ def _issue(
     its input and output; return it and the client's access secret for them (derived
     for ``owner``'s address when the caller is known: :mod:`cairn.node._sessions`)."""
     output_blob = wire.output_bytes(outputs)
+    now = time.time_ns()
     receipt = Receipt(
         model=served.cid,
         input_hash=call.input_hash,
         output_hash=hashlib.sha256(output_blob).digest(),
         node=ctx.signer.address,
-        request_id=random_bytes(32),  # no system call (cairn._held)
-        issued_at=int(time.time()),
+        request_id=_request_id(now),
+        issued_at=now // 1_000_000_000,
         runtime=served.model.runtime.fingerprint,
         price=price,  # what this call was charged (x402), 0 when free
         domain=ctx.domain,
