@@ -8,6 +8,7 @@ import hashlib
 import json
 
 import numpy as np
+import orjson
 import pytest
 
 from cairn.errors import ReceiptInvalid
@@ -57,8 +58,9 @@ def test_embedding_outputs_are_the_canonical_tensor(vectors: np.ndarray) -> None
     """The request path's shortcut makes the tensor canonical_outputs makes (NaN payloads
     made quiet, little-endian C order), bit for bit."""
     expected = wire.canonical_outputs({wire.EMBEDDING: Tensor.from_numpy(vectors.astype("f4"))})
-    assert wire.embedding_outputs(vectors) == expected
-    assert wire.output_bytes(wire.embedding_outputs(vectors)) == encode_tensors(expected)
+    made = wire.embedding_outputs(vectors)
+    assert made == expected and wire.canonical_outputs(made) is made  # not scanned again
+    assert wire.output_bytes(made) == encode_tensors(expected)
 
 
 def test_float_and_base64_answers_carry_the_same_tensor() -> None:
@@ -74,6 +76,22 @@ def test_float_and_base64_answers_carry_the_same_tensor() -> None:
         got = wire.outputs_of_answer({"data": list(reversed(data))})
         assert wire.tensors_hash(got) == wire.tensors_hash(outputs)
     assert base64.b64decode(rows["base64"][0]["embedding"]) == vectors[0].astype("<f4").tobytes()
+
+
+def test_a_float_row_is_written_as_the_text_of_its_python_floats() -> None:
+    """encode_embedding's doubles, written by orjson's numpy writer (the gateway's answers),
+    are the text a list of the same Python floats gives: shortest round trip, every
+    magnitude a float32 has, subnormals and signed zero included."""
+    rng = np.random.default_rng(7)
+    rows = [np.array([0.1, -0.0, 0.0, 1e-45, 3.4028235e38, -1.1754944e-38], np.float32)]
+    for exponent in range(-45, 39, 3):
+        rows.append((rng.standard_normal(384) * 10.0**exponent).astype(np.float32))
+    for row in rows:
+        row = row[np.isfinite(row)]
+        encoded = wire.encode_embedding(row, "float")
+        fast = orjson.dumps(encoded, option=orjson.OPT_SERIALIZE_NUMPY)
+        assert fast == orjson.dumps(row.astype(np.float64).tolist())
+        assert np.array_equal(np.array(json.loads(fast), np.float32), row)
 
 
 @pytest.mark.parametrize(

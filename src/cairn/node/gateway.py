@@ -385,7 +385,7 @@ def _issue(
     ctx: NodeContext,
     served: ServedModel,
     call: wire.Call,
-    outputs: dict[str, Tensor],
+    outputs: wire.CanonicalOutputs,
     metrics: _Metrics,
     price: int = 0,
     owner: tuple[Sessions, str] | None = None,
@@ -417,6 +417,13 @@ def _issue(
     return receipt, access
 
 
+def _listed(value: Any) -> Any:
+    """pydantic-core's writer for what it does not know: numpy arrays, as lists."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
 def _answer(
     body: dict[str, Any],
     issued: tuple[Receipt, str],
@@ -433,15 +440,17 @@ def _answer(
     orjson cannot write as the others do goes through pydantic-core: one with a NaN or an
     infinity (``finite=False``; orjson would write ``null``, which no client can hash
     back: :mod:`cairn.receipts.wire`), or an integer past 64 bits (a chain id may be).
+    Numpy arrays of doubles in ``body`` (:func:`cairn.receipts.wire.encode_embedding`)
+    are written as lists of the same doubles by either writer.
     """
     receipt, access = issued
     body["receipt"] = receipt.to_json()
     text = None
     if finite:
         with suppress(orjson.JSONEncodeError):
-            text = orjson.dumps(body)
+            text = orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
     return Response(
-        text if text is not None else to_json(body),
+        text if text is not None else to_json(body, fallback=_listed),
         media_type="application/json",
         headers={"Cairn-Receipt": receipt.to_header(), "Cairn-Access": access, **(headers or {})},
     )

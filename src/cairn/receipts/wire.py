@@ -60,6 +60,7 @@ __all__ = [
     "EMBEDDING",
     "TEXT_MAGIC",
     "Call",
+    "CanonicalOutputs",
     "call_of_request",
     "call_of_retained",
     "canonical_outputs",
@@ -125,7 +126,12 @@ def output_bytes(outputs: Mapping[str, Tensor]) -> bytes:
     return encode_tensors(canonical_outputs(outputs))
 
 
-def canonical_outputs(outputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+class CanonicalOutputs(dict[str, Tensor]):
+    """Outputs already canonical, as only :func:`canonical_outputs` and
+    :func:`embedding_outputs` make them: passed through as they are, not scanned again."""
+
+
+def canonical_outputs(outputs: Mapping[str, Tensor]) -> CanonicalOutputs:
     """The outputs with every NaN as the quiet NaN a JSON ``"NaN"`` decodes to.
 
     >>> odd = np.array([0x7FC00001, 0xFFC00000], np.uint32).view(np.float32)
@@ -133,7 +139,9 @@ def canonical_outputs(outputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
     >>> out.to_numpy().view(np.uint32).tolist() == [0x7FC00000] * 2
     True
     """
-    return {name: _canonical_nan(t) for name, t in outputs.items()}
+    if isinstance(outputs, CanonicalOutputs):
+        return outputs
+    return CanonicalOutputs({name: _canonical_nan(t) for name, t in outputs.items()})
 
 
 def _canonical_nan(tensor: Tensor) -> Tensor:
@@ -148,23 +156,29 @@ def _quiet_nans(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
     return np.where(np.isnan(values), values.dtype.type(np.nan), values)
 
 
-def embedding_outputs(vectors: Any) -> dict[str, Tensor]:
+def embedding_outputs(vectors: Any) -> CanonicalOutputs:
     """A text call's output: the vectors as one float32 tensor named :data:`EMBEDDING`,
     canonical (:func:`canonical_outputs`)."""
     values = np.asarray(vectors, dtype=np.float32)
     if np.isnan(values).any():
         values = _quiet_nans(values)
     values = np.ascontiguousarray(values, dtype="<f4")  # the tensor's bytes, as they are
-    return {EMBEDDING: Tensor("float32", values.shape, values.tobytes())}
+    return CanonicalOutputs({EMBEDDING: Tensor("float32", values.shape, values.tobytes())})
 
 
-def encode_embedding(vector: Any, encoding: Literal["float", "base64"]) -> list[float] | str:
-    """One row of an embeddings answer, as OpenAI spells it for ``encoding_format``."""
+def encode_embedding(
+    vector: Any, encoding: Literal["float", "base64"]
+) -> npt.NDArray[np.float64] | str:
+    """One row of an embeddings answer, as OpenAI spells it for ``encoding_format``:
+    base64 of the little-endian float32 bytes, or the float32 values each widened exactly
+    to a double. The doubles stay a numpy array, which orjson writes
+    (``OPT_SERIALIZE_NUMPY``) as the same shortest round-trip text as a list of Python
+    floats, without making 384 float objects first; a writer without numpy support takes
+    ``.tolist()``."""
     row = np.asarray(vector, dtype="<f4")
     if encoding == "base64":
         return base64.b64encode(row.tobytes()).decode("ascii")
-    values: list[float] = row.tolist()  # each float32 widened exactly to a Python float
-    return values
+    return row.astype(np.float64)
 
 
 # -- the client's side: a request and an answer as sent over HTTP ------------------
