@@ -15,16 +15,18 @@ CSPRNG: BLAKE2b keyed with a 32-byte secret, in *fast-key-erasure* mode (D. J.
 Bernstein, "Fast-key-erasure random-number generators", 2017; the Linux kernel's
 own CRNG works this way with ChaCha20). Each block is keyed BLAKE2b of the empty
 message, 64 bytes: the first 32 replace the key at once, the last 32 are output.
-Keyed BLAKE2b is a PRF (its keyed mode is the MAC of RFC 7693), so the output cannot be told from
-random by anyone who does not hold the key, and the key that made a past output no
-longer exists: reading the process's memory later reveals no earlier output (a
-receipt id, a client's access secret). Every :data:`RESEED_EVERY` blocks, fresh
-bytes from ``os.urandom`` are hashed into the key, so a state that leaked stops
-predicting after that many. A forked child draws a new key before it returns from
-``fork`` (``os.register_at_fork``): parent and child never share a stream. A
-draw is one hash (under a microsecond) and no system call; under load a
-``getrandom(2)`` measured 20 us of the calling thread's CPU in the gateway,
-against 1.5 us alone, since the call hands the core to the threads waiting for it.
+Keyed BLAKE2b is a PRF (its keyed mode is the MAC of RFC 7693), so the output
+cannot be told from random by anyone who does not hold the key; and the key that
+made an output is dropped before the output leaves, so the generator's state, read
+later, does not lead back to an earlier output (a receipt id, a client's access
+secret). Python cannot wipe the dropped key's bytes; the allocator reuses them,
+soon under load. Every :data:`RESEED_EVERY` blocks, fresh bytes from
+``os.urandom`` are hashed into the key, so a state that leaked stops predicting
+after that many. A forked child draws a new key before it returns from ``fork``
+(``os.register_at_fork``): parent and child never share a stream. A draw is one
+hash (under a microsecond) and no system call. A ``getrandom(2)`` measured 20 us
+of a worker thread's CPU in the loaded gateway against 1.5 us alone: a system call
+there runs cold, after an inference, and may give the core to a waiting thread.
 
 **A write** goes through libc's ``write(2)`` by :class:`ctypes.PyDLL`, which holds
 the GIL: a few kilobytes copied into the page cache. Only for short writes on the
