@@ -6,12 +6,13 @@ store closes, and the embedded chain writes its state, so a restart resumes.
 While it serves, the cyclic garbage collector's first generation runs after
 :data:`GC_GEN0_THRESHOLD` net allocations instead of CPython's 700. A request frees
 almost everything it allocates by reference counting, but the requests in flight
-(eight at once under load) hold young objects between them, and at 700 they set
-off a collection every 17 requests (started from sites all over the request path,
-the batcher's among them; at 7 000, two in ten seconds), each a third of a millisecond with every thread
-stopped: 18 us of CPU a request, against about 1 us at 7 000 (``bench/gateway.py``'s
-load, measured with ``gc.callbacks``). Garbage in cycles waits a little longer to be
-freed; memory grows by at most the threshold's worth of young objects.
+(eight at once under load) hold young objects between them, and at 700 they set off
+a collection every 17 requests (started from sites all over the request path, the
+batcher's among them; at 7 000, two in ten seconds), each a third of a millisecond
+with every thread stopped: 18 us of CPU a request, against about 1 us at 7 000
+(``bench/gateway.py``'s load, measured with ``gc.callbacks``). Garbage in cycles
+waits a little longer to be freed; memory grows by at most the threshold's worth of
+young objects.
 """
 
 from __future__ import annotations
